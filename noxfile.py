@@ -1,0 +1,222 @@
+"""Every check a developer or CI runs, as named nox sessions.
+
+    nox                            # the default sessions: lint, typecheck, tests
+    nox -s tests -- -k matmul -x   # arguments after `--` go to pytest
+    nox -s wheels                  # build all six wheels, smoke-test core + numpy in a fresh venv
+    nox -s bench -- --quick        # benchmarks; `-- --with-torch` (or BENCH_TORCH=1) adds PyTorch
+    nox --list                     # what there is
+
+Each session builds a fresh virtual environment from the files in this repository, so what
+passes here passes on a clean machine (.ci/run does exactly this).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+import zipfile
+from pathlib import Path
+
+import nox
+from packaging.requirements import Requirement
+
+nox.needs_version = ">=2025.2.9"  # for nox.project.dependency_groups
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "no"  # always start from a clean venv, as CI does
+nox.options.error_on_external_run = True  # a tool missing from the venv is an error, not a leak
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+DEV_DEPENDENCIES = nox.project.dependency_groups(PYPROJECT, "dev")
+
+# The six distributions, one folder each; the folder name is the distribution name.
+CORE = "tinygpt-core"
+NUMPY_BACKEND = "tinygpt-backend-numpy"
+DISTRIBUTIONS = [
+    CORE,
+    NUMPY_BACKEND,
+    "tinygpt-backend-cpu",
+    "tinygpt-backend-cuda",
+    "tinygpt-nn",
+    "tinygpt-gpt",
+]
+
+# Only the benchmarks use PyTorch, only on request, and only this exact version.
+TORCH = "torch==2.13.0"
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting with ruff (configured in the root pyproject.toml)."""
+    session.install(*dev_dependencies("ruff"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check tinygpt-core with mypy (configured in the root pyproject.toml)."""
+    # The [test] extra brings pytest and hypothesis, which tinygpt.testing imports.
+    session.install("-e", f"./{CORE}[test]", *dev_dependencies("mypy"))
+    session.run("mypy", f"{CORE}/src/tinygpt")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite on every available backend, then the conformance kit per backend."""
+    session.install(*editable(installable_distributions()), *DEV_DEPENDENCIES)
+
+    # NOTE: pytest exits with 5 when it collects no tests. nox's default success_codes=[0]
+    # turns that into a failure, and it must stay that way: a suite that silently collects
+    # nothing must not pass. Do not add success_codes here.
+    session.run("pytest", *session.posargs)
+
+    # The suite above already parametrizes over every available backend (the `device`
+    # fixture); the conformance kit checks each backend against the protocol on its own.
+    for name in available_backends(session):
+        session.run("pytest", "--pyargs", "tinygpt.testing", f"--tinygpt-backend={name}", "-q")
+
+
+@nox.session
+def wheels(session: nox.Session) -> None:
+    """Build a wheel of every distribution, then smoke-test core + numpy in a fresh venv."""
+    session.install(*dev_dependencies("build"))
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for folder in DISTRIBUTIONS:
+        # subtle: setuptools reuses a leftover build/ folder, which can smuggle files that no
+        # longer exist in src/ into the wheel.
+        shutil.rmtree(ROOT / folder / "build", ignore_errors=True)
+        session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), folder)
+    check_tinygpt_package_ownership(session, dist)
+
+    # A venv that sees nothing of this repository: only the two wheels and their PyPI deps.
+    venv = Path(session.create_tmp()).resolve() / "wheel-venv"
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run("python", "-m", "venv", str(venv))
+    python = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
+    core_wheel = find_wheel(session, dist, CORE)
+    numpy_wheel = find_wheel(session, dist, NUMPY_BACKEND)
+    session.run(python, "-m", "pip", "install", core_wheel, numpy_wheel, external=True)
+
+    # Run from outside the repository so that nothing can be imported from the source tree.
+    with session.chdir(venv):
+        session.run(python, str(ROOT / "tests" / "contract" / "smoke.py"), external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run benchmarks/run.py (arguments after `--` go to it, e.g. `-- --quick --threads 2`).
+
+    `-- --with-torch` or BENCH_TORCH=1 also installs PyTorch to run the same workloads in it.
+    """
+    with_torch = "--with-torch" in session.posargs or os.environ.get("BENCH_TORCH") == "1"
+    args = [arg for arg in session.posargs if arg != "--with-torch"]
+    session.install(*editable(installable_distributions()))
+    if with_torch:
+        session.install(TORCH)
+    session.run("python", "benchmarks/run.py", *args)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def dev_dependencies(*names: str) -> list[str]:
+    """The requirements for these tools from the root `dev` group, so versions live in one place.
+
+    dev_dependencies("ruff") -> ["ruff"]
+    """
+    wanted = [r for r in DEV_DEPENDENCIES if Requirement(r).name in names]
+    if len(wanted) != len(names):
+        raise ValueError(f"not all of {names} are in the dev dependency group: {DEV_DEPENDENCIES}")
+    return wanted
+
+
+def read_pyproject(folder: str) -> dict:
+    with open(ROOT / folder / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)
+
+
+def declares_backend(folder: str) -> bool:
+    """Whether the distribution registers a backend (a `tinygpt.backends` entry point)."""
+    entry_points = read_pyproject(folder).get("project", {}).get("entry-points", {})
+    return "tinygpt.backends" in entry_points
+
+
+def ships_code(folder: str) -> bool:
+    """False while a distribution is metadata only (`[tool.setuptools] packages = []`)."""
+    setuptools = read_pyproject(folder).get("tool", {}).get("setuptools", {})
+    return setuptools.get("packages") != []
+
+
+def installable_distributions() -> list[str]:
+    """The folders the tests and benchmarks install.
+
+    Core and the numpy backend always; another backend as soon as it declares a
+    `tinygpt.backends` entry point; tinygpt-nn and tinygpt-gpt as soon as they ship code.
+    Then every local distribution those depend on, so that pip never looks a tinygpt-* name
+    up on PyPI.
+    """
+    chosen = [CORE, NUMPY_BACKEND]
+    for folder in DISTRIBUTIONS[2:]:
+        if folder.startswith("tinygpt-backend-"):
+            wanted = declares_backend(folder)
+        else:
+            wanted = ships_code(folder)
+        if wanted:
+            chosen.append(folder)
+    for folder in chosen:  # NOTE: `chosen` grows inside the loop: dependencies of dependencies
+        for requirement in read_pyproject(folder)["project"].get("dependencies", []):
+            name = Requirement(requirement).name
+            if name in DISTRIBUTIONS and name not in chosen:
+                chosen.append(name)
+    return chosen
+
+
+def editable(folders: list[str]) -> list[str]:
+    """pip arguments that install these folders in editable mode: ["-e", "./a", "-e", "./b"]."""
+    args = []
+    for folder in folders:
+        args += ["-e", f"./{folder}"]
+    return args
+
+
+def available_backends(session: nox.Session) -> list[str]:
+    """The names printed by `python -m tinygpt backends --names`, one per line."""
+    # stderr=None: warnings go to the terminal instead of into the list of names.
+    output = session.run("python", "-m", "tinygpt", "backends", "--names", silent=True, stderr=None)
+    if not isinstance(output, str):  # nothing runs under `nox --install-only`
+        return []
+    names = [line.strip() for line in output.splitlines() if line.strip()]
+    if not names:
+        session.error("`python -m tinygpt backends --names` lists no available backend")
+    return names
+
+
+def find_wheel(session: nox.Session, dist: Path, distribution: str) -> str:
+    """The path of the one wheel of `distribution` in `dist`."""
+    found = sorted(dist.glob(f"{distribution.replace('-', '_')}-*.whl"))
+    if len(found) != 1:
+        session.error(f"expected one wheel of {distribution} in {dist}, found {found}")
+    return str(found[0])
+
+
+def check_tinygpt_package_ownership(session: nox.Session, dist: Path) -> None:
+    """tinygpt-core alone ships tinygpt/__init__.py (and py.typed); nn and gpt add subpackages.
+
+    A second tinygpt/__init__.py would overwrite core's on install (DESIGN §3).
+    """
+    for distribution in DISTRIBUTIONS:
+        with zipfile.ZipFile(find_wheel(session, dist, distribution)) as wheel:
+            files = set(wheel.namelist())
+        if distribution == CORE:
+            missing = {"tinygpt/__init__.py", "tinygpt/py.typed"} - files
+            if missing:
+                session.error(f"the {CORE} wheel lacks {sorted(missing)}")
+        elif "tinygpt/__init__.py" in files:
+            session.error(f"the {distribution} wheel ships tinygpt/__init__.py; only {CORE} may")

@@ -1,0 +1,69 @@
+"""Shared fixtures: the `device` every backend-dependent test runs on, and test hygiene.
+
+- A test that takes a `device` argument runs once per available backend ("numpy", "cpu",
+  "cuda", ...), with the backend name as the test id: `test_add[numpy]`. Set
+  TINYGPT_DEVICE=cpu to run on one backend only.
+- If no backend is available, collection fails loudly: a suite that silently collects
+  nothing must never pass.
+- After every test the default device goes back to TINYGPT_DEVICE / the best backend.
+- Hypothesis runs the "ci" profile (HYPOTHESIS_PROFILE=thorough for a longer search).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygpt as tg
+
+# NOTE: the autouse fixture below is function-scoped; it only resets global state, so sharing
+# it between the examples of one hypothesis test is harmless.
+settings.register_profile(
+    "ci",
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def available_devices() -> list[str]:
+    """Names of the available backends, restricted to TINYGPT_DEVICE's backend when it is set."""
+    names = [info.name for info in tg.backends() if info.available]
+    wanted = os.environ.get("TINYGPT_DEVICE", "").strip()
+    if wanted:
+        backend_name = wanted.partition(":")[0]
+        if backend_name not in names:
+            raise pytest.UsageError(
+                f"TINYGPT_DEVICE={wanted!r}, but the available backends are {names}"
+            )
+        return [wanted]
+    if not names:
+        rows = "\n".join(f"  {info.name}: {info.reason}" for info in tg.backends())
+        raise pytest.UsageError(
+            "no tinygpt backend is available, so no test that needs a device can run.\n"
+            f"{rows or '  (no backend is installed)'}\n"
+            "fix: pip install -e ./tinygpt-backend-numpy"
+        )
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "device" in metafunc.fixturenames:
+        names = available_devices()
+        metafunc.parametrize("device", names, ids=names)
+
+
+@pytest.fixture(autouse=True)
+def _reset_default_device():
+    """Undo any tg.set_default_device(...) a test made."""
+    yield
+    tg.set_default_device(None)

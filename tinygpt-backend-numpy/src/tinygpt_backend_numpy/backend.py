@@ -1,0 +1,242 @@
+"""`NumpyBackend`: the reference implementation of `tinygpt.backend.protocol.Backend`.
+
+Buffers are 1-D, C-contiguous NumPy arrays. A kernel turns each input view into a NumPy view
+of its buffer (`views.as_numpy`, no copy), calls NumPy, and flattens the fresh result with
+``.reshape(-1)``, which also turns NumPy's 0-d scalars back into 1-element arrays.
+
+Every method is a few lines on purpose: this file is what a backend author reads next to the
+protocol. NOTE: NumPy's floating-point warnings (``log(0)``, overflow in ``exp``) pass through
+as they are; silencing them per call would double the cost of a tiny op.
+
+>>> from tinygpt.device import Device
+>>> from tinygpt.dtypes import float32
+>>> from tinygpt.ndarray import NDArray
+>>> backend = NumpyBackend(Device("numpy"))
+>>> x = NDArray(backend, backend.full(3, float32, 2.0), (3,), float32)
+>>> backend.binary("mul", x, x).tolist()
+[4.0, 4.0, 4.0]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tinygpt.backend.protocol import Backend
+from tinygpt.device import Device
+from tinygpt.dtypes import DTYPES, DType
+
+from . import fused, special
+from .views import as_numpy, numpy_dtype
+
+if TYPE_CHECKING:
+    from tinygpt.ndarray import NDArray
+
+__all__ = ["NumpyBackend"]
+
+_UNARY = {
+    "neg": np.negative,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.absolute,
+    "sign": np.sign,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tanh": np.tanh,
+    "sigmoid": special.sigmoid,
+    "erf": special.erf,
+    "logical_not": np.logical_not,
+}
+_BINARY = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.true_divide,
+    "pow": np.power,
+    "maximum": np.maximum,  # NaN-propagating, as torch.maximum
+    "minimum": np.minimum,
+    "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+}
+_REDUCE = {"sum": np.add.reduce, "max": np.maximum.reduce, "min": np.minimum.reduce}
+_ARG_REDUCE = {"argmax": np.argmax, "argmin": np.argmin}
+
+
+class NumpyBackend(Backend):
+    """Kernels written with NumPy: correct everywhere, the oracle for the other backends."""
+
+    name = "numpy"
+    dtypes = frozenset(DTYPES.values())
+    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm"})
+
+    def __init__(self, device: Device | None = None) -> None:
+        self.device = device if device is not None else Device("numpy")
+
+    # ------------------------------------------------------------------ buffers
+    def empty(self, size: int, dtype: DType) -> np.ndarray:
+        return np.empty(size, numpy_dtype(dtype))
+
+    def full(self, size: int, dtype: DType, value: bool | int | float) -> np.ndarray:
+        return np.full(size, value, numpy_dtype(dtype))
+
+    def from_host(self, data: memoryview, dtype: DType) -> np.ndarray:
+        # frombuffer shares the caller's memory; the copy gives the backend its own.
+        return np.frombuffer(data, numpy_dtype(dtype)).copy()
+
+    def to_host(self, x: NDArray) -> np.ndarray:
+        return as_numpy(x).flatten()  # flatten always copies, in row-major order
+
+    # ----------------------------------------------------------- strided memory
+    def copy(self, x: NDArray) -> np.ndarray:
+        return as_numpy(x).flatten()
+
+    def setitem(self, dst: NDArray, src: NDArray) -> None:
+        # NumPy detects overlapping src/dst and reads src into a temporary first.
+        np.copyto(as_numpy(dst), as_numpy(src))
+
+    def fill(self, dst: NDArray, value: bool | int | float) -> None:
+        as_numpy(dst)[...] = value
+
+    def cast(self, x: NDArray, dtype: DType) -> np.ndarray:
+        # astype is C's conversion: float -> int truncates toward zero, nonzero -> True.
+        return as_numpy(x).astype(numpy_dtype(dtype), order="C").reshape(-1)
+
+    # ---------------------------------------------------------------- elementwise
+    def unary(self, op: str, x: NDArray) -> np.ndarray:
+        return _UNARY[op](as_numpy(x)).reshape(-1)
+
+    def binary(self, op: str, a: NDArray, b: NDArray) -> np.ndarray:
+        return _BINARY[op](as_numpy(a), as_numpy(b)).reshape(-1)
+
+    def binary_scalar(
+        self, op: str, a: NDArray, value: bool | int | float, reflected: bool
+    ) -> np.ndarray:
+        view = as_numpy(a)
+        # A NumPy scalar of a's own dtype: a Python float would not upcast float32 either
+        # (NEP 50), but an int into a float16 tensor or a float into an int one must convert.
+        scalar = view.dtype.type(value)
+        if reflected:
+            return _BINARY[op](scalar, view).reshape(-1)
+        return _BINARY[op](view, scalar).reshape(-1)
+
+    def where(self, cond: NDArray, a: NDArray, b: NDArray) -> np.ndarray:
+        return np.where(as_numpy(cond), as_numpy(a), as_numpy(b)).reshape(-1)
+
+    # ----------------------------------------------------------------- reductions
+    def reduce(self, op: str, x: NDArray, axes: tuple[int, ...]) -> np.ndarray:
+        view = as_numpy(x)
+        if op == "sum" and view.dtype == np.float16:
+            # float16 accumulates badly (2048 + 1 == 2048); sum in float32, round once.
+            total = np.add.reduce(view, axis=axes, dtype=np.float32)
+            return np.asarray(total).astype(np.float16).reshape(-1)
+        # dtype= keeps int32 sums in int32 (NumPy would widen them to int64)
+        return _REDUCE[op](view, axis=axes, dtype=view.dtype).reshape(-1)
+
+    def arg_reduce(self, op: str, x: NDArray, axis: int) -> np.ndarray:
+        index = _ARG_REDUCE[op](as_numpy(x), axis=axis)  # ties: the first index
+        return np.asarray(index, dtype=np.int64).reshape(-1)
+
+    # --------------------------------------------------------------------- matmul
+    def matmul(self, a: NDArray, b: NDArray) -> np.ndarray:
+        # np.matmul reads transposed and stride-0 batch operands as they are (BLAS takes
+        # a transposed matrix directly), so `x @ w.T` costs no copy.
+        av = as_numpy(a)
+        bv = as_numpy(b)
+        if av.dtype == np.float16:
+            # NumPy has no float16 BLAS: its fallback loop is slow and accumulates in half.
+            product = np.matmul(av.astype(np.float32), bv.astype(np.float32))
+            return product.astype(np.float16).reshape(-1)
+        return np.matmul(av, bv).reshape(-1)
+
+    # ----------------------------------------------------------------- indexing
+    def gather(self, x: NDArray, axis: int, index: NDArray) -> np.ndarray:
+        # (x.shape[:axis] + index.shape + x.shape[axis+1:]), exactly np.take's shape rule
+        return np.take(as_numpy(x), as_numpy(index), axis=axis).reshape(-1)
+
+    def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
+        # subtle: `dst[idx] += src` would keep only the last of repeated indices;
+        # np.add.at applies every one of them (unbuffered), so repeats accumulate.
+        where = (slice(None),) * axis + (as_numpy(index),)
+        np.add.at(as_numpy(dst), where, as_numpy(src))
+
+    # ------------------------------------------------------------------- random
+    def random(
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
+    ) -> np.ndarray:
+        # A fresh generator per call: the numbers depend only on the seed core picked.
+        generator = np.random.Generator(np.random.PCG64(seed))
+        return _SAMPLERS[dist](generator, size, numpy_dtype(dtype), a, b)
+
+    # ------------------------------------------------- optional fused kernels
+    def softmax(self, x: NDArray, axis: int, log: bool) -> np.ndarray:
+        return fused.softmax(as_numpy(x), axis, log).reshape(-1)
+
+    def layer_norm(
+        self, x: NDArray, weight: NDArray | None, bias: NDArray | None, eps: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        y, mean, rstd = fused.layer_norm(as_numpy(x), _maybe(weight), _maybe(bias), eps)
+        return y.reshape(-1), mean.reshape(-1), rstd.reshape(-1)
+
+    def layer_norm_backward(
+        self, dy: NDArray, x: NDArray, weight: NDArray | None, mean: NDArray, rstd: NDArray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        dx, dweight, dbias = fused.layer_norm_backward(
+            as_numpy(dy), as_numpy(x), _maybe(weight), as_numpy(mean), as_numpy(rstd)
+        )
+        if dweight is not None:
+            dweight = dweight.reshape(-1)
+        return dx.reshape(-1), dweight, dbias.reshape(-1)
+
+    def cross_entropy(
+        self, logits: NDArray, targets: NDArray, ignore_index: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        loss, lse = fused.cross_entropy(as_numpy(logits), as_numpy(targets), ignore_index)
+        return loss.reshape(-1), lse.reshape(-1)
+
+    def cross_entropy_backward(
+        self, dloss: NDArray, logits: NDArray, targets: NDArray, lse: NDArray, ignore_index: int
+    ) -> np.ndarray:
+        dlogits = fused.cross_entropy_backward(
+            as_numpy(dloss), as_numpy(logits), as_numpy(targets), as_numpy(lse), ignore_index
+        )
+        return dlogits.reshape(-1)
+
+
+def _maybe(x: NDArray | None) -> np.ndarray | None:
+    return None if x is None else as_numpy(x)
+
+
+# --------------------------------------------------------------------- samplers
+def _uniform(generator, size: int, dtype: np.dtype, low: float, high: float) -> np.ndarray:
+    """[low, high) in a floating dtype; integers floor(U[low, high)), so 0..9 for (0, 10)."""
+    if dtype.kind != "f":
+        return np.floor(low + (high - low) * generator.random(size)).astype(dtype)
+    work = np.float64 if dtype == np.float64 else np.float32
+    out = (low + (high - low) * generator.random(size, dtype=work)).astype(dtype)
+    if high > low:
+        # subtle: low + (high - low) * u can round up to exactly `high` (and float16
+        # rounding makes that common); the interval is half-open, so step back one ulp.
+        below_high = np.nextafter(dtype.type(high), dtype.type(low))
+        np.minimum(out, below_high, out=out)
+    return out
+
+
+def _normal(generator, size: int, dtype: np.dtype, mean: float, std: float) -> np.ndarray:
+    work = np.float64 if dtype == np.float64 else np.float32
+    samples = generator.standard_normal(size, dtype=work)
+    return (samples * std + mean).astype(dtype)
+
+
+def _bernoulli(generator, size: int, dtype: np.dtype, p: float, _unused: float) -> np.ndarray:
+    return (generator.random(size) < p).astype(dtype)
+
+
+_SAMPLERS = {"uniform": _uniform, "normal": _normal, "bernoulli": _bernoulli}

@@ -1,0 +1,122 @@
+"""The optional fused kernels: softmax, layer norm and cross-entropy (forward and backward).
+
+Each takes NumPy views (see `views.as_numpy`) and returns NumPy arrays in the input dtype;
+`NumpyBackend` flattens them into buffers. float16 inputs are computed in float32 and
+rounded once at the end, the way GPU kernels accumulate half-precision data.
+
+>>> import numpy as np
+>>> softmax(np.array([[1.0, 1.0], [0.0, 1e4]]), axis=1, log=False).tolist()
+[[0.5, 0.5], [0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "softmax",
+    "layer_norm",
+    "layer_norm_backward",
+    "cross_entropy",
+    "cross_entropy_backward",
+]
+
+
+def _upcast(x: np.ndarray) -> np.ndarray:
+    """float16 -> float32 for the arithmetic; other dtypes as they are."""
+    if x.dtype == np.float16:
+        return x.astype(np.float32)
+    return x
+
+
+def softmax(x: np.ndarray, axis: int, log: bool) -> np.ndarray:
+    """softmax(x) or log_softmax(x) along `axis`.  A -> A."""
+    xf = _upcast(x)
+    # NOTE: softmax(x) == softmax(x - c) for any c; with c = max(x) every exponent is <= 0,
+    # so exp never overflows (logits of 1e4 would give inf / inf = nan otherwise).
+    shifted = xf - np.max(xf, axis=axis, keepdims=True)
+    if log:
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    else:
+        e = np.exp(shifted)
+        out = e / np.sum(e, axis=axis, keepdims=True)
+    return out.astype(x.dtype, copy=False)
+
+
+def layer_norm(
+    x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalize over the last axis: (x - mean) * rstd * weight + bias.
+
+    x (..., C), weight and bias (C,) -> (y (..., C), mean (...,), rstd (...,)), all x.dtype.
+    """
+    xf = _upcast(x)
+    mean = np.mean(xf, axis=-1)  # (...,)
+    centered = xf - mean[..., None]  # (..., C)
+    var = np.mean(centered * centered, axis=-1)  # biased variance, as PyTorch
+    rstd = 1.0 / np.sqrt(var + eps)
+    y = centered * rstd[..., None]
+    if weight is not None:
+        y = y * _upcast(weight)
+    if bias is not None:
+        y = y + _upcast(bias)
+    dtype = x.dtype
+    return y.astype(dtype, copy=False), mean.astype(dtype), rstd.astype(dtype, copy=False)
+
+
+def layer_norm_backward(
+    dy: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray | None,
+    mean: np.ndarray,
+    rstd: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Gradients of `layer_norm`: (dx (..., C), dweight (C,) or None, dbias (C,)).
+
+    dbias is always returned (the kernel cannot know whether there was a bias); dweight is
+    None when there was no weight.
+    """
+    dyf = _upcast(dy)
+    rstd_f = _upcast(rstd)[..., None]  # (..., 1)
+    xhat = (_upcast(x) - _upcast(mean)[..., None]) * rstd_f  # (..., C)
+    g = dyf if weight is None else dyf * _upcast(weight)  # d loss / d xhat
+    # d xhat_j / d x_i = rstd * (delta_ij - 1/C - xhat_i * xhat_j / C), contracted with g:
+    dx = rstd_f * (g - np.mean(g, axis=-1, keepdims=True)
+                   - xhat * np.mean(g * xhat, axis=-1, keepdims=True))
+    rows = tuple(range(dy.ndim - 1))  # every axis but the last
+    dbias = np.sum(dyf, axis=rows)
+    dweight = None if weight is None else np.sum(dyf * xhat, axis=rows).astype(dy.dtype)
+    return dx.astype(dy.dtype, copy=False), dweight, dbias.astype(dy.dtype, copy=False)
+
+
+def cross_entropy(
+    logits: np.ndarray, targets: np.ndarray, ignore_index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row loss logsumexp(logits) - logits[target]: (N, C), (N,) -> (loss (N,), lse (N,)).
+
+    Rows whose target is `ignore_index` get loss 0 (their lse is still computed).
+    """
+    lf = _upcast(logits)
+    row_max = np.max(lf, axis=1)  # (N,); subtracted so that exp cannot overflow
+    lse = row_max + np.log(np.sum(np.exp(lf - row_max[:, None]), axis=1))
+    valid = targets != ignore_index
+    safe_targets = np.where(valid, targets, 0)  # an ignored row may hold any number
+    picked = np.take_along_axis(lf, safe_targets[:, None], axis=1)[:, 0]
+    loss = np.where(valid, lse - picked, 0)
+    return loss.astype(logits.dtype, copy=False), lse.astype(logits.dtype, copy=False)
+
+
+def cross_entropy_backward(
+    dloss: np.ndarray,
+    logits: np.ndarray,
+    targets: np.ndarray,
+    lse: np.ndarray,
+    ignore_index: int,
+) -> np.ndarray:
+    """d logits (N, C) = dloss * (softmax(logits) - onehot(targets)); ignored rows get 0."""
+    probs = np.exp(_upcast(logits) - _upcast(lse)[:, None])  # (N, C) softmax from saved lse
+    valid = targets != ignore_index
+    rows = np.nonzero(valid)[0]
+    probs[rows, targets[rows]] -= 1
+    scale = np.where(valid, _upcast(dloss), 0)  # (N,)
+    return (probs * scale[:, None]).astype(logits.dtype, copy=False)

@@ -1,0 +1,94 @@
+"""tinygpt: a small, readable deep-learning framework that trains real GPTs.
+
+    import tinygpt as tg
+    x = tg.randn(3, 4, requires_grad=True)
+    (x.exp() * 2).sum().backward()
+    print(x.grad)
+
+Reading order: `ndarray.py` (strided views) -> `backend/protocol.py` (what a device does) ->
+`backend/registry.py` (how devices are found) -> `autograd/function.py` and
+`ops/elementwise.py` (primitives) -> `autograd/engine.py` (backward) -> `tensor.py`.
+"""
+
+# tinygpt-nn and tinygpt-gpt add subpackages (tinygpt.nn, tinygpt.gpt) from their own
+# folders; extend_path lets them live in another sys.path entry (editable installs).
+from pkgutil import extend_path
+
+__path__ = extend_path(__path__, __name__)
+
+from . import _missing  # noqa: E402
+
+_missing.install()
+
+from . import autograd  # noqa: E402
+from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: E402
+from .backend.registry import (  # noqa: E402
+    BackendInfo,
+    backends,
+    default_device,
+    get_backend,
+    set_default_device,
+)
+from .creation import (  # noqa: E402
+    arange,
+    broadcast_tensors,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .device import Device, device  # noqa: E402
+from .dtypes import (  # noqa: E402
+    DType,
+    float16,
+    float32,
+    float64,
+    int32,
+    int64,
+    promote_types,
+)
+from .dtypes import bool_ as bool  # noqa: E402, A001
+from .errors import (  # noqa: E402
+    BackendError,
+    DeviceError,
+    DTypeError,
+    SerializationError,
+    ShapeError,
+    TinyGPTError,
+)
+from .functional import *  # noqa: E402, F403
+from .functional import __all__ as _functional_all  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .tensor import Tensor  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def synchronize(device: "Device | str | None" = None) -> None:
+    """Wait for every queued kernel on `device` (the default device when None)."""
+    get_backend(device).synchronize()
+
+
+__all__ = [
+    "BackendError", "BackendInfo", "DType", "DTypeError", "Device", "DeviceError",
+    "SerializationError", "ShapeError", "Tensor", "TinyGPTError", "arange", "autograd",
+    "backends", "bool", "broadcast_tensors", "default_device", "device", "empty",
+    "empty_like", "enable_grad", "eye", "float16", "float32", "float64", "from_numpy",
+    "full", "full_like", "get_backend", "int32", "int64", "load", "manual_seed", "no_grad",
+    "ones", "ones_like", "promote_types", "rand", "rand_like", "randint", "randn",
+    "randn_like", "save", "set_default_device", "set_grad_enabled", "synchronize", "tensor",
+    "zeros", "zeros_like", *_functional_all,
+]

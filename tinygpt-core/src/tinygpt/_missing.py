@@ -1,0 +1,37 @@
+"""A last-resort import finder: `import tinygpt.nn` without tinygpt-nn installed raises an
+ImportError that names the distribution to install, instead of a bare "No module named"."""
+
+from __future__ import annotations
+
+import sys
+from importlib.abc import MetaPathFinder
+
+__all__ = ["install"]
+
+#: subpackage -> the distribution that ships it
+PROVIDERS = {
+    "tinygpt.nn": "tinygpt-nn",
+    "tinygpt.optim": "tinygpt-nn",
+    "tinygpt.data": "tinygpt-nn",
+    "tinygpt.gpt": "tinygpt-gpt",
+}
+
+
+class _MissingDistributionFinder(MetaPathFinder):
+    """Consulted only after every real finder failed to find the module."""
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        top = ".".join(fullname.split(".")[:2])
+        dist = PROVIDERS.get(top)
+        if dist is not None:
+            raise ModuleNotFoundError(
+                f"{fullname} is part of the {dist} distribution, which is not installed; "
+                f"fix: pip install {dist}  (from the repo: pip install ./{dist})",
+                name=fullname,
+            )
+        return None
+
+
+def install() -> None:
+    if not any(isinstance(f, _MissingDistributionFinder) for f in sys.meta_path):
+        sys.meta_path.append(_MissingDistributionFinder())

@@ -1,0 +1,193 @@
+"""The reverse-mode engine: walk the graph backwards from an output, accumulating gradients.
+
+The walk uses an explicit stack (no recursion), so a 100,000-op chain is fine, and frees each
+node's saved arrays as soon as its backward has run unless `retain_graph` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .. import array_ops as A
+from ..errors import ShapeError
+from .function import Function, set_grad_enabled
+
+if TYPE_CHECKING:
+    from ..ndarray import NDArray
+    from ..tensor import Tensor
+
+__all__ = ["backward", "grad", "topological_order"]
+
+
+def topological_order(root: Function) -> list[Function]:
+    """Every Function reachable from `root`, each before all the Functions it depends on."""
+    order: list[Function] = []
+    visited: set[int] = {id(root)}
+    # each stack entry: (node, has its parents been pushed already?)
+    stack: list[tuple[Function, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in node.parents:
+            fn = parent.grad_fn
+            if fn is not None and id(fn) not in visited:
+                visited.add(id(fn))
+                stack.append((fn, False))
+    order.reverse()  # post-order reversed: outputs first
+    return order
+
+
+def _run(
+    outputs: Sequence[Tensor],
+    grads: Sequence[NDArray],
+    retain_graph: bool,
+    wanted: dict[int, int] | None,
+) -> list[NDArray | None]:
+    """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`."""
+    collected: list[NDArray | None] = [None] * (len(wanted) if wanted else 0)
+    pending: dict[int, NDArray] = {}
+    roots: list[Function] = []
+    for out, g in zip(outputs, grads, strict=True):
+        if out.grad_fn is None:
+            _deliver(out, g, wanted, collected)
+            continue
+        key = id(out.grad_fn)
+        pending[key] = A.binary("add", pending[key], g) if key in pending else g
+        roots.append(out.grad_fn)
+    order = _merged_order(roots)
+    with set_grad_enabled(False):
+        for node in order:
+            g = pending.pop(id(node), None)
+            if g is None:
+                continue
+            if node.released:
+                raise RuntimeError(
+                    "backward: the graph was already freed by an earlier backward(); "
+                    "pass retain_graph=True to the first call to go through it twice"
+                )
+            parent_grads = node.backward(g)
+            if not isinstance(parent_grads, tuple):
+                parent_grads = (parent_grads,)
+            for parent, pg, needed in zip(node.parents, parent_grads, node.needs_grad,
+                                          strict=False):
+                if pg is None or not needed:
+                    continue
+                _check_shape(node, parent, pg)
+                fn = parent.grad_fn
+                if fn is None:
+                    _deliver(parent, pg, wanted, collected)
+                    continue
+                key = id(fn)
+                pending[key] = A.binary("add", pending[key], pg) if key in pending else pg
+                if wanted is not None and id(parent) in wanted:
+                    _deliver(parent, pg, wanted, collected)
+            if not retain_graph:
+                node.release()
+    return collected
+
+
+def _merged_order(roots: list[Function]) -> list[Function]:
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    # several outputs: a virtual root depending on all of them keeps one consistent order
+    class _Root(Function):
+        pass
+
+    virtual = _Root(())
+    virtual.parents = tuple(_Holder(r) for r in roots)  # type: ignore[assignment]
+    return topological_order(virtual)[1:]
+
+
+class _Holder:
+    """Stands in for a tensor whose grad_fn is `fn` (used by the virtual root)."""
+
+    def __init__(self, fn: Function) -> None:
+        self.grad_fn = fn
+
+
+def _check_shape(node: Function, parent: Tensor, g: NDArray) -> None:
+    if g.shape != parent.data.shape:
+        raise ShapeError(
+            f"{type(node).__name__}.backward returned a gradient of shape {g.shape} "
+            f"for an input of shape {parent.data.shape}"
+        )
+
+
+def _deliver(
+    leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected: list[NDArray | None]
+) -> None:
+    if wanted is None:
+        if leaf.requires_grad:
+            leaf._accumulate_grad(g)
+        return
+    slot = wanted.get(id(leaf))
+    if slot is None:
+        return
+    current = collected[slot]
+    collected[slot] = g if current is None else A.binary("add", current, g)
+
+
+def _seed_gradient(out: Tensor, gradient: Tensor | None, op: str) -> NDArray:
+    if gradient is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for a scalar output, got shape "
+                f"{tuple(out.shape)}; pass gradient= (a tensor of that shape) or call .sum() first"
+            )
+        return A.full(out.data, out.data.shape, 1.0)
+    if tuple(gradient.shape) != tuple(out.shape):
+        raise ShapeError(
+            f"{op}: gradient has shape {tuple(gradient.shape)} but the output has shape "
+            f"{tuple(out.shape)}"
+        )
+    return A.cast(gradient.data, out.dtype)
+
+
+def backward(out: Tensor, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+    """Accumulate d out / d leaf into every leaf's `.grad` (see Tensor.backward)."""
+    if not out.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no grad_fn; make an input "
+            "with requires_grad=True (and compute outside no_grad()) first"
+        )
+    _run([out], [_seed_gradient(out, gradient, "backward")], retain_graph, None)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """d outputs / d inputs, returned instead of accumulated into `.grad`.
+
+    >>> import tinygpt as tg
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> tg.autograd.grad((x * x).sum(), x)[0].tolist()
+    [2.0, 4.0]
+    """
+    from ..tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        gos: list[Tensor | None] = [grad_outputs] * len(outs)
+    else:
+        gos = list(grad_outputs)
+    seeds = [_seed_gradient(o, g, "autograd.grad") for o, g in zip(outs, gos, strict=True)]
+    wanted = {id(t): i for i, t in enumerate(ins)}
+    collected = _run(outs, seeds, retain_graph, wanted)
+    result: list[Tensor | None] = []
+    for tensor, g in zip(ins, collected, strict=True):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: an input of shape {tuple(tensor.shape)} was not used to "
+                "compute the outputs; pass allow_unused=True to get None for it"
+            )
+        result.append(None if g is None else Tensor._make(g, False))
+    return tuple(result)

@@ -1,0 +1,124 @@
+"""Function: one differentiable primitive, with `forward` and `backward` side by side.
+
+A primitive subclass computes on NDArrays with `tinygpt.array_ops`:
+
+    class Mul(Function):
+        def forward(self, a, b):
+            self.save_for_backward(a, b)
+            return A.binary("mul", a, b)
+
+        def backward(self, grad):
+            a, b = self.saved
+            return A.binary("mul", grad, b), A.binary("mul", grad, a)
+
+`Mul.apply(x, y)` runs forward on the tensors' arrays and, when a gradient is needed, records
+the Function instance as the output's `grad_fn`, which is how the graph is built.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from ..ndarray import NDArray
+    from ..tensor import Tensor
+
+__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled"]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_mode.enabled)
+        _mode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled = self.previous.pop()
+
+    def __call__(self, fn: F) -> F:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """`with tg.no_grad():` ops inside record no graph (inference, optimizer steps)."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """`with tg.enable_grad():` record the graph even inside `no_grad`."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+class Function:
+    """Base class of differentiable primitives; an instance is one node of the graph."""
+
+    __slots__ = ("parents", "saved", "needs_grad", "released")
+
+    def __init__(self, parents: tuple[Tensor, ...]) -> None:
+        self.parents = parents
+        self.saved: tuple[Any, ...] = ()
+        self.needs_grad = tuple(p.requires_grad for p in parents)
+        self.released = False
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep what backward needs; released with the graph after backward."""
+        self.saved = values
+
+    def forward(self, *arrays: NDArray, **options: Any) -> NDArray:
+        raise NotImplementedError
+
+    def backward(self, grad: NDArray) -> NDArray | None | tuple[NDArray | None, ...]:
+        """Gradients with respect to each parent (None where not needed), same shapes."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *tensors: Tensor, **options: Any) -> Tensor:
+        from ..tensor import Tensor
+
+        ctx = cls(tensors)
+        data = ctx.forward(*[t.data for t in tensors], **options)
+        requires_grad = _mode.enabled and any(ctx.needs_grad)
+        out = Tensor._make(data, requires_grad)
+        if requires_grad:
+            out.grad_fn = ctx
+        return out
+
+    def release(self) -> None:
+        """Drop the saved arrays and parents so the graph can be freed."""
+        self.saved = ()
+        self.parents = ()
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"

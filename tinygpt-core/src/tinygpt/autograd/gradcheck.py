@@ -1,0 +1,103 @@
+"""gradcheck: compare autograd's gradients with float64 central finite differences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+__all__ = ["gradcheck", "numerical_grad"]
+
+
+def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6):
+    """d sum(fn(*inputs) * probe) / d input by central differences, one element at a time.
+
+    `probe` is a fixed random weighting so every output element is checked, not just a sum.
+    Returns NumPy float64 arrays, one per input (zeros for inputs that need no grad).
+    """
+    import numpy as np
+
+    from ..creation import tensor
+    from .function import no_grad
+
+    with no_grad():
+        base = [t.detach().numpy().astype(np.float64) for t in inputs]
+        device = inputs[0].device
+        probe = _probe(fn(*[tensor(b, device=device) for b in base]))
+        grads = []
+        for k, t in enumerate(inputs):
+            g = np.zeros_like(base[k])
+            if t.requires_grad:
+                flat = base[k].reshape(-1)
+                out = g.reshape(-1)
+                for i in range(flat.size):
+                    keep = flat[i]
+                    flat[i] = keep + eps
+                    plus = _weighted(fn, base, probe, device)
+                    flat[i] = keep - eps
+                    minus = _weighted(fn, base, probe, device)
+                    flat[i] = keep
+                    out[i] = (plus - minus) / (2 * eps)
+            grads.append(g)
+    return grads
+
+
+def _probe(out: Tensor):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return rng.uniform(0.5, 1.5, size=out.shape)
+
+
+def _weighted(fn, base, probe, device) -> float:
+    import numpy as np
+
+    from ..creation import tensor
+
+    out = fn(*[tensor(b, device=device) for b in base]).numpy().astype(np.float64)
+    return float((out * probe).sum())
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True when autograd matches finite differences for `fn` at `inputs` (run in float64).
+
+    >>> import tinygpt as tg
+    >>> x = tg.tensor([0.5, 1.5], dtype=tg.float64, requires_grad=True)
+    >>> tg.autograd.gradcheck(lambda t: (t * t).exp(), [x])
+    True
+    """
+    import numpy as np
+
+    from ..creation import tensor
+    from ..dtypes import float64
+
+    leaves = [
+        tensor(t.detach().numpy(), dtype=float64, device=t.device, requires_grad=t.requires_grad)
+        for t in inputs
+    ]
+    out = fn(*leaves)
+    probe = _probe(out)
+    out.backward(tensor(probe, dtype=out.dtype, device=out.device))
+    expected = numerical_grad(fn, leaves, eps)
+    for k, (leaf, want) in enumerate(zip(leaves, expected, strict=True)):
+        if not leaf.requires_grad:
+            continue
+        got = np.zeros_like(want) if leaf.grad is None else leaf.grad.numpy()
+        if not np.allclose(got, want, atol=atol, rtol=rtol):
+            if raise_exception:
+                worst = float(np.max(np.abs(got - want)))
+                raise AssertionError(
+                    f"gradcheck: input {k} (shape {tuple(leaf.shape)}): autograd and finite "
+                    f"differences differ by up to {worst:.3g}\nautograd:\n{got}\nnumerical:\n{want}"
+                )
+            return False
+    return True

@@ -1,0 +1,284 @@
+"""The backend protocol: everything a device must implement for tinygpt to run on it.
+
+Read this file top to bottom to write a backend. The numpy backend
+(`tinygpt_backend_numpy.backend`) is the living reference: each method there is a few lines.
+
+Vocabulary
+----------
+Buffer
+    An opaque, flat, 1-D block of elements of one dtype that the backend owns (a NumPy array,
+    a CuPy array, a Cython object, ...). Core never looks inside; it only hands buffers back.
+View (an `NDArray`)
+    ``buffer`` + ``shape`` + ``strides`` + ``offset`` + ``dtype``, strides and offset counted
+    in *elements*. Element ``(i0, i1, ...)`` lives at ``buffer[offset + i0*s0 + i1*s1 + ...]``.
+    Strides may be 0 (a broadcast) or negative (a reversed slice); views may overlap.
+    Every kernel input is a view, so a transposed or broadcast operand is read in place:
+    never copy it first just to feed a kernel.
+Output
+    Every method that returns a Buffer returns a *new, dense, C-contiguous* buffer holding the
+    result in row-major order of the output shape. It must never alias an input.
+
+Dtypes
+------
+Core promotes before calling: the inputs of a binary op, `where` and `matmul` share one dtype,
+and that dtype is in `self.dtypes`. Comparisons return bool. Core never calls a kernel with a
+dtype the backend did not list; it raises a DTypeError naming the backend instead.
+
+Errors
+------
+Core validates shapes, dtypes and devices before it calls a kernel, so a kernel may assume its
+arguments are consistent. A kernel that cannot do something raises `BackendError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..device import Device
+    from ..dtypes import DType
+    from ..ndarray import NDArray
+
+__all__ = [
+    "Backend",
+    "Buffer",
+    "UNARY_OPS",
+    "BINARY_OPS",
+    "COMPARISON_OPS",
+    "REDUCE_OPS",
+    "ARG_REDUCE_OPS",
+    "RANDOM_DISTRIBUTIONS",
+    "FUSED_OPS",
+]
+
+Buffer = Any
+
+#: A -> A, same dtype. `logical_not` is for bool; `sign` and `abs` for every numeric dtype;
+#: the rest for floating dtypes only.
+UNARY_OPS = frozenset(
+    {"neg", "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid", "erf",
+     "logical_not"}
+)
+#: A, A -> A, same dtype. `div` is true division (core only sends floating dtypes);
+#: `logical_and` / `logical_or` take bool.
+BINARY_OPS = frozenset(
+    {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "logical_and", "logical_or"}
+)
+#: A, A -> bool.
+COMPARISON_OPS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
+#: A -> reduced A, same dtype (core casts bool/int to int64 before `sum`).
+REDUCE_OPS = frozenset({"sum", "max", "min"})
+#: A -> reduced int64 along one axis; ties resolve to the first index, as in NumPy.
+ARG_REDUCE_OPS = frozenset({"argmax", "argmin"})
+#: uniform(low, high), normal(mean, std), bernoulli(p) -> 0/1 in the requested dtype.
+RANDOM_DISTRIBUTIONS = frozenset({"uniform", "normal", "bernoulli"})
+#: Optional kernels a backend may list in `Backend.fused_ops`; core falls back to a
+#: composition of the required ops for any it does not list.
+FUSED_OPS = frozenset({"softmax", "layer_norm", "cross_entropy", "attention"})
+
+
+class Backend(abc.ABC):
+    """One device's kernels. Instances are made by the factory a plugin registers."""
+
+    #: the backend name used in device strings ("numpy", "cpu", "cuda", ...)
+    name: str = ""
+    #: the device this instance runs on (set by the constructor)
+    device: Device
+    #: dtypes this backend stores and computes in
+    dtypes: frozenset[DType] = frozenset()
+    #: names from FUSED_OPS that this backend implements
+    fused_ops: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------------ buffers
+    @abc.abstractmethod
+    def empty(self, size: int, dtype: DType) -> Buffer:
+        """A new buffer of `size` elements with undefined contents. `size` may be 0."""
+
+    @abc.abstractmethod
+    def full(self, size: int, dtype: DType, value: bool | int | float) -> Buffer:
+        """A new buffer of `size` elements, each `value` converted to `dtype`."""
+
+    @abc.abstractmethod
+    def from_host(self, data: memoryview, dtype: DType) -> Buffer:
+        """Copy host memory in: `data` is a memoryview of raw bytes (format "B"), holding
+        `len(data) // dtype.itemsize` elements of `dtype`, native byte order, row-major.
+
+        The result must not alias `data` (the caller may reuse its memory).
+        """
+
+    @abc.abstractmethod
+    def to_host(self, x: NDArray) -> memoryview:
+        """Copy the view `x` out to host memory, dense and row-major, `x.size` elements.
+
+        Return any object with the buffer protocol (bytes, memoryview, a NumPy array).
+        The result must not alias device memory that a later kernel could overwrite.
+        """
+
+    def synchronize(self) -> None:  # noqa: B027 - optional, no-op for synchronous backends
+        """Wait until every kernel queued so far has finished (used by timers)."""
+
+    # ----------------------------------------------------------- strided memory
+    @abc.abstractmethod
+    def copy(self, x: NDArray) -> Buffer:
+        """Compact: a dense buffer holding the elements of view `x` in row-major order."""
+
+    @abc.abstractmethod
+    def setitem(self, dst: NDArray, src: NDArray) -> None:
+        """Write view `src` into view `dst` in place; the shapes are equal, dtypes equal.
+
+        `src` may be a broadcast view (stride 0) and may overlap `dst` (read it all first
+        when it does). `dst` never has stride 0 on a dimension of size > 1.
+        """
+
+    @abc.abstractmethod
+    def fill(self, dst: NDArray, value: bool | int | float) -> None:
+        """Set every element of view `dst` to `value`, in place."""
+
+    @abc.abstractmethod
+    def cast(self, x: NDArray, dtype: DType) -> Buffer:
+        """Convert view `x` to `dtype` (C semantics: float -> int truncates toward zero)."""
+
+    # ---------------------------------------------------------------- elementwise
+    @abc.abstractmethod
+    def unary(self, op: str, x: NDArray) -> Buffer:
+        """`op` (from UNARY_OPS) applied to every element of view `x`.  A -> A."""
+
+    @abc.abstractmethod
+    def binary(self, op: str, a: NDArray, b: NDArray) -> Buffer:
+        """`a op b` elementwise; `op` from BINARY_OPS or COMPARISON_OPS.  A, A -> A.
+
+        `a` and `b` have the same shape (core broadcast them with stride-0 views) and dtype.
+        """
+
+    @abc.abstractmethod
+    def binary_scalar(
+        self, op: str, a: NDArray, value: bool | int | float, reflected: bool
+    ) -> Buffer:
+        """`a op value` (or `value op a` when `reflected`), with a Python scalar.
+
+        The scalar is converted to `a.dtype` first; the result has `a.dtype`
+        (bool for a comparison).
+        """
+
+    @abc.abstractmethod
+    def where(self, cond: NDArray, a: NDArray, b: NDArray) -> Buffer:
+        """`a` where `cond` is true, else `b`. Same shapes; `cond` is bool; a, b share a dtype."""
+
+    # ----------------------------------------------------------------- reductions
+    @abc.abstractmethod
+    def reduce(self, op: str, x: NDArray, axes: tuple[int, ...]) -> Buffer:
+        """Reduce view `x` over `axes` (sorted, non-negative, non-empty) with `op`.
+
+        A -> reduced A: the output shape is `x.shape` without `axes`. Core never asks
+        for max/min over an empty axis. Read `x` in place whatever its strides.
+        """
+
+    @abc.abstractmethod
+    def arg_reduce(self, op: str, x: NDArray, axis: int) -> Buffer:
+        """Index of the max/min along `axis`. A -> int64 with `axis` removed."""
+
+    # --------------------------------------------------------------------- matmul
+    @abc.abstractmethod
+    def matmul(self, a: NDArray, b: NDArray) -> Buffer:
+        """Batched matrix product: (..., M, K) @ (..., K, N) -> (..., M, N).
+
+        Both have the same rank >= 2 and the same batch shape (core broadcast the batch
+        dims, maybe with stride 0). Either operand may be transposed (`x @ w.T` arrives
+        as a view with swapped strides): read it as it is, do not copy it.
+        """
+
+    # ----------------------------------------------------------------- indexing
+    @abc.abstractmethod
+    def gather(self, x: NDArray, axis: int, index: NDArray) -> Buffer:
+        """Pick along `axis`: out[..., j..., :] = x[..., index[j...], :].
+
+        `index` is int64 with values in [0, x.shape[axis]) (core checked). The output shape
+        is `x.shape[:axis] + index.shape + x.shape[axis+1:]`.
+        """
+
+    @abc.abstractmethod
+    def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
+        """The adjoint of `gather`, in place: dst[..., index[j...], :] += src[..., j..., :].
+
+        `dst` is dense; repeated indices accumulate (they must not overwrite each other).
+        """
+
+    # ------------------------------------------------------------------- random
+    @abc.abstractmethod
+    def random(
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
+    ) -> Buffer:
+        """`size` samples of `dist` (RANDOM_DISTRIBUTIONS) with parameters `a`, `b`.
+
+        uniform: [a, b); normal: mean a, std b; bernoulli: 1 with probability a, else 0.
+        `seed` is a 63-bit integer picked by core's generator: the same seed must give the
+        same numbers on the same backend.
+        """
+
+    # ------------------------------------------------- optional fused kernels
+    def softmax(self, x: NDArray, axis: int, log: bool) -> Buffer:
+        """(Fused, optional) softmax or log-softmax of view `x` along `axis`.  A -> A.
+
+        List "softmax" in `fused_ops` to have core call it.
+        """
+        raise NotImplementedError(f"{self.name}: no fused softmax")
+
+    def layer_norm(
+        self, x: NDArray, weight: NDArray | None, bias: NDArray | None, eps: float
+    ) -> tuple[Buffer, Buffer, Buffer]:
+        """(Fused, optional) layer norm over the last axis of `x` (..., C).
+
+        Returns (y (..., C), mean (...,), rstd (...,)); weight and bias have shape (C,).
+        Pair with `layer_norm_backward`; list "layer_norm" in `fused_ops`.
+        """
+        raise NotImplementedError(f"{self.name}: no fused layer_norm")
+
+    def layer_norm_backward(
+        self, dy: NDArray, x: NDArray, weight: NDArray | None, mean: NDArray, rstd: NDArray
+    ) -> tuple[Buffer, Buffer | None, Buffer | None]:
+        """(Fused, optional) gradients (dx, dweight, dbias) of `layer_norm`."""
+        raise NotImplementedError(f"{self.name}: no fused layer_norm_backward")
+
+    def cross_entropy(
+        self, logits: NDArray, targets: NDArray, ignore_index: int
+    ) -> tuple[Buffer, Buffer]:
+        """(Fused, optional) per-row loss of logits (N, C) against int64 targets (N,).
+
+        Returns (loss (N,), logsumexp (N,)); rows whose target is `ignore_index` get loss 0.
+        Pair with `cross_entropy_backward`; list "cross_entropy" in `fused_ops`.
+        """
+        raise NotImplementedError(f"{self.name}: no fused cross_entropy")
+
+    def cross_entropy_backward(
+        self, dloss: NDArray, logits: NDArray, targets: NDArray, lse: NDArray, ignore_index: int
+    ) -> Buffer:
+        """(Fused, optional) d logits (N, C) = dloss * (softmax(logits) - onehot(targets))."""
+        raise NotImplementedError(f"{self.name}: no fused cross_entropy_backward")
+
+    def attention(
+        self, q: NDArray, k: NDArray, v: NDArray, causal: bool, scale: float
+    ) -> tuple[Buffer, Buffer]:
+        """(Fused, optional) softmax(q @ k^T * scale [+ causal mask]) @ v.
+
+        q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), logsumexp (B, H, Tq)).
+        Pair with `attention_backward`; list "attention" in `fused_ops`.
+        """
+        raise NotImplementedError(f"{self.name}: no fused attention")
+
+    def attention_backward(
+        self,
+        dout: NDArray,
+        q: NDArray,
+        k: NDArray,
+        v: NDArray,
+        out: NDArray,
+        lse: NDArray,
+        causal: bool,
+        scale: float,
+    ) -> tuple[Buffer, Buffer, Buffer]:
+        """(Fused, optional) gradients (dq, dk, dv) of `attention`."""
+        raise NotImplementedError(f"{self.name}: no fused attention_backward")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.device}>"

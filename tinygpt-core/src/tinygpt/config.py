@@ -1,0 +1,26 @@
+"""Environment variables, read in this one place.
+
+- ``TINYGPT_DEVICE``: the default device (``numpy``, ``cpu``, ``cuda:1``, ...).
+- ``TINYGPT_BACKENDS``: a comma-separated allow-list of backend names; plugins not named are
+  never imported (handy to keep a broken or slow plugin out of the way).
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["env_default_device", "env_backend_allow_list"]
+
+
+def env_default_device() -> str | None:
+    """The device named by TINYGPT_DEVICE, or None when it is unset or empty."""
+    value = os.environ.get("TINYGPT_DEVICE", "").strip()
+    return value or None
+
+
+def env_backend_allow_list() -> frozenset[str] | None:
+    """The backend names allowed by TINYGPT_BACKENDS, or None when every backend is allowed."""
+    value = os.environ.get("TINYGPT_BACKENDS", "").strip()
+    if not value:
+        return None
+    return frozenset(name.strip() for name in value.split(",") if name.strip())

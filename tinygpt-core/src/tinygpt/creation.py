@@ -1,0 +1,209 @@
+"""Making tensors: from data, filled, ranges, and random (seeded by `manual_seed`)."""
+
+from __future__ import annotations
+
+import math
+import random as _py_random
+from typing import Any
+
+from .backend.registry import get_backend
+from .dtypes import DType, as_dtype, bool_, float32, int64
+from .errors import DTypeError, ShapeError
+from .ndarray import NDArray, prod
+from .tensor import Tensor
+
+__all__ = [
+    "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "eye", "zeros_like",
+    "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "rand_like",
+    "randn_like", "manual_seed", "broadcast_tensors",
+]
+
+
+def _shape(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    shape = tuple(int(d) for d in size)
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"negative dimension in shape {shape}")
+    return shape
+
+
+def _finish(data: NDArray, requires_grad: bool) -> Tensor:
+    if requires_grad and not data.dtype.is_floating_point:
+        raise DTypeError(f"only floating tensors can require grad, got {data.dtype}")
+    return Tensor._make(data, requires_grad)
+
+
+def tensor(
+    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A new tensor holding a copy of `data` (nested lists, a scalar, a NumPy array, a tensor).
+
+    >>> tensor([[1, 2], [3, 4]]).dtype
+    tinygpt.int64
+    """
+    from .host import from_host_data
+
+    if isinstance(data, Tensor):
+        out = data.detach().to(device=device) if device is not None else data.detach()
+        out = out.to(as_dtype(dtype)) if dtype is not None else out
+        if out.data.buffer is data.data.buffer:
+            out = out.clone()
+        return _finish(out.data, requires_grad)
+    backend = get_backend(device)
+    wanted = None if dtype is None else as_dtype(dtype)
+    return _finish(from_host_data(data, wanted, backend), requires_grad)
+
+
+def from_numpy(array: Any, device: Any = None) -> Tensor:
+    """A tensor with the values (and dtype) of a NumPy array, copied to `device`."""
+    return tensor(array, device=device)
+
+
+def full(
+    size: Any, fill_value: bool | int | float, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    shape = _shape(size if isinstance(size, (tuple, list)) else (size,))
+    if dtype is None:
+        kind = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) \
+            else float32
+        dtype = kind
+    dtype = as_dtype(dtype)
+    backend = get_backend(device)
+    buffer = backend.full(prod(shape), dtype, fill_value)
+    return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    return full(_shape(size), 0.0, dtype=dtype or float32, device=device,
+                requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    return full(_shape(size), 1.0, dtype=dtype or float32, device=device,
+                requires_grad=requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    shape = _shape(size)
+    dtype = as_dtype(dtype or float32)
+    backend = get_backend(device)
+    return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype),
+                   requires_grad)
+
+
+def _like(x: Tensor, dtype: Any, device: Any) -> dict[str, Any]:
+    return {"dtype": dtype or x.dtype, "device": device or x.device}
+
+
+def zeros_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    return zeros(x.shape, **_like(x, dtype, device), requires_grad=requires_grad)
+
+
+def ones_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    return ones(x.shape, **_like(x, dtype, device), requires_grad=requires_grad)
+
+
+def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(x.shape, fill_value, **_like(x, dtype, device), requires_grad=requires_grad)
+
+
+def empty_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    return empty(x.shape, **_like(x, dtype, device), requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
+           device: Any = None) -> Tensor:
+    """[start, end) in steps, like Python's range; int64 unless a bound or dtype is float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    count = max(0, math.ceil((end - start) / step))
+    if dtype is None:
+        floats = any(isinstance(v, float) for v in (start, end, step))
+        dtype = float32 if floats else int64
+    values = [start + i * step for i in range(count)]
+    return tensor(values, dtype=dtype, device=device)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None) -> Tensor:
+    m = n if m is None else m
+    out = zeros(n, m, dtype=dtype, device=device)
+    k = min(n, m)
+    diagonal = out.data.view((k,), (m + 1,), 0)  # every (m+1)-th element is on the diagonal
+    out.data.backend.fill(diagonal, 1)
+    return out
+
+
+# ------------------------------------------------------------------ random
+class _Generator:
+    """Core's seed source: each random call takes a fresh 63-bit seed for its backend."""
+
+    def __init__(self, seed: int) -> None:
+        self.source = _py_random.Random(seed)
+
+    def next_seed(self) -> int:
+        return self.source.getrandbits(63)
+
+
+_generator = _Generator(_py_random.SystemRandom().getrandbits(63))
+
+
+def manual_seed(seed: int) -> None:
+    """Make every later random op reproducible (per backend)."""
+    global _generator
+    _generator = _Generator(int(seed))
+
+
+def _random(dist: str, shape: tuple[int, ...], a: float, b: float, dtype: DType,
+            device: Any, requires_grad: bool) -> Tensor:
+    backend = get_backend(device)
+    buffer = backend.random(dist, prod(shape), dtype, _generator.next_seed(), a, b)
+    return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    """Uniform samples from [0, 1)."""
+    dtype = as_dtype(dtype or float32)
+    return _random("uniform", _shape(size), 0.0, 1.0, dtype, device, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+    """Standard normal samples."""
+    dtype = as_dtype(dtype or float32)
+    return _random("normal", _shape(size), 0.0, 1.0, dtype, device, requires_grad)
+
+
+def rand_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    return rand(x.shape, **_like(x, dtype, device))
+
+
+def randn_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    return randn(x.shape, **_like(x, dtype, device))
+
+
+def randint(low: int, high: int | None = None, size: Any = (), *, dtype: Any = None,
+            device: Any = None) -> Tensor:
+    """Integers uniform in [low, high) (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: empty range [{low}, {high})")
+    shape = _shape(size if isinstance(size, (tuple, list)) else (size,))
+    u = _random("uniform", shape, 0.0, float(high - low), as_dtype("float64"), device, False)
+    # truncating a uniform in [0, n) gives each of 0..n-1 equal odds; clamp guards rounding
+    ints = u.data.backend.cast(u.data, int64)
+    out = Tensor._make(NDArray(u.data.backend, ints, shape, int64))
+    out = out.clamp(0, high - low - 1) + low
+    return out.to(as_dtype(dtype)) if dtype is not None else out
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    from .ndarray import broadcast_shapes
+    from .ops.shape import expand
+
+    shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in tensors))
+    return tuple(expand(t, *shape) for t in tensors)

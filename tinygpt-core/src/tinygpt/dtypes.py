@@ -1,0 +1,122 @@
+"""dtypes: the element types a tensor can hold, and how they combine.
+
+Promotion follows PyTorch, which agrees with NumPy 2 except where NumPy would silently widen
+to float64 (int32 + float32 -> float32 here, float64 in NumPy):
+
+- same kind: the wider type wins (float32 + float64 -> float64, int32 + int64 -> int64);
+- bool < integer < floating: the higher kind wins (int64 + float32 -> float32);
+- a Python scalar never widens a tensor of its own kind (float32 * 2.5 -> float32), and lifts
+  a tensor of a lower kind to the default type of its own kind (int64 * 0.5 -> float32).
+
+>>> promote_types(int64, float32)
+tinygpt.float32
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import DTypeError
+
+__all__ = [
+    "DType",
+    "float16",
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "bool_",
+    "DTYPES",
+    "as_dtype",
+    "promote_types",
+    "scalar_dtype",
+    "result_type",
+    "get_default_dtype",
+]
+
+
+@dataclass(frozen=True, repr=False)
+class DType:
+    """One element type: its name, size in bytes, kind ('b', 'i', 'f') and NumPy spelling."""
+
+    name: str
+    itemsize: int
+    kind: str  # 'b' bool, 'i' signed integer, 'f' floating point
+    numpy_name: str
+    safetensors_name: str
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.kind == "f"
+
+    def __repr__(self) -> str:
+        return f"tinygpt.{self.name}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+float16 = DType("float16", 2, "f", "float16", "F16")
+float32 = DType("float32", 4, "f", "float32", "F32")
+float64 = DType("float64", 8, "f", "float64", "F64")
+int32 = DType("int32", 4, "i", "int32", "I32")
+int64 = DType("int64", 8, "i", "int64", "I64")
+bool_ = DType("bool", 1, "b", "bool", "BOOL")
+
+DTYPES: dict[str, DType] = {d.name: d for d in (float16, float32, float64, int32, int64, bool_)}
+_KIND_RANK = {"b": 0, "i": 1, "f": 2}
+_DEFAULT_OF_KIND = {"b": bool_, "i": int64, "f": float32}
+
+
+def get_default_dtype() -> DType:
+    """The dtype of floating tensors made without an explicit dtype (float32)."""
+    return float32
+
+
+def as_dtype(dtype: object) -> DType:
+    """Turn a DType, its name ('float32'), a NumPy dtype or a Python type into a DType."""
+    if isinstance(dtype, DType):
+        return dtype
+    if dtype is float:
+        return float32
+    if dtype is int:
+        return int64
+    if dtype is bool:
+        return bool_
+    name = getattr(dtype, "name", dtype)  # numpy dtypes and numpy scalar types
+    if isinstance(dtype, type) and hasattr(dtype, "__name__"):
+        name = dtype.__name__
+    if isinstance(name, str) and name in DTYPES:
+        return DTYPES[name]
+    known = ", ".join(DTYPES)
+    raise DTypeError(f"unknown dtype {dtype!r}: expected one of {known}")
+
+
+def promote_types(a: DType, b: DType) -> DType:
+    """The dtype of `x op y` for tensors of dtypes a and b."""
+    if a == b:
+        return a
+    rank_a = _KIND_RANK[a.kind]
+    rank_b = _KIND_RANK[b.kind]
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
+    return a if a.itemsize >= b.itemsize else b
+
+
+def scalar_dtype(value: object) -> DType:
+    """The dtype a bare Python scalar would get as a tensor."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return float32
+    raise DTypeError(f"expected a Python bool, int or float, got {type(value).__name__}")
+
+
+def result_type(tensor_dtype: DType, scalar: object) -> DType:
+    """The dtype of `tensor op scalar`: a scalar only lifts a tensor of a lower kind."""
+    kind = scalar_dtype(scalar).kind
+    if _KIND_RANK[kind] > _KIND_RANK[tensor_dtype.kind]:
+        return _DEFAULT_OF_KIND[kind]
+    return tensor_dtype

@@ -1,0 +1,36 @@
+"""The exceptions tinygpt raises. Each names the op, what it got and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "TinyGPTError",
+    "ShapeError",
+    "DTypeError",
+    "DeviceError",
+    "BackendError",
+    "SerializationError",
+]
+
+
+class TinyGPTError(Exception):
+    """Base class of every error tinygpt raises on purpose."""
+
+
+class ShapeError(TinyGPTError, ValueError):
+    """Shapes that do not fit the op: `add: (2, 3) + (4,): shapes do not broadcast`."""
+
+
+class DTypeError(TinyGPTError, TypeError):
+    """A dtype the op cannot take: `matmul: int64 @ float32: dtypes differ`."""
+
+
+class DeviceError(TinyGPTError, RuntimeError):
+    """Tensors on different devices, or a device that is unknown or unavailable."""
+
+
+class BackendError(TinyGPTError, RuntimeError):
+    """A backend plugin that is broken, registered twice, or lacks a kernel."""
+
+
+class SerializationError(TinyGPTError, ValueError):
+    """A file that is not a valid safetensors file (truncated, foreign, corrupt)."""

@@ -1,0 +1,60 @@
+"""Host <-> device conversion: the one place core touches NumPy (for its buffer protocol
+and its parsing of nested lists), never for compute."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .dtypes import DType, as_dtype, bool_, float32, int32, int64
+from .errors import DTypeError
+from .ndarray import NDArray
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .backend.protocol import Backend
+
+__all__ = ["to_numpy", "from_host_data", "infer_dtype"]
+
+
+def to_numpy(x: NDArray) -> np.ndarray:
+    """A NumPy copy of view `x` (dense, its own memory)."""
+    import numpy as np
+
+    data = x.backend.to_host(x)
+    flat = np.frombuffer(data, dtype=x.dtype.numpy_name, count=x.size)
+    return flat.reshape(x.shape)
+
+
+def infer_dtype(array: np.ndarray, from_python: bool) -> DType:
+    """The tinygpt dtype for host data, following PyTorch: NumPy arrays keep their dtype
+    (other integer widths become int64); Python floats become float32, ints int64."""
+    kind = array.dtype.kind
+    if kind == "b":
+        return bool_
+    if kind in "iu":
+        return int32 if array.dtype.name == "int32" and not from_python else int64
+    if kind == "f":
+        if from_python or array.dtype.name not in ("float16", "float64"):
+            return float32
+        return as_dtype(array.dtype.name)
+    raise DTypeError(f"tensor: cannot make a tensor from data of NumPy dtype {array.dtype}")
+
+
+def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
+    """Copy nested lists, scalars or a NumPy array to `backend` as a dense NDArray."""
+    import numpy as np
+
+    array = np.asarray(data)
+    if array.dtype == object:
+        raise DTypeError("tensor: data must be numbers, or nested lists of equal length")
+    if dtype is None:
+        dtype = infer_dtype(array, from_python=not isinstance(data, np.ndarray))
+    if dtype not in backend.dtypes:
+        raise DTypeError(
+            f"tensor: backend {backend.name!r} does not support {dtype}; supported: "
+            + ", ".join(sorted(d.name for d in backend.dtypes))
+        )
+    dense = np.ascontiguousarray(array, dtype=dtype.numpy_name).reshape(-1)
+    buffer = backend.from_host(memoryview(dense).cast("B"), dtype)
+    return NDArray(backend, buffer, tuple(int(d) for d in array.shape), dtype)

@@ -1,0 +1,278 @@
+"""NDArray: a strided view over a backend's flat buffer.
+
+An NDArray is metadata (shape, strides, offset, dtype) plus a backend buffer. Element
+``(i0, i1, ...)`` lives at ``buffer[offset + i0*strides[0] + i1*strides[1] + ...]``, strides
+counted in elements. Every movement op here (reshape, permute, broadcast, slicing, squeeze)
+only computes new metadata: views never call a backend. Only `compact` (and a `reshape` that
+strides cannot express) asks the backend for a copy.
+
+>>> strides_for((2, 3, 4))
+(12, 4, 1)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ShapeError
+
+if TYPE_CHECKING:
+    from .backend.protocol import Backend
+    from .dtypes import DType
+
+__all__ = ["NDArray", "strides_for", "prod", "broadcast_shapes", "normalize_axis"]
+
+
+def prod(shape: tuple[int, ...]) -> int:
+    """The number of elements of `shape` (1 for a 0-d shape)."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def strides_for(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Row-major (C-contiguous) strides, in elements, of a dense array of `shape`."""
+    strides = [0] * len(shape)
+    step = 1
+    for i in range(len(shape) - 1, -1, -1):
+        strides[i] = step
+        step *= shape[i]
+    return tuple(strides)
+
+
+def broadcast_shapes(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """NumPy broadcasting of `shapes`; a ShapeError names the op and the shapes."""
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for shape in shapes:
+        pad = ndim - len(shape)
+        for i, d in enumerate(shape):
+            current = out[pad + i]
+            if current == 1:
+                out[pad + i] = d
+            elif d != 1 and d != current:
+                shown = " and ".join(str(s) for s in shapes)
+                raise ShapeError(f"{op}: shapes {shown} do not broadcast (dim {pad + i})")
+    return tuple(out)
+
+
+def normalize_axis(op: str, axis: int, ndim: int) -> int:
+    """A possibly negative axis as an index in [0, ndim)."""
+    if not -ndim <= axis < max(ndim, 1):
+        raise ShapeError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dims")
+    return axis % ndim if ndim else 0
+
+
+class NDArray:
+    """A strided view: backend buffer + shape + strides + offset + dtype."""
+
+    __slots__ = ("backend", "buffer", "shape", "strides", "offset", "dtype")
+
+    def __init__(
+        self,
+        backend: Backend,
+        buffer: Any,
+        shape: tuple[int, ...],
+        dtype: DType,
+        strides: tuple[int, ...] | None = None,
+        offset: int = 0,
+    ) -> None:
+        self.backend = backend
+        self.buffer = buffer
+        self.shape = shape
+        self.dtype = dtype
+        self.strides = strides_for(shape) if strides is None else strides
+        self.offset = offset
+
+    # ----------------------------------------------------------------- facts
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
+
+    @property
+    def device(self):  # -> Device
+        return self.backend.device
+
+    def is_contiguous(self) -> bool:
+        """True when the elements are dense and row-major (the offset may be non-zero)."""
+        expected = 1
+        for d, s in zip(reversed(self.shape), reversed(self.strides), strict=True):
+            if d != 1 and s != expected:
+                return False
+            expected *= d
+        return True
+
+    def __repr__(self) -> str:
+        return (
+            f"NDArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, "
+            f"dtype={self.dtype}, device={self.device})"
+        )
+
+    # ------------------------------------------------------------ views
+    def view(self, shape: tuple[int, ...], strides: tuple[int, ...], offset: int) -> NDArray:
+        """A new view of the same buffer (no backend call)."""
+        return NDArray(self.backend, self.buffer, shape, self.dtype, strides, offset)
+
+    def compact(self) -> NDArray:
+        """This array if it is contiguous, else a dense copy made by the backend."""
+        if self.is_contiguous():
+            return self
+        return NDArray(self.backend, self.backend.copy(self), self.shape, self.dtype)
+
+    def permute(self, axes: tuple[int, ...]) -> NDArray:
+        """Reorder dims: result dim i is input dim axes[i]."""
+        if sorted(axes) != list(range(self.ndim)):
+            raise ShapeError(f"permute: {axes} is not a permutation of the {self.ndim} dims")
+        shape = tuple(self.shape[a] for a in axes)
+        strides = tuple(self.strides[a] for a in axes)
+        return self.view(shape, strides, self.offset)
+
+    def transpose(self, dim0: int, dim1: int) -> NDArray:
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(tuple(axes))
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> NDArray:
+        """Stretch size-1 dims (and new leading dims) to `shape` with stride 0."""
+        if shape == self.shape:
+            return self
+        pad = len(shape) - self.ndim
+        if pad < 0:
+            raise ShapeError(f"broadcast_to: cannot broadcast {self.shape} to fewer dims {shape}")
+        strides = [0] * len(shape)
+        for i, (d, s) in enumerate(zip(self.shape, self.strides, strict=True)):
+            target = shape[pad + i]
+            if d == target:
+                strides[pad + i] = s
+            elif d != 1:
+                raise ShapeError(f"broadcast_to: cannot broadcast {self.shape} to {shape}")
+        return self.view(tuple(shape), tuple(strides), self.offset)
+
+    def reshape(self, shape: tuple[int, ...]) -> NDArray:
+        """Same elements in a new shape: a view when the strides allow it, else a copy."""
+        shape = _infer_shape(shape, self.size, self.shape)
+        if shape == self.shape:
+            return self
+        strides = _reshape_strides(self.shape, self.strides, shape)
+        if strides is None:
+            return self.compact().reshape(shape)
+        return self.view(shape, strides, self.offset)
+
+    def squeeze(self, axes: tuple[int, ...] | None = None) -> NDArray:
+        """Drop size-1 dims (all of them, or those in `axes` that have size 1)."""
+        if axes is None:
+            keep = [i for i, d in enumerate(self.shape) if d != 1]
+        else:
+            keep = [i for i, d in enumerate(self.shape) if not (i in axes and d == 1)]
+        shape = tuple(self.shape[i] for i in keep)
+        strides = tuple(self.strides[i] for i in keep)
+        return self.view(shape, strides, self.offset)
+
+    def unsqueeze(self, axis: int) -> NDArray:
+        """Insert a size-1 dim at `axis` (0 <= axis <= ndim)."""
+        shape = self.shape[:axis] + (1,) + self.shape[axis:]
+        strides = self.strides[:axis] + (0,) + self.strides[axis:]
+        return self.view(shape, strides, self.offset)
+
+    def flatten(self) -> NDArray:
+        return self.reshape((self.size,))
+
+    def slice(self, items: tuple[int | slice | None, ...]) -> NDArray:
+        """Basic indexing: one entry per dim (int, slice) plus None for new dims.
+
+        Ellipsis must already be expanded and the tuple must cover every dim.
+        """
+        shape: list[int] = []
+        strides: list[int] = []
+        offset = self.offset
+        dim = 0
+        for item in items:
+            if item is None:
+                shape.append(1)
+                strides.append(0)
+                continue
+            size = self.shape[dim]
+            stride = self.strides[dim]
+            if isinstance(item, slice):
+                start, stop, step = item.indices(size)
+                length = len(range(start, stop, step))
+                if length:
+                    offset += start * stride
+                shape.append(length)
+                strides.append(stride * step)
+            else:
+                index = int(item)
+                if not -size <= index < size:
+                    raise IndexError(
+                        f"index {index} is out of bounds for dim {dim} with size {size}"
+                    )
+                offset += (index % size) * stride
+            dim += 1
+        return self.view(tuple(shape), tuple(strides), offset)
+
+
+def _infer_shape(shape: tuple[int, ...], size: int, old: tuple[int, ...]) -> tuple[int, ...]:
+    """Resolve one -1 in `shape` and check the element count."""
+    shape = tuple(int(d) for d in shape)
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    if len(unknown) > 1:
+        raise ShapeError(f"reshape: only one dim can be -1, got {shape}")
+    known = prod(tuple(d for d in shape if d != -1))
+    if unknown:
+        if known == 0 or size % known:
+            raise ShapeError(f"reshape: cannot reshape {old} ({size} elements) into {shape}")
+        shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
+    if any(d < 0 for d in shape) or prod(shape) != size:
+        raise ShapeError(f"reshape: cannot reshape {old} ({size} elements) into {shape}")
+    return shape
+
+
+def _reshape_strides(
+    old_shape: tuple[int, ...], old_strides: tuple[int, ...], new_shape: tuple[int, ...]
+) -> tuple[int, ...] | None:
+    """Strides that show the same elements in `new_shape`, or None if a copy is needed.
+
+    Walk both shapes grouping dims whose products match; each group of old dims must be
+    "chained" (stride[i] == stride[i+1] * shape[i+1]) to be re-split freely.
+    """
+    old = [(d, s) for d, s in zip(old_shape, old_strides, strict=True) if d != 1]
+    if prod(new_shape) == 0:
+        return strides_for(new_shape)
+    new_strides = [0] * len(new_shape)
+    oi = 0
+    ni = 0
+    while ni < len(new_shape):
+        if new_shape[ni] == 1:
+            new_strides[ni] = 0
+            ni += 1
+            continue
+        # grow a group of old dims and new dims until their element counts agree
+        group_old = [old[oi]]
+        old_count = old[oi][0]
+        oi += 1
+        group_new = [ni]
+        new_count = new_shape[ni]
+        ni += 1
+        while old_count != new_count:
+            if old_count < new_count:
+                group_old.append(old[oi])
+                old_count *= old[oi][0]
+                oi += 1
+            else:
+                group_new.append(ni)
+                new_count *= new_shape[ni]
+                ni += 1
+        for (d0, s0), (d1, s1) in zip(group_old, group_old[1:], strict=False):
+            if s0 != s1 * d1:
+                return None
+        # re-split the chained group from its innermost stride outwards
+        step = group_old[-1][1]
+        for j in reversed(group_new):
+            new_strides[j] = step
+            step *= new_shape[j]
+    return tuple(new_strides)
