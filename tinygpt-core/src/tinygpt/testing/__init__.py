@@ -26,6 +26,7 @@ __all__ = [
     "wrap",
     "strided_views",
     "VIEW_KINDS",
+    "numpy_view",
     "random_array",
     "tolerance",
     "assert_close",

@@ -29,6 +29,7 @@ __all__ = [
     "wrap",
     "strided_views",
     "VIEW_KINDS",
+    "numpy_view",
     "random_array",
     "tolerance",
     "assert_close",
@@ -81,7 +82,8 @@ class _NumpyMoves:
         return _NumpyMoves(self.array.transpose(axes))
 
     def slice(self, items: tuple[Any, ...]) -> _NumpyMoves:
-        return _NumpyMoves(self.array[items])
+        # subtle: a[-1, -1] is a scalar copy; a[-1, -1, ...] is a 0-d view, like NDArray's
+        return _NumpyMoves(self.array[items + (Ellipsis,)])
 
     def broadcast_to(self, shape: tuple[int, ...]) -> _NumpyMoves:
         return _NumpyMoves(np.broadcast_to(self.array, shape))
@@ -143,6 +145,11 @@ def strided_views(
     for kind in kinds or tuple(VIEW_KINDS):
         recipe = VIEW_KINDS[kind]
         yield kind, recipe(base), recipe(_NumpyMoves(array)).array
+
+
+def numpy_view(kind: str, array: np.ndarray) -> np.ndarray:
+    """The `kind` view (see `VIEW_KINDS`) of a NumPy array; writable unless a broadcast."""
+    return VIEW_KINDS[kind](_NumpyMoves(array)).array
 
 
 # --------------------------------------------------------------- data, checks

@@ -13,6 +13,7 @@ from tinygpt.ndarray import NDArray
 from tinygpt.testing.helpers import (
     VIEW_KINDS,
     assert_close,
+    numpy_view,
     random_array,
     require_dtypes,
     strided_views,
@@ -107,7 +108,7 @@ def _setitem_case(backend, dtype_name, kind, src_kind):
     base_np = np.zeros((3, 4), dtype_name)
     base = to_ndarray(backend, base_np)
     dst = VIEW_KINDS[kind](base)
-    dst_np = VIEW_KINDS[kind](_NumpyView(base_np)).array
+    dst_np = numpy_view(kind, base_np)
     data = random_array(dst.shape, dtype_name, 1, 9, seed=1)
     if src_kind == "broadcast" and dst.ndim:
         data = np.broadcast_to(data[:1], data.shape)  # stride 0 in dim 0
@@ -117,21 +118,6 @@ def _setitem_case(backend, dtype_name, kind, src_kind):
     backend.setitem(dst, src)
     dst_np[...] = data
     return to_numpy(base), base_np
-
-
-class _NumpyView:
-    """Minimal stand-in so VIEW_KINDS recipes slice a writable NumPy array in place."""
-
-    def __init__(self, array):
-        self.array = array
-        self.shape = array.shape
-        self.ndim = array.ndim
-
-    def permute(self, axes):
-        return _NumpyView(self.array.transpose(axes))
-
-    def slice(self, items):
-        return _NumpyView(self.array[items])
 
 
 @pytest.mark.parametrize("dtype_name", ALL_DTYPES)
@@ -170,7 +156,7 @@ def test_fill(kit_backend, dtype_name, value, kind):
     base_np = random_array((3, 4), dtype_name, 1, 9)
     base = to_ndarray(kit_backend, base_np)
     kit_backend.fill(VIEW_KINDS[kind](base), value)
-    VIEW_KINDS[kind](_NumpyView(base_np)).array[...] = value
+    numpy_view(kind, base_np)[...] = value
     assert_close(to_numpy(base), base_np, f"fill({dtype_name}, {kind} view, {value!r})")
 
 
