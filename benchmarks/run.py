@@ -322,7 +322,7 @@ def markdown(cases: list[Case], frameworks: list[Framework], results: dict) -> s
     lines = []
     for section, (title, unit, _) in SECTIONS.items():
         lines += [f"### {title} ({unit})", ""]
-        lines.append(f"| case | framework | {unit} | IQR | time vs NumPy | time vs torch |")
+        lines.append(f"| case | framework | {unit} | spread | time vs NumPy | time vs torch |")
         lines.append("|---|---|---:|---:|---:|---:|")
         for case in [c for c in cases if c.section == section]:
             for fw in frameworks:
@@ -333,15 +333,16 @@ def markdown(cases: list[Case], frameworks: list[Framework], results: dict) -> s
                     message = result["error"].replace("|", "/").replace("\n", " ")[:80]
                     lines.append(f"| {case.name} | {fw.name} | error: {message} | | | |")
                     continue
-                spread = 100 * result["iqr_s"] / result["median_s"]
+                spread = 50 * result["iqr_s"] / result["median_s"]  # half the IQR, % of median
                 vs_numpy = vs_torch = ""
                 if fw.kind == "tinygpt":
                     vs_numpy = ratio(results, case, fw.name, "numpy")
                     vs_torch = ratio(results, case, fw.name, torch_counterpart(fw.device))
-                row = [case.name, fw.name, f"{result['value']:.3g}", f"±{spread / 2:.0f}%"]
+                row = [case.name, fw.name, f"{result['value']:.3g}", f"±{spread:.0f}%"]
                 lines.append("| " + " | ".join(row + [vs_numpy, vs_torch]) + " |")
         lines.append("")
     lines.append("time vs X = tinygpt's median time / X's (1.00 = as fast; 2.00 = twice as slow).")
+    lines.append("spread = half the interquartile range of the samples, relative to the median.")
     return "\n".join(lines)
 
 

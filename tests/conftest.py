@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import tinygpt as tg
+from tinygpt.backend import hookimpl, registry
 
 # NOTE: the autouse fixture below is function-scoped; it only resets global state, so sharing
 # it between the examples of one hypothesis test is harmless.
@@ -66,4 +67,45 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _reset_default_device():
     """Undo any tg.set_default_device(...) a test made."""
     yield
+    tg.set_default_device(None)
+
+
+class ThrowawayPlugin:
+    """A backend plugin made in a test: a copy of the numpy backend under another name."""
+
+    def __init__(self, name: str, priority: int = 0, probe=None, raises: Exception | None = None):
+        self.name = name
+        self.priority = priority
+        self.probe = probe
+        self.raises = raises
+
+    @hookimpl
+    def tinygpt_register_backends(self, register) -> None:
+        if self.raises is not None:
+            raise self.raises
+        register(self.name, self.make, priority=self.priority, probe=self.probe)
+
+    def make(self, device):
+        from tinygpt_backend_numpy.backend import NumpyBackend
+
+        class Clone(NumpyBackend):
+            name = self.name
+
+        return Clone(device)
+
+
+@pytest.fixture
+def register_backend():
+    """`register_backend("fake2", priority=5, probe=...)` adds a throwaway numpy clone.
+
+    The registry is reset afterwards, so later tests see only the installed backends.
+    """
+
+    def register(name: str, **options) -> ThrowawayPlugin:
+        plugin = ThrowawayPlugin(name, **options)
+        registry.register_plugin(plugin, f"test-plugin-{name}")
+        return plugin
+
+    yield register
+    registry.reset()
     tg.set_default_device(None)

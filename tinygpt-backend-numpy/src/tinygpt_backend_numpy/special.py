@@ -46,7 +46,8 @@ def erf(x: np.ndarray) -> np.ndarray:
     float32/float16 use a vectorized series in float64 (relative error < 1e-10).
     """
     if x.dtype == np.float64:
-        return _math_erf(x).astype(np.float64)
+        # frompyfunc gives an object array (or a bare float for 0-d input)
+        return np.asarray(_math_erf(x), dtype=np.float64)
     return _erf_vectorized(x.astype(np.float64)).astype(x.dtype)
 
 

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-def _shape(size: tuple) -> tuple[int, ...]:
+def _shape(size: tuple | list) -> tuple[int, ...]:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = tuple(int(d) for d in size)

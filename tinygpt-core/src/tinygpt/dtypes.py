@@ -35,9 +35,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class DType:
-    """One element type: its name, size in bytes, kind ('b', 'i', 'f') and NumPy spelling."""
+    """One element type: its name, size in bytes, kind ('b', 'i', 'f') and NumPy spelling.
+
+    There is exactly one instance per dtype, so dtypes compare by identity (fast).
+    """
 
     name: str
     itemsize: int

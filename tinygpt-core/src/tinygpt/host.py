@@ -56,5 +56,5 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
             + ", ".join(sorted(d.name for d in backend.dtypes))
         )
     dense = np.ascontiguousarray(array, dtype=dtype.numpy_name).reshape(-1)
-    buffer = backend.from_host(memoryview(dense).cast("B"), dtype)
+    buffer = backend.from_host(memoryview(dense).cast("B"), dtype)  # type: ignore[arg-type]
     return NDArray(backend, buffer, tuple(int(d) for d in array.shape), dtype)

@@ -31,14 +31,23 @@ def prod(shape: tuple[int, ...]) -> int:
     return n
 
 
+_STRIDES_CACHE: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
 def strides_for(shape: tuple[int, ...]) -> tuple[int, ...]:
     """Row-major (C-contiguous) strides, in elements, of a dense array of `shape`."""
+    cached = _STRIDES_CACHE.get(shape)
+    if cached is not None:
+        return cached
+    if len(_STRIDES_CACHE) > 4096:  # shapes seen in a training loop repeat: keep it bounded
+        _STRIDES_CACHE.clear()
     strides = [0] * len(shape)
     step = 1
     for i in range(len(shape) - 1, -1, -1):
         strides[i] = step
         step *= shape[i]
-    return tuple(strides)
+    _STRIDES_CACHE[shape] = result = tuple(strides)
+    return result
 
 
 def broadcast_shapes(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:

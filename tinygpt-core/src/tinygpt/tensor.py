@@ -12,6 +12,7 @@ the compute in the backend. Read `ops/elementwise.py` for what a primitive looks
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from . import array_ops as A
@@ -32,13 +33,17 @@ class Tensor(TensorMethods):
     """A multi-dimensional array on a device, recording the ops that made it."""
 
     __slots__ = ("data", "requires_grad", "grad", "grad_fn", "__weakref__")
+    data: NDArray
+    requires_grad: builtins.bool
+    grad: Tensor | None
+    grad_fn: Function | None
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, *_: object, **__: object) -> None:
         raise TypeError("Tensor: make tensors with tg.tensor(data), tg.zeros(...), tg.randn(...)")
 
     @classmethod
-    def _make(cls, data: NDArray, requires_grad: bool = False) -> Tensor:
+    def _make(cls, data: NDArray, requires_grad: builtins.bool = False) -> Tensor:
         """Wrap an NDArray without copying (internal constructor)."""
         out = object.__new__(cls)
         out.data = data
@@ -65,7 +70,7 @@ class Tensor(TensorMethods):
         return len(self.data.shape)
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         return self.grad_fn is None
 
     @property
@@ -92,10 +97,10 @@ class Tensor(TensorMethods):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self) -> builtins.bool:
         return self.data.is_contiguous()
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> builtins.bool:
         return self.dtype.is_floating_point
 
     # ------------------------------------------------------- conversion
@@ -108,7 +113,7 @@ class Tensor(TensorMethods):
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def item(self) -> bool | int | float:
+    def item(self) -> builtins.bool | int | float:
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors convert, got shape {self.shape}")
         return self.numpy().reshape(()).item()
@@ -124,7 +129,7 @@ class Tensor(TensorMethods):
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
         return int(self.item())
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> builtins.bool:
         if self.data.size != 1:
             raise RuntimeError(
                 f"bool: a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
@@ -179,7 +184,9 @@ class Tensor(TensorMethods):
         return f"tensor({body}, {', '.join(extras)})"
 
     # --------------------------------------------------------- autograd
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Tensor | None = None, retain_graph: builtins.bool = False
+    ) -> None:
         """Accumulate d self / d leaf into each leaf's `.grad`; frees the graph unless
         `retain_graph`. Non-scalar outputs need `gradient` (the vector of the product)."""
         engine.backward(self, gradient, retain_graph)
@@ -196,7 +203,7 @@ class Tensor(TensorMethods):
         """The same data, cut out of the graph."""
         return Tensor._make(self.data, False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if requires_grad and not self.dtype.is_floating_point:
             raise DTypeError(f"requires_grad_: only floating tensors can need grad, not {self.dtype}")
         self.requires_grad = requires_grad

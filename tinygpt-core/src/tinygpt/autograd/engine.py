@@ -61,9 +61,9 @@ def _run(
     order = _merged_order(roots)
     with set_grad_enabled(False):
         for node in order:
-            g = pending.pop(id(node), None)
-            if g is None:
+            if id(node) not in pending:
                 continue
+            g = pending.pop(id(node))
             if node.released:
                 raise RuntimeError(
                     "backward: the graph was already freed by an earlier backward(); "
@@ -98,7 +98,7 @@ def _merged_order(roots: list[Function]) -> list[Function]:
         pass
 
     virtual = _Root(())
-    virtual.parents = tuple(_Holder(r) for r in roots)  # type: ignore[assignment]
+    virtual.parents = tuple(_Holder(r) for r in roots)  # type: ignore[misc]
     return topological_order(virtual)[1:]
 
 

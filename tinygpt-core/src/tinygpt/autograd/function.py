@@ -95,21 +95,20 @@ class Function:
         """Keep what backward needs; released with the graph after backward."""
         self.saved = values
 
-    def forward(self, *arrays: NDArray, **options: Any) -> NDArray:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the output NDArray from the parents' NDArrays (and keyword options)."""
         raise NotImplementedError
 
-    def backward(self, grad: NDArray) -> NDArray | None | tuple[NDArray | None, ...]:
-        """Gradients with respect to each parent (None where not needed), same shapes."""
+    def backward(self, *args: Any, **kwargs: Any) -> Any:
+        """Gradients (NDArray or None) with respect to each parent, given the output's."""
         raise NotImplementedError
 
     @classmethod
     def apply(cls, *tensors: Tensor, **options: Any) -> Tensor:
-        from ..tensor import Tensor
-
         ctx = cls(tensors)
         data = ctx.forward(*[t.data for t in tensors], **options)
-        requires_grad = _mode.enabled and any(ctx.needs_grad)
-        out = Tensor._make(data, requires_grad)
+        requires_grad = _mode.enabled and True in ctx.needs_grad
+        out = type(tensors[0])._make(data, requires_grad)
         if requires_grad:
             out.grad_fn = ctx
         return out

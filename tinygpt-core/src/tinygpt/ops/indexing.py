@@ -115,7 +115,7 @@ def getitem(x: Tensor, index: object) -> Tensor:
 def _gather_positions(view: Tensor, positions: list[int], arrays: list[Tensor]) -> Tensor:
     from ..creation import broadcast_tensors
 
-    arrays = broadcast_tensors(*arrays)
+    arrays = list(broadcast_tensors(*arrays))
     if len(positions) == 1:
         return Gather.apply(view, arrays[0], axis=positions[0])
     adjacent = positions == list(range(positions[0], positions[0] + len(positions)))
@@ -199,7 +199,7 @@ def _setitem_advanced(x: Tensor, index: object, source: Tensor, recording: bool)
         )
     from ..creation import tensor
 
-    positions = np.arange(x.numel()).reshape(x.shape)[_host_index(index)]
+    positions = np.arange(x.numel()).reshape(x.shape)[_host_index(index)]  # type: ignore[call-overload]
     flat_positions = positions.reshape(-1)
     values = source.expand(*positions.shape).reshape(-1) if positions.ndim else source.reshape(1)
     # keep the last write to each position, like NumPy

@@ -35,11 +35,10 @@ _PRIMITIVE = {
 
 def as_tensor_like(value: object, like: Tensor) -> Tensor:
     """Lists / NumPy arrays become tensors on `like`'s device."""
-    from ..creation import tensor
-    from ..tensor import Tensor
-
-    if isinstance(value, Tensor):
+    if isinstance(value, type(like)):
         return value
+    from ..creation import tensor
+
     return tensor(value, device=like.device)
 
 
@@ -70,6 +69,8 @@ def _check_devices(op: str, a: Tensor, b: Tensor) -> None:
 def _promote(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """Same device, same dtype (true division promotes ints to float32)."""
     _check_devices(op, a, b)
+    if a.dtype is b.dtype and (op != "div" or a.dtype.kind == "f"):
+        return a, b
     dtype = promote_types(a.dtype, b.dtype)
     if op == "div" and not dtype.is_floating_point:
         dtype = float32
@@ -78,9 +79,7 @@ def _promote(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
     """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
-    from ..tensor import Tensor
-
-    if isinstance(b, (bool, int, float)) and not isinstance(b, Tensor):
+    if isinstance(b, (bool, int, float)):
         dtype = result_type(a.dtype, b)
         if op == "div" and not dtype.is_floating_point:
             dtype = float32
@@ -197,7 +196,7 @@ def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
     return x
 
 
-def where(cond: Tensor, a: object, b: object) -> Tensor:
+def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
     """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars."""
     from ..dtypes import bool_
     from ..creation import full

@@ -84,7 +84,7 @@ def std(
     return M.sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
 
 
-def _extreme(fn: type, op: str, x: Tensor, dim: int | None, keepdim: bool):
+def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, keepdim: bool):
     if x.numel() == 0:
         raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     if dim is None:
