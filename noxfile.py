@@ -90,9 +90,10 @@ def wheels(session: nox.Session) -> None:
     shutil.rmtree(dist, ignore_errors=True)
     for folder in DISTRIBUTIONS:
         # subtle: setuptools reuses a leftover build/ folder, which can smuggle files that no
-        # longer exist in src/ into the wheel.
+        # longer exist in src/ into the wheel. So none before, and none left behind.
         shutil.rmtree(ROOT / folder / "build", ignore_errors=True)
         session.run("python", "-m", "build", "--wheel", "--outdir", str(dist), folder)
+        shutil.rmtree(ROOT / folder / "build", ignore_errors=True)
     check_tinygpt_package_ownership(session, dist)
 
     # A venv that sees nothing of this repository: only the two wheels and their PyPI deps.

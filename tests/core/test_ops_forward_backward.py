@@ -72,6 +72,11 @@ def np_layer_norm(x):
     return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)
 
 
+def diamond(x):
+    h = x * 2  # one intermediate, two consumers: its gradient is the sum of both paths
+    return h + h.exp()
+
+
 np_erf = np.vectorize(math.erf)
 A, B = (3, 4), (4, 5)  # the most common shapes
 
@@ -257,15 +262,30 @@ CASES = [
     case("mlp",         lambda x, w, b: ((x @ w + b).relu() ** 2).mean(), [A, B, (5,)], NONZERO,
          ref=lambda x, w, b: (np.maximum(x @ w + b, 0) ** 2).mean()),
     case("layer norm",  tg_layer_norm,                [A], ref=np_layer_norm, atol=1e-4),
+    case("diamond",     diamond,                      [A], ref=lambda x: 2 * x + np.exp(2 * x)),
 ]
 # fmt: on
 GRAD_CASES = [c for c in CASES if c.grad]
 
 # Rows whose gradients are also checked by the hand-rolled `numeric_vjp` (verifies gradcheck).
 HAND_CHECKED = [
-    "exp", "div bcast", "maximum", "where", "sum dims", "var dim keep", "max dim", "softmax",
-    "matmul batched", "x @ w.T", "expand", "pad 2 dims", "x[[0, 2, 2]]", "x[mask]",
-    "matmul reversed", "mlp",
+    "exp",
+    "div bcast",
+    "maximum",
+    "where",
+    "sum dims",
+    "var dim keep",
+    "max dim",
+    "softmax",
+    "matmul batched",
+    "x @ w.T",
+    "expand",
+    "pad 2 dims",
+    "x[[0, 2, 2]]",
+    "x[mask]",
+    "matmul reversed",
+    "mlp",
+    "diamond",
 ]
 
 
@@ -308,9 +328,7 @@ def require_dtype(device: str, dtype: str) -> None:
 
 
 def tensors(arrays, dtype: str, device: str, requires_grad: bool = False) -> list[tg.Tensor]:
-    return [
-        tg.tensor(a.astype(dtype), device=device, requires_grad=requires_grad) for a in arrays
-    ]
+    return [tg.tensor(a.astype(dtype), device=device, requires_grad=requires_grad) for a in arrays]
 
 
 def numeric_vjp(c: Case, arrays: list[np.ndarray], g: np.ndarray, device, eps=1e-6):

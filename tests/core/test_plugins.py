@@ -240,8 +240,13 @@ def test_an_entry_point_that_fails_to_import_is_reported(monkeypatch):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("TINYGPT_DEVICE", "TINYGPT_BACKENDS")}
-    return subprocess.run([sys.executable, "-m", "tinygpt", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tinygpt", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_cli_prints_the_backends_table():
@@ -258,3 +263,20 @@ def test_cli_names_prints_one_available_backend_per_line():
     assert "numpy" in lines
     available = [r.name for r in tg.backends() if r.available]
     assert lines == available
+
+
+# --- the test suite itself --------------------------------------------------------------------
+
+
+def test_the_suite_fails_loudly_when_no_backend_is_available():
+    """The `device` fixture must never quietly parametrize over nothing (tests/conftest.py)."""
+    env = dict(os.environ, TINYGPT_BACKENDS="no_such_backend")
+    env.pop("TINYGPT_DEVICE", None)
+    test_file = os.path.join(os.path.dirname(__file__), "test_errors.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", test_file, "-q", "-p", "no:cacheprovider",
+         "-k", "unknown_device"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no tinygpt backend is available" in result.stdout + result.stderr

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygpt as tg
 
@@ -61,8 +64,7 @@ def test_reductions_match_numpy(name, fn, ref, dim, keepdim, device):
 @pytest.mark.parametrize("name", ["sum", "mean", "var", "std"])
 def test_reduction_gradients(name, dim, device):
     float64_or_skip(device)
-    x = tg.tensor(data(SHAPE, None, seed=1)[1], dtype=tg.float64, device=device,
-                  requires_grad=True)
+    x = tg.tensor(data(SHAPE, None, seed=1)[1], dtype=tg.float64, device=device, requires_grad=True)
     kwargs = {} if dim is None else {"dim": dim}
     assert tg.autograd.gradcheck(lambda t: getattr(t, name)(**kwargs), [x])
 
@@ -115,6 +117,32 @@ def test_reduction_with_a_dim_out_of_range_raises(device):
         x.mean(dim=-4)
 
 
+@st.composite
+def arrays_and_dims(draw):
+    """A float32 array of 1 to 4 dims and a dim spelling for it: int, negative int or tuple."""
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    values = st.floats(-100, 100, width=32, allow_subnormal=False)
+    array = draw(hnp.arrays(np.float32, shape, elements=values))
+    ndim = len(shape)
+    dims = draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim,
+                         unique_by=lambda d: d % ndim))  # fmt: skip
+    dim = dims[0] if len(dims) == 1 else tuple(dims)
+    return array, dim
+
+
+@given(case=arrays_and_dims(), keepdim=st.booleans())
+def test_sum_max_argmax_over_random_shapes_and_dims(case, keepdim):
+    array, dim = case
+    x = tg.tensor(array)
+    expected = array.astype(np.float64).sum(axis=dim, keepdims=keepdim)
+    np.testing.assert_allclose(x.sum(dim=dim, keepdim=keepdim).numpy(), expected,
+                               rtol=1e-5, atol=1e-3)  # fmt: skip
+    if isinstance(dim, int):
+        values, indices = x.max(dim=dim, keepdim=keepdim)
+        np.testing.assert_array_equal(values.numpy(), array.max(axis=dim, keepdims=keepdim))
+        np.testing.assert_array_equal(indices.numpy(), array.argmax(axis=dim, keepdims=keepdim))
+
+
 # --- max / min / argmax / argmin --------------------------------------------------------------
 
 
@@ -139,8 +167,7 @@ def test_max_min_along_a_dim_return_values_and_indices(name, dim, keepdim, devic
     np.testing.assert_array_equal(values.numpy(), expected)
     assert indices.dtype == tg.int64
     np.testing.assert_array_equal(indices.numpy(), arg)
-    np.testing.assert_array_equal(getattr(x, "arg" + name)(dim=dim, keepdim=keepdim).numpy(),
-                                  arg)
+    np.testing.assert_array_equal(getattr(x, "arg" + name)(dim=dim, keepdim=keepdim).numpy(), arg)
 
 
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
@@ -169,8 +196,7 @@ def test_argmax_of_integers(device):
 @pytest.mark.parametrize("name", ["max", "min"])
 def test_max_min_gradients(name, dim, device):
     float64_or_skip(device)
-    x = tg.tensor(data(SHAPE, None, seed=2)[1], dtype=tg.float64, device=device,
-                  requires_grad=True)
+    x = tg.tensor(data(SHAPE, None, seed=2)[1], dtype=tg.float64, device=device, requires_grad=True)
     if dim is None:
         fn = lambda t: getattr(t, name)()  # noqa: E731
     else:
@@ -206,8 +232,9 @@ def test_softmax_and_log_softmax(dim, device):
     x, a = data(SHAPE, device)
     expected = np_softmax(a.astype(np.float64), dim)
     np.testing.assert_allclose(x.softmax(dim=dim).numpy(), expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(x.log_softmax(dim=dim).numpy(), np.log(expected),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        x.log_softmax(dim=dim).numpy(), np.log(expected), rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(x.softmax(dim).sum(dim=dim).numpy(), 1.0, rtol=1e-5)
 
 
@@ -244,8 +271,7 @@ def test_log_softmax_stays_finite_where_softmax_underflows(device):
 @pytest.mark.parametrize("dim", [0, -1])
 def test_softmax_family_gradients(name, dim, device):
     float64_or_skip(device)
-    x = tg.tensor(data(SHAPE, None, seed=3)[1], dtype=tg.float64, device=device,
-                  requires_grad=True)
+    x = tg.tensor(data(SHAPE, None, seed=3)[1], dtype=tg.float64, device=device, requires_grad=True)
     assert tg.autograd.gradcheck(lambda t: getattr(t, name)(dim=dim), [x])
 
 
@@ -296,11 +322,30 @@ def test_matmul_matches_numpy(name, shape_a, shape_b, fn, device):
 @pytest.mark.parametrize("name, shape_a, shape_b, fn", MATMUL, ids=[m[0] for m in MATMUL])
 def test_matmul_gradients(name, shape_a, shape_b, fn, device):
     float64_or_skip(device)
-    x = tg.tensor(data(shape_a, None, seed=6)[1], dtype=tg.float64, device=device,
-                  requires_grad=True)
-    y = tg.tensor(data(shape_b, None, seed=7)[1], dtype=tg.float64, device=device,
-                  requires_grad=True)
+    x = tg.tensor(
+        data(shape_a, None, seed=6)[1], dtype=tg.float64, device=device, requires_grad=True
+    )
+    y = tg.tensor(
+        data(shape_b, None, seed=7)[1], dtype=tg.float64, device=device, requires_grad=True
+    )
     assert tg.autograd.gradcheck(fn, [x, y])
+
+
+@given(
+    batch=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    mkn=st.tuples(st.integers(1, 4), st.integers(0, 4), st.integers(1, 4)),
+)
+def test_matmul_broadcasts_batch_dims_like_numpy(batch, mkn):
+    m, k, n = mkn
+    shape_a = batch.input_shapes[0] + (m, k)
+    shape_b = batch.input_shapes[1] + (k, n)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape_a).astype(np.float32)
+    b = rng.standard_normal(shape_b).astype(np.float32)
+    out = tg.tensor(a) @ tg.tensor(b)
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    assert tuple(out.shape) == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_matmul_of_integers(device):

@@ -143,8 +143,9 @@ def test_rand_randn_randint(device):
     assert set(i.tolist()) == set(range(-3, 5))
 
 
-@pytest.mark.parametrize("make", [tg.rand, tg.randn, lambda *s, device: tg.randint(0, 9, s,
-                                                                                  device=device)])
+@pytest.mark.parametrize(
+    "make", [tg.rand, tg.randn, lambda *s, device: tg.randint(0, 9, s, device=device)]
+)
 def test_manual_seed_reproduces(make, device):
     tg.manual_seed(1234)
     a = make(3, 4, device=device).numpy()
@@ -245,10 +246,16 @@ def test_promotion_table(a, b, op, expected, device):
     for name in (a, b, expected):
         if isinstance(name, str):
             require_dtype(device, name)
-    x = tg.ones(3, dtype=dt(a), device=device)
-    y = tg.ones(3, dtype=dt(b), device=device) if isinstance(b, str) else b
+    x = tg.tensor([1, 3, 1], dtype=dt(a), device=device)
+    y = tg.tensor([1, 1, 2], dtype=dt(b), device=device) if isinstance(b, str) else b
     assert op(x, y).dtype == dt(expected)
     assert op(y, x).dtype == dt(expected)  # reflected / commuted
+    # and the values are those of the promoted inputs
+    x64 = x.numpy().astype(np.float64)
+    y64 = y.numpy().astype(np.float64) if isinstance(b, str) else b
+    expected_values = np.asarray(op(x64, y64), dtype=np.float64)
+    got = op(x, y).numpy().astype(np.float64)
+    np.testing.assert_allclose(got, expected_values, rtol=1e-3)
 
 
 def test_integer_true_division_values(device):
@@ -275,6 +282,16 @@ def test_promotion_is_commutative_and_never_demotes(a, b):
 
 
 # --- grad mode --------------------------------------------------------------------------------
+
+
+def test_to_another_float_dtype_is_differentiable(device):
+    require_dtype(device, "float64")
+    x = tg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = x.to(tg.float64)
+    assert y.dtype == tg.float64 and y.requires_grad
+    (y * y).sum().backward()
+    assert x.grad.dtype == tg.float32
+    assert x.grad.tolist() == [2.0, 4.0]
 
 
 def test_requires_grad_and_detach(device):
@@ -388,12 +405,27 @@ def test_autograd_grad_leaves_dot_grad_alone(device):
     assert g.tolist() == [2.0, 4.0]
 
 
-def test_grad_through_a_shared_subexpression(device):
-    x = tg.tensor([2.0], requires_grad=True, device=device)
-    h = x * x  # used twice below: its gradient is the sum of both paths
-    (h * 3 + h.exp()).sum().backward()
-    expected = 2 * 2.0 * (3 + np.exp(4.0))
-    np.testing.assert_allclose(x.grad.numpy(), [expected], rtol=1e-6)
+# fmt: off
+SHARED = [
+    # name                  f(h), h = x * x used twice: d/dx = f'(h) * 2x
+    ("h * 3 + h.exp()",     lambda h: h * 3 + h.exp(),      lambda h: 3 + np.exp(h)),
+    ("h.exp() + h * 3",     lambda h: h.exp() + h * 3,      lambda h: 3 + np.exp(h)),
+    ("h + h.exp()",         lambda h: h + h.exp(),          lambda h: 1 + np.exp(h)),
+    ("h.exp() + h",         lambda h: h.exp() + h,          lambda h: 1 + np.exp(h)),
+    ("h * h.sin()",         lambda h: h * h.sin(),          lambda h: np.sin(h) + h * np.cos(h)),
+    ("h / h.sum()",         lambda h: h / h.sum(),          lambda h: 0 * h),  # sum(h/sum h) = 1
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("name, f, df", SHARED, ids=[s[0] for s in SHARED])
+def test_grad_through_a_shared_intermediate(name, f, df, device):
+    """An intermediate with two consumers gets the sum of both paths, whatever their order."""
+    x = tg.tensor([0.5, -1.0, 1.5], requires_grad=True, device=device)
+    h = x * x
+    f(h).sum().backward()
+    a = np.array([0.5, -1.0, 1.5])
+    np.testing.assert_allclose(x.grad.numpy(), df(a * a) * 2 * a, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -23,6 +23,14 @@ def arange(shape, device, dtype="float32"):
     return tg.tensor(array, device=device), array
 
 
+def bcast(a, shape):
+    return np.broadcast_to(a, shape)
+
+
+def pad(a, *pairs, value=0):
+    return np.pad(a, pairs, constant_values=value)
+
+
 # --- views share memory -----------------------------------------------------------------------
 
 # fmt: off
@@ -35,12 +43,13 @@ VIEWS = [
     (".T",           lambda x: x.T,                     lambda a: a.T),
     ("permute",      lambda x: x.permute(1, 0),         lambda a: a.T),
     ("unsqueeze",    lambda x: x.unsqueeze(0),          lambda a: a[None]),
-    ("expand",       lambda x: x[:, :1].expand(3, 5),   lambda a: np.broadcast_to(a[:, :1], (3, 5))),
+    ("expand",       lambda x: x[:, :1].expand(3, 5),   lambda a: bcast(a[:, :1], (3, 5))),
     ("slice step",   lambda x: x[::2, 1::2],            lambda a: a[::2, 1::2]),
     ("reversed",     lambda x: x[::-1],                 lambda a: a[::-1]),
     ("int + None",   lambda x: x[1, None],              lambda a: a[1, None]),
     ("split",        lambda x: x.split(2, dim=1)[1],    lambda a: a[:, 2:]),
     ("chunk",        lambda x: x.chunk(3)[1],           lambda a: a[1:2]),
+    ("detach",       lambda x: x.detach(),              lambda a: a),
 ]
 # fmt: on
 
@@ -58,6 +67,28 @@ def test_views_see_writes_to_their_base(name, make, ref, device):
     np.testing.assert_array_equal(view.numpy(), ref(array))
 
 
+def test_writes_through_a_view_reach_the_base(device):
+    base, array = arange((3, 4), device)
+    view = base.T[1:, ::2]
+    with tg.no_grad():
+        view[0] = -1.0
+        view[-1, -1] = -2.0
+    array.T[1:, ::2][0] = -1.0
+    array.T[1:, ::2][-1, -1] = -2.0
+    np.testing.assert_array_equal(base.numpy(), array)
+
+
+def test_clone_and_contiguous_copy(device):
+    base, array = arange((3, 4), device)
+    clone = base.clone()
+    compact = base.T.contiguous()
+    assert compact.is_contiguous()
+    with tg.no_grad():
+        base[...] = 0.0
+    np.testing.assert_array_equal(clone.numpy(), array)
+    np.testing.assert_array_equal(compact.numpy(), array.T)
+
+
 def test_reshape_of_a_non_contiguous_tensor_copies_correctly(device):
     x, a = arange((3, 4), device)
     np.testing.assert_array_equal(x.T.reshape(12).numpy(), a.T.reshape(12))
@@ -68,38 +99,42 @@ def test_reshape_of_a_non_contiguous_tensor_copies_correctly(device):
 
 # fmt: off
 MOVEMENT = [
-    # name            tinygpt                                   NumPy                     shape
-    ("reshape -1",    lambda x: x.reshape(-1, 4),               lambda a: a.reshape(-1, 4),  (2, 3, 4)),
-    ("reshape tuple", lambda x: x.reshape((4, 6)),              lambda a: a.reshape(4, 6),   (2, 3, 4)),
-    ("reshape 0-d",   lambda x: x.reshape(()),                  lambda a: a.reshape(()),     (1, 1)),
-    ("permute",       lambda x: x.permute(1, 2, 0),             lambda a: a.transpose(1, 2, 0), (2, 3, 4)),
-    ("permute -1",    lambda x: x.permute(-1, 0, 1),            lambda a: a.transpose(2, 0, 1), (2, 3, 4)),
-    ("transpose -1",  lambda x: x.transpose(-1, 0),             lambda a: np.swapaxes(a, -1, 0), (2, 3, 4)),
-    ("expand new dim", lambda x: x.expand(2, 3, 4),             lambda a: np.broadcast_to(a, (2, 3, 4)), (3, 1)),
-    ("broadcast_to",  lambda x: tg.broadcast_to(x, (3, 2, 4)),  lambda a: np.broadcast_to(a, (3, 2, 4)), (2, 1)),
-    ("squeeze all",   lambda x: x.squeeze(),                    lambda a: a.squeeze(),       (1, 2, 1, 3)),
-    ("squeeze -2",    lambda x: x.squeeze(-2),                  lambda a: a.squeeze(-2),     (1, 2, 1, 3)),
-    ("squeeze no-op", lambda x: x.squeeze(1),                   lambda a: a,                 (1, 2, 1, 3)),
-    ("unsqueeze 0",   lambda x: x.unsqueeze(0),                 lambda a: a[None],           (2, 3)),
-    ("unsqueeze 2",   lambda x: x.unsqueeze(2),                 lambda a: a[:, :, None],     (2, 3)),
-    ("unsqueeze -1",  lambda x: x.unsqueeze(-1),                lambda a: a[..., None],      (2, 3)),
-    ("flatten",       lambda x: x.flatten(),                    lambda a: a.reshape(-1),     (2, 3, 4)),
-    ("flatten 1",     lambda x: x.flatten(1),                   lambda a: a.reshape(2, 12),  (2, 3, 4)),
-    ("flatten 0-d",   lambda x: x.flatten(),                    lambda a: a.reshape(1),      ()),
-    ("tril",          lambda x: x.tril(),                       np.tril,                     (4, 4)),
-    ("tril 1",        lambda x: x.tril(1),                      lambda a: np.tril(a, 1),     (3, 5)),
-    ("triu -1",       lambda x: x.triu(diagonal=-1),            lambda a: np.triu(a, -1),    (5, 3)),
-    ("triu batched",  lambda x: tg.triu(x, 1),                  lambda a: np.triu(a, 1),     (2, 3, 3)),
-    ("tril tg",       lambda x: tg.tril(x),                     np.tril,                     (3, 3)),
-    ("pad last dim",  lambda x: tg.pad(x, (2, 1)),              lambda a: np.pad(a, ((0, 0), (2, 1))), (2, 3)),
-    ("pad two dims",  lambda x: tg.pad(x, (1, 0, 0, 2), value=-1), lambda a: np.pad(a, ((0, 2), (1, 0)), constant_values=-1), (2, 3)),
-    ("pad 3-d",       lambda x: tg.pad(x, (0, 0, 1, 1)),        lambda a: np.pad(a, ((0, 0), (1, 1), (0, 0))), (2, 2, 2)),
+    # name           input      tinygpt                              NumPy
+    ("reshape -1",   (2, 3, 4), lambda x: x.reshape(-1, 4),          lambda a: a.reshape(-1, 4)),
+    ("reshape tuple", (2, 3, 4), lambda x: x.reshape((4, 6)),        lambda a: a.reshape(4, 6)),
+    ("reshape 0-d",  (1, 1),    lambda x: x.reshape(()),             lambda a: a.reshape(())),
+    ("permute",      (2, 3, 4), lambda x: x.permute(1, 2, 0),       lambda a: a.transpose(1, 2, 0)),
+    ("permute -1",   (2, 3, 4), lambda x: x.permute(-1, 0, 1),      lambda a: a.transpose(2, 0, 1)),
+    ("transpose -1", (2, 3, 4), lambda x: x.transpose(-1, 0),        lambda a: a.swapaxes(-1, 0)),
+    ("expand",       (3, 1),    lambda x: x.expand(2, 3, 4),         lambda a: bcast(a, (2, 3, 4))),
+    ("broadcast_to", (2, 1),    lambda x: tg.broadcast_to(x, (3, 2, 4)),
+                                lambda a: bcast(a, (3, 2, 4))),
+    ("squeeze all",  (1, 2, 1, 3), lambda x: x.squeeze(),            lambda a: a.squeeze()),
+    ("squeeze -2",   (1, 2, 1, 3), lambda x: x.squeeze(-2),          lambda a: a.squeeze(-2)),
+    ("squeeze no-op", (1, 2, 1, 3), lambda x: x.squeeze(1),          lambda a: a),
+    ("unsqueeze 0",  (2, 3),    lambda x: x.unsqueeze(0),            lambda a: a[None]),
+    ("unsqueeze 2",  (2, 3),    lambda x: x.unsqueeze(2),            lambda a: a[:, :, None]),
+    ("unsqueeze -1", (2, 3),    lambda x: x.unsqueeze(-1),           lambda a: a[..., None]),
+    ("flatten",      (2, 3, 4), lambda x: x.flatten(),               lambda a: a.reshape(-1)),
+    ("flatten 1",    (2, 3, 4), lambda x: x.flatten(1),              lambda a: a.reshape(2, 12)),
+    ("flatten 0-d",  (),        lambda x: x.flatten(),               lambda a: a.reshape(1)),
+    ("tril",         (4, 4),    lambda x: x.tril(),                  np.tril),
+    ("tril 1",       (3, 5),    lambda x: x.tril(1),                 lambda a: np.tril(a, 1)),
+    ("triu -1",      (5, 3),    lambda x: x.triu(diagonal=-1),       lambda a: np.triu(a, -1)),
+    ("triu batched", (2, 3, 3), lambda x: tg.triu(x, 1),             lambda a: np.triu(a, 1)),
+    ("tril tg",      (3, 3),    lambda x: tg.tril(x),                np.tril),
+    # tg.pad's pairs run from the last dim backwards, like torch.nn.functional.pad
+    ("pad last dim", (2, 3),    lambda x: tg.pad(x, (2, 1)),      lambda a: pad(a, (0, 0), (2, 1))),
+    ("pad two dims", (2, 3),    lambda x: tg.pad(x, (1, 0, 0, 2), value=-1),
+                                lambda a: pad(a, (0, 2), (1, 0), value=-1)),
+    ("pad 3-d",      (2, 2, 2), lambda x: tg.pad(x, (0, 0, 1, 1)),
+                                lambda a: pad(a, (0, 0), (1, 1), (0, 0))),
 ]
 # fmt: on
 
 
-@pytest.mark.parametrize("name, fn, ref, shape", MOVEMENT, ids=[m[0] for m in MOVEMENT])
-def test_movement_ops(name, fn, ref, shape, device):
+@pytest.mark.parametrize("name, shape, fn, ref", MOVEMENT, ids=[m[0] for m in MOVEMENT])
+def test_movement_ops(name, shape, fn, ref, device):
     x, a = arange(shape, device)
     out = fn(x)
     expected = ref(a)
@@ -118,8 +153,9 @@ def test_pad_keeps_integer_dtype(device):
 def test_cat_and_stack(dim, device):
     x, a = arange((2, 3), device)
     y, b = tg.ones(2, 3, device=device), np.ones((2, 3), np.float32)
-    np.testing.assert_array_equal(tg.cat([x, y, x], dim=dim).numpy(),
-                                  np.concatenate([a, b, a], axis=dim))
+    np.testing.assert_array_equal(
+        tg.cat([x, y, x], dim=dim).numpy(), np.concatenate([a, b, a], axis=dim)
+    )
     np.testing.assert_array_equal(tg.stack([x, y], dim=dim).numpy(), np.stack([a, b], axis=dim))
     np.testing.assert_array_equal(tg.stack((x,), dim=dim).numpy(), np.stack([a], axis=dim))
 
@@ -130,12 +166,15 @@ def test_cat_accepts_empty_parts(device):
     np.testing.assert_array_equal(tg.cat([empty, x, empty]).numpy(), a)
 
 
-@pytest.mark.parametrize("size, dim, expected", [
-    (2, 0, [(2, 4), (2, 4), (1, 4)]),  # the last part is smaller
-    (4, 1, [(5, 4)]),
-    ([1, 3], 1, [(5, 1), (5, 3)]),
-    ([2, 0, 3], 0, [(2, 4), (0, 4), (3, 4)]),
-])
+@pytest.mark.parametrize(
+    "size, dim, expected",
+    [
+        (2, 0, [(2, 4), (2, 4), (1, 4)]),  # the last part is smaller
+        (4, 1, [(5, 4)]),
+        ([1, 3], 1, [(5, 1), (5, 3)]),
+        ([2, 0, 3], 0, [(2, 4), (0, 4), (3, 4)]),
+    ],
+)
 def test_split(size, dim, expected, device):
     x, a = arange((5, 4), device)
     parts = x.split(size, dim=dim)
@@ -239,7 +278,8 @@ def test_basic_indexing_then_integer_arrays_matches_numpy(case, data):
     view, expected = x[index], a[index]
     if view.ndim == 0 or view.shape[0] == 0:
         return
-    picks = data.draw(st.lists(st.integers(-view.shape[0], view.shape[0] - 1), min_size=1, max_size=6))
+    n = view.shape[0]
+    picks = data.draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=6))
     np.testing.assert_array_equal(view[picks].numpy(), expected[picks])
 
 
@@ -256,20 +296,24 @@ def grad_of(fn, shape, device):
 
 # fmt: off
 GRADS = [
-    # name               fn                                  expected gradient of sum(fn(x))
-    ("slice",            lambda x: x[1:, ::2],               lambda g: _set(g, (slice(1, None), slice(None, None, 2)), 1)),
-    ("reversed",         lambda x: x[::-1, 0],               lambda g: _set(g, (slice(None), 0), 1)),
-    ("int and None",     lambda x: x[None, 2, None, 1],      lambda g: _set(g, (2, 1), 1)),
-    ("repeated rows",    lambda x: x[[0, 2, 0, 0]],          lambda g: _set(g, 0, 3) + _set(g, 2, 1)),
-    ("repeated pairs",   lambda x: x[[1, 1, 2], [3, 3, 0]],  lambda g: _set(g, (1, 3), 2) + _set(g, (2, 0), 1)),
-    ("mask",             lambda x: x[x > 5],                 lambda g: _set(g, (slice(None), slice(None)), 1) * (np.arange(12).reshape(3, 4) > 5)),
-    ("split",            lambda x: x.split([1, 3], dim=1)[1] * 2, lambda g: _set(g, (slice(None), slice(1, None)), 2)),
+    # name            fn (x is (3, 4))                     the gradient of sum(fn(x)), from zeros g
+    ("slice",         lambda x: x[1:, ::2],                lambda g: put(g, np.s_[1:, ::2], 1)),
+    ("reversed",      lambda x: x[::-1, 0],                lambda g: put(g, np.s_[:, 0], 1)),
+    ("int and None",  lambda x: x[None, 2, None, 1],       lambda g: put(g, np.s_[2, 1], 1)),
+    ("repeated rows", lambda x: x[[0, 2, 0, 0]],           lambda g: put(put(g, 0, 3), 2, 1)),
+    ("repeated pairs", lambda x: x[[1, 1, 2], [3, 3, 0]],  lambda g: put(g, PAIRS, [2, 1])),
+    ("mask",          lambda x: x[x > 5],                  lambda g: put(g, ARANGE_3_4 > 5, 1)),
+    ("split",         lambda x: x.split([1, 3], dim=1)[1] * 2, lambda g: put(g, np.s_[:, 1:], 2)),
 ]
 # fmt: on
 
 
-def _set(zeros, index, value):
-    out = np.zeros_like(zeros)
+ARANGE_3_4 = np.arange(12).reshape(3, 4)
+PAIRS = ([1, 2], [3, 0])  # (1, 3) is picked twice, (2, 0) once
+
+
+def put(g, index, value):
+    out = g.copy()
     out[index] = value
     return out
 
@@ -284,14 +328,14 @@ def test_gradient_through_weighted_repeated_gather(device):
     x = tg.zeros(4, requires_grad=True, device=device)
     weights = tg.tensor([1.0, 10.0, 100.0, 1000.0], device=device)
     (x[[3, 1, 3, 3]] * weights).sum().backward()
-    assert x.grad.tolist() == [0.0, 10.0, 1101.0, 0.0]
+    assert x.grad.tolist() == [0.0, 10.0, 0.0, 1101.0]
 
 
 # --- __setitem__ ------------------------------------------------------------------------------
 
 # fmt: off
 SETITEMS = [
-    # index                           value: a scalar, or ("shape", s): a tensor -1, -2, ... of shape s
+    # index                           value: a scalar, or ("shape", s): -1, -2, ... in shape s
     (1,                               7.0),
     (-1,                              7),
     ((0, 2),                          -3.5),
@@ -338,11 +382,34 @@ def test_setitem_casts_the_value_to_the_tensor_dtype(device):
     np.testing.assert_array_equal(x.numpy(), a)
 
 
+def test_setitem_on_a_leaf_that_requires_grad_is_refused(device):
+    x = tg.ones(3, requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        x[0] = 2.0
+    with tg.no_grad():
+        x[0] = 2.0  # fine: e.g. an optimizer step
+    assert x.tolist() == [2.0, 1.0, 1.0]
+
+
+def test_setitem_under_autograd_is_differentiable(device):
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    v = tg.tensor(5.0, requires_grad=True, device=device)
+    y = x * 2
+    y[1] = v  # overwritten: x[1] gets no gradient, v gets it instead
+    assert y.tolist() == [2.0, 5.0, 6.0]
+    (y * tg.tensor([1.0, 10.0, 100.0], device=device)).sum().backward()
+    assert x.grad.tolist() == [2.0, 0.0, 200.0]
+    assert v.grad.item() == 10.0
+
+
 # --- broadcasting -----------------------------------------------------------------------------
 
 
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
-                                                  min_side=0, max_side=4))
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=4
+    )
+)
 def test_add_broadcasts_like_numpy(shapes):
     (shape_a, shape_b), result = shapes.input_shapes, shapes.result_shape
     x, a = arange(shape_a, None)
@@ -352,8 +419,11 @@ def test_add_broadcasts_like_numpy(shapes):
     np.testing.assert_array_equal(out.numpy(), a + b)
 
 
-@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
-                                                  min_side=1, max_side=3))
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=3
+    )
+)
 def test_broadcast_gradient_sums_over_stretched_dims(shapes):
     shape_a, shape_b = shapes.input_shapes
     x = tg.ones(shape_a, requires_grad=True)

@@ -75,7 +75,7 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     dtypes = frozenset(DTYPES.values())
-    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm"})
+    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention"})
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("numpy")
@@ -208,6 +208,27 @@ class NumpyBackend(Backend):
             as_numpy(dloss), as_numpy(logits), as_numpy(targets), as_numpy(lse), ignore_index
         )
         return dlogits.reshape(-1)
+
+    def attention(
+        self, q: NDArray, k: NDArray, v: NDArray, causal: bool, scale: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        out, lse = fused.attention(as_numpy(q), as_numpy(k), as_numpy(v), causal, scale)
+        return out.reshape(-1), lse.reshape(-1)
+
+    def attention_backward(
+        self,
+        dout: NDArray,
+        q: NDArray,
+        k: NDArray,
+        v: NDArray,
+        out: NDArray,
+        lse: NDArray,
+        causal: bool,
+        scale: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        views = [as_numpy(a) for a in (dout, q, k, v, out, lse)]
+        dq, dk, dv = fused.attention_backward(*views, causal, scale)
+        return dq.reshape(-1), dk.reshape(-1), dv.reshape(-1)
 
 
 def _maybe(x: NDArray | None) -> np.ndarray | None:

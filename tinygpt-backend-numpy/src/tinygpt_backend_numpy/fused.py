@@ -1,4 +1,4 @@
-"""The optional fused kernels: softmax, layer norm and cross-entropy (forward and backward).
+"""The optional fused kernels: softmax, layer norm, cross-entropy and attention (+ backward).
 
 Each takes NumPy views (see `views.as_numpy`) and returns NumPy arrays in the input dtype;
 `NumpyBackend` flattens them into buffers. float16 inputs are computed in float32 and
@@ -19,6 +19,8 @@ __all__ = [
     "layer_norm_backward",
     "cross_entropy",
     "cross_entropy_backward",
+    "attention",
+    "attention_backward",
 ]
 
 
@@ -81,8 +83,9 @@ def layer_norm_backward(
     xhat = (_upcast(x) - _upcast(mean)[..., None]) * rstd_f  # (..., C)
     g = dyf if weight is None else dyf * _upcast(weight)  # d loss / d xhat
     # d xhat_j / d x_i = rstd * (delta_ij - 1/C - xhat_i * xhat_j / C), contracted with g:
-    dx = rstd_f * (g - np.mean(g, axis=-1, keepdims=True)
-                   - xhat * np.mean(g * xhat, axis=-1, keepdims=True))
+    dx = rstd_f * (
+        g - np.mean(g, axis=-1, keepdims=True) - xhat * np.mean(g * xhat, axis=-1, keepdims=True)
+    )
     rows = tuple(range(dy.ndim - 1))  # every axis but the last
     dbias = np.sum(dyf, axis=rows)
     dweight = None if weight is None else np.sum(dyf * xhat, axis=rows).astype(dy.dtype)
@@ -120,3 +123,58 @@ def cross_entropy_backward(
     probs[rows, targets[rows]] -= 1
     scale = np.where(valid, _upcast(dloss), 0)  # (N,)
     return (probs * scale[:, None]).astype(logits.dtype, copy=False)
+
+
+def _scores(q: np.ndarray, k: np.ndarray, causal: bool, scale: float) -> np.ndarray:
+    """q @ k^T * scale, with -inf above the causal diagonal: (B, H, Tq, D) -> (B, H, Tq, Tk)."""
+    scores = np.matmul(q, np.swapaxes(k, -1, -2)) * scale
+    if causal:
+        tq = q.shape[-2]
+        tk = k.shape[-2]
+        # NOTE: the diagonal is aligned bottom-right: query i sits at position tk - tq + i,
+        # which is what a KV cache needs (with tq == tk it is the usual lower triangle).
+        allowed = np.tril(np.ones((tq, tk), dtype=bool), k=tk - tq)
+        scores = np.where(allowed, scores, -np.inf)
+    return scores
+
+
+def attention(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """softmax(q @ k^T * scale) @ v.
+
+    q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), lse (B, H, Tq)).
+    """
+    scores = _scores(_upcast(q), _upcast(k), causal, scale)  # (B, H, Tq, Tk)
+    row_max = np.max(scores, axis=-1, keepdims=True)  # subtracted so that exp cannot overflow
+    e = np.exp(scores - row_max)
+    total = np.sum(e, axis=-1, keepdims=True)
+    out = np.matmul(e / total, _upcast(v))  # (B, H, Tq, D)
+    lse = (row_max + np.log(total))[..., 0]  # (B, H, Tq), saved for the backward pass
+    return out.astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
+
+
+def attention_backward(
+    dout: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    out: np.ndarray,
+    lse: np.ndarray,
+    causal: bool,
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients (dq, dk, dv) of `attention`, recomputing the probabilities from `lse`."""
+    qf = _upcast(q)
+    kf = _upcast(k)
+    doutf = _upcast(dout)
+    probs = np.exp(_scores(qf, kf, causal, scale) - _upcast(lse)[..., None])  # (B, H, Tq, Tk)
+    dv = np.matmul(np.swapaxes(probs, -1, -2), doutf)  # (B, H, Tk, D)
+    dprobs = np.matmul(doutf, np.swapaxes(_upcast(v), -1, -2))  # (B, H, Tq, Tk)
+    # softmax backward: ds = p * (dp - sum_j p_j dp_j), and sum_j p_j dp_j = dout . out
+    row_dot = np.sum(doutf * _upcast(out), axis=-1, keepdims=True)  # (B, H, Tq, 1)
+    dscores = probs * (dprobs - row_dot) * scale
+    dq = np.matmul(dscores, kf)  # (B, H, Tq, D)
+    dk = np.matmul(np.swapaxes(dscores, -1, -2), qf)  # (B, H, Tk, D)
+    dtype = q.dtype
+    return dq.astype(dtype, copy=False), dk.astype(dtype, copy=False), dv.astype(dtype)

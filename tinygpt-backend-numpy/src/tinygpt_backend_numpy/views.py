@@ -18,15 +18,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tinygpt.ndarray import prod, strides_for
+
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
 
 __all__ = ["as_numpy", "numpy_dtype"]
 
-# Byte strides per (element strides, itemsize). Views reuse a handful of stride tuples, and
-# a dict lookup is cheaper than rebuilding the tuple on every kernel call.
-_BYTE_STRIDES: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+# Both caches are keyed by tuples that views reuse over and over; a dict lookup is cheaper
+# than recomputing the facts on every kernel call (a tiny op costs ~1 us in all).
 _CACHE_LIMIT = 4096
+# shape -> (its row-major strides, its element count, whether it is 1-D)
+_DENSE: dict[tuple[int, ...], tuple[tuple[int, ...], int, bool]] = {}
+# (element strides, itemsize) -> byte strides
+_BYTE_STRIDES: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
 
 _NUMPY_DTYPES = {
     name: np.dtype(name) for name in ("float16", "float32", "float64", "int32", "int64", "bool")
@@ -41,11 +46,24 @@ def numpy_dtype(dtype) -> np.dtype:
 def as_numpy(x: NDArray) -> np.ndarray:
     """A NumPy view of `x` that shares its buffer: writes to it land in the buffer."""
     buffer = x.buffer
+    if x.offset == 0:
+        # fast path for the most common input: a whole buffer in row-major order
+        layout = _DENSE.get(x.shape)
+        if layout is None:
+            layout = _remember_dense(x.shape)
+        strides, size, flat = layout
+        if strides == x.strides and size == buffer.size:
+            return buffer if flat else buffer.reshape(x.shape)
+    return _strided(x, buffer)
+
+
+def _strided(x: NDArray, buffer: np.ndarray) -> np.ndarray:
+    """Any view: the same memory seen through byte strides (negative and 0 work too)."""
     itemsize = buffer.itemsize
     key = (x.strides, itemsize)
     byte_strides = _BYTE_STRIDES.get(key)
     if byte_strides is None:
-        byte_strides = _remember(key)
+        byte_strides = _remember_byte_strides(key)
     try:
         return np.ndarray(x.shape, buffer.dtype, buffer, x.offset * itemsize, byte_strides)
     except ValueError:
@@ -56,7 +74,15 @@ def as_numpy(x: NDArray) -> np.ndarray:
         raise
 
 
-def _remember(key: tuple[tuple[int, ...], int]) -> tuple[int, ...]:
+def _remember_dense(shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, bool]:
+    if len(_DENSE) >= _CACHE_LIMIT:
+        _DENSE.clear()
+    layout = (strides_for(shape), prod(shape), len(shape) == 1)
+    _DENSE[shape] = layout
+    return layout
+
+
+def _remember_byte_strides(key: tuple[tuple[int, ...], int]) -> tuple[int, ...]:
     strides, itemsize = key
     if len(_BYTE_STRIDES) >= _CACHE_LIMIT:
         _BYTE_STRIDES.clear()

@@ -35,6 +35,7 @@ from .ops.reductions import (
     var,
 )
 from .ops.shape import (
+    broadcast_to,
     cat,
     chunk,
     expand,
@@ -53,7 +54,7 @@ from .ops.shape import (
 )
 
 __all__ = [
-    "abs", "argmax", "argmin", "cat", "chunk", "clamp", "cos", "erf", "exp", "expand",
+    "abs", "argmax", "argmin", "broadcast_to", "cat", "chunk", "clamp", "cos", "erf", "exp", "expand",
     "flatten", "gelu", "getitem", "log", "log_softmax", "logsumexp", "masked_fill", "matmul",
     "max", "maximum", "mean", "min", "minimum", "pad", "permute", "relu", "reshape", "rsqrt",
     "sigmoid", "silu", "sin", "softmax", "split", "sqrt", "squeeze", "stack", "std", "sum",

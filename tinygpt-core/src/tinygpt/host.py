@@ -49,7 +49,7 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
     if array.dtype == object:
         raise DTypeError("tensor: data must be numbers, or nested lists of equal length")
     if dtype is None:
-        dtype = infer_dtype(array, from_python=not isinstance(data, np.ndarray))
+        dtype = infer_dtype(array, from_python=not isinstance(data, (np.ndarray, np.generic)))
     if dtype not in backend.dtypes:
         raise DTypeError(
             f"tensor: backend {backend.name!r} does not support {dtype}; supported: "

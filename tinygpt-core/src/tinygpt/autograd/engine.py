@@ -23,19 +23,23 @@ __all__ = ["backward", "grad", "topological_order"]
 def topological_order(root: Function) -> list[Function]:
     """Every Function reachable from `root`, each before all the Functions it depends on."""
     order: list[Function] = []
-    visited: set[int] = {id(root)}
-    # each stack entry: (node, has its parents been pushed already?)
+    visited: set[int] = set()
+    # each stack entry: (node, have its parents been finished already?)
     stack: list[tuple[Function, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            order.append(node)
+            order.append(node)  # post-order: after everything it depends on
             continue
+        # subtle: mark a node when it is expanded, not when pushed, so a node reached by two
+        # paths is finished below the deeper one and still precedes all its consumers
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         stack.append((node, True))
         for parent in node.parents:
             fn = parent.grad_fn
             if fn is not None and id(fn) not in visited:
-                visited.add(id(fn))
                 stack.append((fn, False))
     order.reverse()  # post-order reversed: outputs first
     return order

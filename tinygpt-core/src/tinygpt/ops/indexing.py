@@ -173,18 +173,27 @@ def setitem(x: Tensor, index: object, value: object) -> None:
         source = M.cast(value, x.dtype)
     else:
         source = tensor(value, dtype=x.dtype, device=x.device)
+    if recording:
+        # NOTE: the op's input must be x's *old* self, or x would become its own parent
+        before = x.detach()
+        before.requires_grad = x.requires_grad
+        before.grad_fn = x.grad_fn
+    else:
+        before = x
     if not any(_is_advanced(i) for i in items):
         if recording:
-            out = SetSlice.apply(x, source, items=tuple(items))
+            out = SetSlice.apply(before, source, items=tuple(items))
             x._become(out)
             return
         window = x.data.slice(tuple(items))
         x.data.backend.setitem(window, A.cast(source.data, x.dtype).broadcast_to(window.shape))
         return
-    _setitem_advanced(x, index, source, recording)
+    _setitem_advanced(x, before, index, source, recording)
 
 
-def _setitem_advanced(x: Tensor, index: object, source: Tensor, recording: bool) -> None:
+def _setitem_advanced(
+    x: Tensor, before: Tensor, index: object, source: Tensor, recording: bool
+) -> None:
     """Advanced-index write as where(selected, scattered values, x): exact, last write wins.
 
     The written positions are computed on host from the index (not from the data); the
@@ -211,7 +220,7 @@ def _setitem_advanced(x: Tensor, index: object, source: Tensor, recording: bool)
     scattered = A.scatter_add((x.numel(),), 0, where_to.data, written.data.compact())
     hit = A.scatter_add((x.numel(),), 0, where_to.data, A.full(x.data, (keep.size,), 1, x.dtype))
     selected = _wrap(A.scalar("ne", hit, 0)).reshape(*x.shape)
-    new = M.where(selected, _wrap(scattered).reshape(*x.shape), x)
+    new = M.where(selected, _wrap(scattered).reshape(*x.shape), before)
     if recording:
         x._become(new)
         return

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "reshape", "permute", "transpose", "expand", "squeeze", "unsqueeze", "flatten",
+    "reshape", "permute", "transpose", "expand", "broadcast_to", "squeeze", "unsqueeze", "flatten",
     "contiguous", "cat", "stack", "split", "chunk", "pad", "tril", "triu", "matmul",
 ]
 
@@ -55,6 +55,10 @@ def expand(x: Tensor, *shape: int) -> Tensor:
     if full == x.shape:
         return x
     return Expand.apply(x, shape=full)
+
+
+def broadcast_to(x: Tensor, *shape: int) -> Tensor:
+    return expand(x, *shape)
 
 
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
@@ -193,7 +197,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"matmul: {a.shape} @ {b.shape}: inner dimensions {a2.shape[-1]} and "
             f"{b2.shape[-2]} differ"
         )
-    batch = broadcast_shapes("matmul", a2.shape[:-2], b2.shape[:-2])
+    try:
+        batch = broadcast_shapes("matmul", a2.shape[:-2], b2.shape[:-2])
+    except ShapeError:
+        raise ShapeError(
+            f"matmul: {a.shape} @ {b.shape}: batch dimensions {a2.shape[:-2]} and "
+            f"{b2.shape[:-2]} do not broadcast"
+        ) from None
     a2 = expand(a2, *(batch + a2.shape[-2:]))
     b2 = expand(b2, *(batch + b2.shape[-2:]))
     out = Matmul.apply(a2, b2)

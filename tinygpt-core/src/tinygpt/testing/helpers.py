@@ -154,7 +154,10 @@ def numpy_view(kind: str, array: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------- data, checks
 def random_array(
-    shape: tuple[int, ...], dtype: DType | str, low: float = -1.0, high: float = 1.0,
+    shape: tuple[int, ...],
+    dtype: DType | str,
+    low: float = -1.0,
+    high: float = 1.0,
     seed: int = 0,
 ) -> np.ndarray:
     """Reproducible test data: uniform floats, integers in [low, high], or random bools."""
@@ -163,9 +166,7 @@ def random_array(
     if dtype.kind == "b":
         return rng.random(shape) < 0.5
     if dtype.kind == "i":
-        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(
-            dtype.numpy_name
-        )
+        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(dtype.numpy_name)
     return rng.uniform(low, high, size=shape).astype(dtype.numpy_name)
 
 
@@ -179,7 +180,10 @@ def tolerance(dtype: DType | str) -> tuple[float, float]:
 
 
 def assert_close(
-    got: np.ndarray, expected: np.ndarray, what: str, rtol: float | None = None,
+    got: np.ndarray,
+    expected: np.ndarray,
+    what: str,
+    rtol: float | None = None,
     atol: float | None = None,
 ) -> None:
     """Shape, dtype and values (NaNs equal) of `got` match `expected`; `what` names the case."""
@@ -195,8 +199,12 @@ def assert_close(
         np.testing.assert_array_equal(got, expected, err_msg=what)
         return
     np.testing.assert_allclose(
-        got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
-        equal_nan=True, err_msg=what,
+        got.astype(np.float64),
+        expected.astype(np.float64),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
+        err_msg=what,
     )
 
 

@@ -126,15 +126,22 @@ def test_erf_tails(kit_backend, dtype_name):
 # --------------------------------------------------------------------- binary
 def _operand_pairs(backend, a, b):
     """(kind, a view, b view, a in NumPy, b in NumPy): same shapes, mixed layouts."""
-    for (kind, va, na), (_, vb, nb) in zip(strided_views(backend, a, KINDS),
-                                           strided_views(backend, b, KINDS)):
+    for (kind, va, na), (_, vb, nb) in zip(
+        strided_views(backend, a, KINDS), strided_views(backend, b, KINDS)
+    ):
         yield f"{kind} a and b", va, vb, na, nb
     # a transposed view against a dense one: the `x @ w.T`-style layouts mixed
     at = to_ndarray(backend, np.ascontiguousarray(a.T)).permute((1, 0))
     yield "transposed a, dense b", at, to_ndarray(backend, b), a, b
     # a bias row broadcast over the batch: stride 0 in dim 0, read in place
     bias = to_ndarray(backend, b[0]).broadcast_to(b.shape)
-    yield "dense a, broadcast bias b", to_ndarray(backend, a), bias, a, np.broadcast_to(b[0], b.shape)
+    yield (
+        "dense a, broadcast bias b",
+        to_ndarray(backend, a),
+        bias,
+        a,
+        np.broadcast_to(b[0], b.shape),
+    )
     # a column broadcast against a row: stride 0 in a different dim of each operand
     col = to_ndarray(backend, a[:, :1]).broadcast_to(a.shape)
     row = to_ndarray(backend, b[:1]).broadcast_to(b.shape)
@@ -177,8 +184,9 @@ def test_binary_scalar(kit_backend, op, dtype_name, reflected):
             value = 2  # integer powers need a non-negative exponent
         if op == "pow" and reflected:
             value = abs(value)  # a negative base to a fractional power is NaN
-        for kind, view, source in strided_views(kit_backend, data, ("contiguous", "transposed",
-                                                                    "broadcast", "0-d")):
+        for kind, view, source in strided_views(
+            kit_backend, data, ("contiguous", "transposed", "broadcast", "0-d")
+        ):
             raw = kit_backend.binary_scalar(op, view, value, reflected)
             got = to_numpy(wrap(kit_backend, raw, view.shape, out_dtype))
             scalar = np.array(value, dtype_name)  # the scalar is converted to a.dtype first

@@ -31,7 +31,7 @@ FILL_VALUES = {
     "float16": [2.5, -0.0, float("inf")],
     "float32": [2.5, -1e30, float("nan")],
     "float64": [0.1, -1e300],
-    "int32": [7, -2**31],
+    "int32": [7, -(2**31)],
     "int64": [-3, 2**62],
     "bool": [True, False],
 }

@@ -61,8 +61,15 @@ def test_reduce(kit_backend, op, dtype_name, kind):
 @pytest.mark.parametrize("op", ["sum", "max", "min"])
 @pytest.mark.parametrize(
     ("shape", "axes"),
-    [((1, 3, 1), (0,)), ((1, 3, 1), (2,)), ((1, 3, 1), (0, 2)), ((1,), (0,)), ((7,), (0,)),
-     ((5, 1), (1,)), ((1, 1), (0, 1))],
+    [
+        ((1, 3, 1), (0,)),
+        ((1, 3, 1), (2,)),
+        ((1, 3, 1), (0, 2)),
+        ((1,), (0,)),
+        ((7,), (0,)),
+        ((5, 1), (1,)),
+        ((1, 1), (0, 1)),
+    ],
     ids=str,
 )
 def test_reduce_size_one_dims(kit_backend, op, shape, axes):
@@ -75,7 +82,8 @@ def test_reduce_size_one_dims(kit_backend, op, shape, axes):
 
 @pytest.mark.parametrize("dtype_name", SUM_DTYPES)
 @pytest.mark.parametrize(
-    ("shape", "axes"), [((0,), (0,)), ((0, 3), (0,)), ((3, 0), (1,)), ((2, 0, 3), (0, 1))],
+    ("shape", "axes"),
+    [((0,), (0,)), ((0, 3), (0,)), ((3, 0), (1,)), ((2, 0, 3), (0, 1))],
     ids=str,
 )
 def test_sum_over_empty_axes_is_zero(kit_backend, dtype_name, shape, axes):
