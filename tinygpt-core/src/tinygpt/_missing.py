@@ -24,10 +24,11 @@ class _MissingDistributionFinder(MetaPathFinder):
         top = ".".join(fullname.split(".")[:2])
         dist = PROVIDERS.get(top)
         if dist is not None:
-            raise ModuleNotFoundError(
+            # subtle: a plain ImportError, not ModuleNotFoundError: `from tinygpt import nn`
+            # swallows a ModuleNotFoundError for that name and shows a vaguer message instead
+            raise ImportError(
                 f"{fullname} is part of the {dist} distribution, which is not installed; "
-                f"fix: pip install {dist}  (from the repo: pip install ./{dist})",
-                name=fullname,
+                f"fix: pip install {dist}  (from the repo: pip install ./{dist})"
             )
         return None
 

@@ -93,7 +93,9 @@ def cast(x: NDArray, dtype: DType) -> NDArray:
     return _dense(x, x.backend.cast(x, dtype), x.shape, dtype)
 
 
-def full(like: NDArray, shape: tuple[int, ...], value: float, dtype: DType | None = None) -> NDArray:
+def full(
+    like: NDArray, shape: tuple[int, ...], value: float, dtype: DType | None = None
+) -> NDArray:
     """A new dense array on `like`'s backend filled with `value`."""
     dtype = like.dtype if dtype is None else dtype
     return NDArray(like.backend, like.backend.full(prod(shape), dtype, value), shape, dtype)

@@ -29,8 +29,11 @@ class Command:
 
 
 def _backends_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--names", action="store_true",
-                        help="print only the names of available backends, one per line")
+    parser.add_argument(
+        "--names",
+        action="store_true",
+        help="print only the names of available backends, one per line",
+    )
 
 
 def _backends_run(args: argparse.Namespace) -> int:
@@ -51,8 +54,17 @@ def format_table(rows: Sequence[Any]) -> str:
     header = ("name", "version", "available", "priority", "default", "plugin", "why not")
     lines = [header]
     for r in rows:
-        lines.append((r.name, r.version or "-", "yes" if r.available else "no", str(r.priority),
-                      "*" if r.default else "", r.plugin, r.reason))
+        lines.append(
+            (
+                r.name,
+                r.version or "-",
+                "yes" if r.available else "no",
+                str(r.priority),
+                "*" if r.default else "",
+                r.plugin,
+                r.reason,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     out = []
     for line in lines:
@@ -66,8 +78,12 @@ def format_table(rows: Sequence[Any]) -> str:
 class _CorePlugin:
     @hookimpl
     def tinygpt_register_commands(self, register: Callable[..., None]) -> None:
-        register("backends", _backends_run, help="list the installed backends and the default",
-                 add_arguments=_backends_arguments)
+        register(
+            "backends",
+            _backends_run,
+            help="list the installed backends and the default",
+            add_arguments=_backends_arguments,
+        )
 
 
 def _collect_commands() -> tuple[dict[str, Command], list[str]]:
@@ -82,8 +98,13 @@ def _collect_commands() -> tuple[dict[str, Command], list[str]]:
             problems.append(f"command plugin {entry_point.name!r} failed to load: {error}")
     commands: dict[str, Command] = {}
 
-    def register(name: str, run: Callable[[argparse.Namespace], int], *, help: str = "",
-                 add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+    def register(
+        name: str,
+        run: Callable[[argparse.Namespace], int],
+        *,
+        help: str = "",
+        add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    ) -> None:
         if name in commands:
             problems.append(f"command {name!r} registered twice; keeping the first")
             return

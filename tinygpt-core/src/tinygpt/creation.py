@@ -13,9 +13,25 @@ from .ndarray import NDArray, prod
 from .tensor import Tensor
 
 __all__ = [
-    "tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "eye", "zeros_like",
-    "ones_like", "full_like", "empty_like", "rand", "randn", "randint", "rand_like",
-    "randn_like", "manual_seed", "broadcast_tensors",
+    "tensor",
+    "from_numpy",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "eye",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "rand",
+    "randn",
+    "randint",
+    "rand_like",
+    "randn_like",
+    "manual_seed",
+    "broadcast_tensors",
 ]
 
 
@@ -34,9 +50,7 @@ def _finish(data: NDArray, requires_grad: bool) -> Tensor:
     return Tensor._make(data, requires_grad)
 
 
-def tensor(
-    data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (nested lists, a scalar, a NumPy array, a tensor).
 
     >>> tensor([[1, 2], [3, 4]]).dtype
@@ -61,13 +75,22 @@ def from_numpy(array: Any, device: Any = None) -> Tensor:
 
 
 def full(
-    size: Any, fill_value: bool | int | float, *, dtype: Any = None, device: Any = None,
+    size: Any,
+    fill_value: bool | int | float,
+    *,
+    dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     shape = _shape(size if isinstance(size, (tuple, list)) else (size,))
     if dtype is None:
-        kind = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) \
+        kind = (
+            bool_
+            if isinstance(fill_value, bool)
+            else int64
+            if isinstance(fill_value, int)
             else float32
+        )
         dtype = kind
     dtype = as_dtype(dtype)
     backend = get_backend(device)
@@ -76,21 +99,22 @@ def full(
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    return full(_shape(size), 0.0, dtype=dtype or float32, device=device,
-                requires_grad=requires_grad)
+    return full(
+        _shape(size), 0.0, dtype=dtype or float32, device=device, requires_grad=requires_grad
+    )
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    return full(_shape(size), 1.0, dtype=dtype or float32, device=device,
-                requires_grad=requires_grad)
+    return full(
+        _shape(size), 1.0, dtype=dtype or float32, device=device, requires_grad=requires_grad
+    )
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
     shape = _shape(size)
     dtype = as_dtype(dtype or float32)
     backend = get_backend(device)
-    return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype),
-                   requires_grad)
+    return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype), requires_grad)
 
 
 def _like(x: Tensor, dtype: Any, device: Any) -> dict[str, Any]:
@@ -105,8 +129,9 @@ def ones_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: b
     return ones(x.shape, **_like(x, dtype, device), requires_grad=requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return full(x.shape, fill_value, **_like(x, dtype, device), requires_grad=requires_grad)
 
 
@@ -114,8 +139,14 @@ def empty_like(x: Tensor, dtype: Any = None, device: Any = None, requires_grad: 
     return empty(x.shape, **_like(x, dtype, device), requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
-           device: Any = None) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+) -> Tensor:
     """[start, end) in steps, like Python's range; int64 unless a bound or dtype is float."""
     if end is None:
         start, end = 0, start
@@ -158,8 +189,15 @@ def manual_seed(seed: int) -> None:
     _generator = _Generator(int(seed))
 
 
-def _random(dist: str, shape: tuple[int, ...], a: float, b: float, dtype: DType,
-            device: Any, requires_grad: bool) -> Tensor:
+def _random(
+    dist: str,
+    shape: tuple[int, ...],
+    a: float,
+    b: float,
+    dtype: DType,
+    device: Any,
+    requires_grad: bool,
+) -> Tensor:
     backend = get_backend(device)
     buffer = backend.random(dist, prod(shape), dtype, _generator.next_seed(), a, b)
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
@@ -185,8 +223,9 @@ def randn_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
     return randn(x.shape, **_like(x, dtype, device))
 
 
-def randint(low: int, high: int | None = None, size: Any = (), *, dtype: Any = None,
-            device: Any = None) -> Tensor:
+def randint(
+    low: int, high: int | None = None, size: Any = (), *, dtype: Any = None, device: Any = None
+) -> Tensor:
     """Integers uniform in [low, high) (int64 by default)."""
     if high is None:
         low, high = 0, low

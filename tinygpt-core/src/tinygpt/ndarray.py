@@ -276,7 +276,7 @@ def _reshape_strides(
                 group_new.append(ni)
                 new_count *= new_shape[ni]
                 ni += 1
-        for (d0, s0), (d1, s1) in zip(group_old, group_old[1:], strict=False):
+        for (_, s0), (d1, s1) in zip(group_old, group_old[1:], strict=False):
             if s0 != s1 * d1:
                 return None
         # re-split the chained group from its innermost stride outwards

@@ -28,7 +28,8 @@ _MAX_HEADER = 100 * 1024 * 1024  # a header this large is a corrupt or foreign f
 
 
 def save(
-    tensors: Mapping[str, Tensor], path: str | os.PathLike[str],
+    tensors: Mapping[str, Tensor],
+    path: str | os.PathLike[str],
     metadata: Mapping[str, str] | None = None,
 ) -> None:
     """Write `tensors` to `path` atomically: a temp file in the same folder, then a rename,
@@ -94,8 +95,9 @@ def load(path: str | os.PathLike[str], device: Any = None) -> dict[str, Tensor]:
             continue
         dtype, shape, begin, end = _check_entry(name, entry, len(data), path)
         array = np.frombuffer(data[begin:end], dtype=np.dtype(dtype.numpy_name).newbyteorder("<"))
-        out[name] = tensor(array.astype(dtype.numpy_name).reshape(shape), dtype=dtype,
-                           device=device)
+        out[name] = tensor(
+            array.astype(dtype.numpy_name).reshape(shape), dtype=dtype, device=device
+        )
     return out
 
 
@@ -113,8 +115,7 @@ def _split(raw: bytes, path: object) -> tuple[dict[str, Any], bytes]:
     try:
         header = json.loads(raw[8 : 8 + length].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SerializationError(f"load: {path} is not a safetensors file: bad header") \
-            from error
+        raise SerializationError(f"load: {path} is not a safetensors file: bad header") from error
     if not isinstance(header, dict):
         raise SerializationError(f"load: {path}: the header must be a JSON object")
     return header, raw[8 + length :]

@@ -184,9 +184,7 @@ class Tensor(TensorMethods):
         return f"tensor({body}, {', '.join(extras)})"
 
     # --------------------------------------------------------- autograd
-    def backward(
-        self, gradient: Tensor | None = None, retain_graph: builtins.bool = False
-    ) -> None:
+    def backward(self, gradient: Tensor | None = None, retain_graph: builtins.bool = False) -> None:
         """Accumulate d self / d leaf into each leaf's `.grad`; frees the graph unless
         `retain_graph`. Non-scalar outputs need `gradient` (the vector of the product)."""
         engine.backward(self, gradient, retain_graph)
@@ -205,7 +203,9 @@ class Tensor(TensorMethods):
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if requires_grad and not self.dtype.is_floating_point:
-            raise DTypeError(f"requires_grad_: only floating tensors can need grad, not {self.dtype}")
+            raise DTypeError(
+                f"requires_grad_: only floating tensors can need grad, not {self.dtype}"
+            )
         self.requires_grad = requires_grad
         return self
 

@@ -76,8 +76,9 @@ def _run(
             parent_grads = node.backward(g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
-            for parent, pg, needed in zip(node.parents, parent_grads, node.needs_grad,
-                                          strict=False):
+            for parent, pg, needed in zip(
+                node.parents, parent_grads, node.needs_grad, strict=False
+            ):
                 if pg is None or not needed:
                     continue
                 _check_shape(node, parent, pg)
@@ -97,6 +98,7 @@ def _run(
 def _merged_order(roots: list[Function]) -> list[Function]:
     if len(roots) == 1:
         return topological_order(roots[0])
+
     # several outputs: a virtual root depending on all of them keeps one consistent order
     class _Root(Function):
         pass

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from ..ndarray import NDArray
     from ..tensor import Tensor
 
 __all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled"]

@@ -57,8 +57,20 @@ Buffer = Any
 #: A -> A, same dtype. `logical_not` is for bool; `sign` and `abs` for every numeric dtype;
 #: the rest for floating dtypes only.
 UNARY_OPS = frozenset(
-    {"neg", "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tanh", "sigmoid", "erf",
-     "logical_not"}
+    {
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "sign",
+        "sin",
+        "cos",
+        "tanh",
+        "sigmoid",
+        "erf",
+        "logical_not",
+    }
 )
 #: A, A -> A, same dtype. `div` is true division (core only sends floating dtypes);
 #: `logical_and` / `logical_or` take bool.
@@ -206,9 +218,7 @@ class Backend(abc.ABC):
 
     # ------------------------------------------------------------------- random
     @abc.abstractmethod
-    def random(
-        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
-    ) -> Buffer:
+    def random(self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float) -> Buffer:
         """`size` samples of `dist` (RANDOM_DISTRIBUTIONS) with parameters `a`, `b`.
 
         uniform: [a, b); normal: mean a, std b; bernoulli: 1 with probability a, else 0.

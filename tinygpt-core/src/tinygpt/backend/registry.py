@@ -12,7 +12,6 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 import pluggy
 
 from ..config import env_backend_allow_list, env_default_device
@@ -79,15 +78,23 @@ class _Registry:
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             version = entry_point.dist.version if entry_point.dist else ""
             if allow is not None and entry_point.name not in allow:
-                self._problem(entry_point.name, entry_point.value, version,
-                              "disabled: not in TINYGPT_BACKENDS")
+                self._problem(
+                    entry_point.name,
+                    entry_point.value,
+                    version,
+                    "disabled: not in TINYGPT_BACKENDS",
+                )
                 continue
             try:
                 module = entry_point.load()
                 manager.register(module, name=entry_point.name)
             except Exception as error:  # noqa: BLE001 - isolate every plugin
-                self._problem(entry_point.name, entry_point.value, version,
-                              f"failed to load: {_describe(error)}")
+                self._problem(
+                    entry_point.name,
+                    entry_point.value,
+                    version,
+                    f"failed to load: {_describe(error)}",
+                )
                 continue
             versions[entry_point.name] = version
         for plugin, name in self.extra_plugins:
@@ -97,8 +104,12 @@ class _Registry:
             try:
                 impl.function(register=register)
             except Exception as error:  # noqa: BLE001 - isolate every plugin
-                self._problem(impl.plugin_name, impl.plugin_name, "",
-                              f"tinygpt_register_backends raised: {_describe(error)}")
+                self._problem(
+                    impl.plugin_name,
+                    impl.plugin_name,
+                    "",
+                    f"tinygpt_register_backends raised: {_describe(error)}",
+                )
 
     def _register_callback(self, plugin: str, version: str | None) -> Callable[..., None]:
         def register(
@@ -112,13 +123,22 @@ class _Registry:
         ) -> None:
             if name in self.infos:
                 first = self.infos[name].plugin
-                self._problem(name, plugin, version or "",
-                              f"duplicate: name {name!r} already registered by {first}")
+                self._problem(
+                    name,
+                    plugin,
+                    version or "",
+                    f"duplicate: name {name!r} already registered by {first}",
+                )
                 return
             reason = _run_probe(probe)
             self.infos[name] = BackendInfo(
-                name=name, plugin=plugin, version=version or "", priority=priority,
-                available=reason is None, reason=reason or "", factory=factory,
+                name=name,
+                plugin=plugin,
+                version=version or "",
+                priority=priority,
+                available=reason is None,
+                reason=reason or "",
+                factory=factory,
                 device_count=device_count,
             )
 
@@ -185,8 +205,9 @@ class _Registry:
         except Exception as error:
             info.available = False
             info.reason = f"factory raised: {_describe(error)}"
-            raise DeviceError(self.explain(f"device {str(dev)!r} failed to start", dev.type)) \
-                from error
+            raise DeviceError(
+                self.explain(f"device {str(dev)!r} failed to start", dev.type)
+            ) from error
         if not isinstance(backend, Backend):
             raise BackendError(
                 f"backend {dev.type!r}: factory returned {type(backend).__name__}, "
@@ -273,5 +294,3 @@ def reset(keep_plugins: bool = False) -> None:
     plugins = _registry.extra_plugins if keep_plugins else []
     _registry.__init__()  # type: ignore[misc]
     _registry.extra_plugins = plugins
-
-

@@ -14,8 +14,27 @@ from ..autograd.function import Function
 from ..ndarray import NDArray
 
 __all__ = [
-    "Neg", "Exp", "Log", "Sqrt", "Abs", "Sin", "Cos", "Tanh", "Sigmoid", "Erf", "Relu",
-    "Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where", "Cast", "ScalarOp",
+    "Neg",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Abs",
+    "Sin",
+    "Cos",
+    "Tanh",
+    "Sigmoid",
+    "Erf",
+    "Relu",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Maximum",
+    "Minimum",
+    "Where",
+    "Cast",
+    "ScalarOp",
 ]
 
 

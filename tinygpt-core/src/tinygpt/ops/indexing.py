@@ -124,9 +124,7 @@ def _gather_positions(view: Tensor, positions: list[int], arrays: list[Tensor]) 
     order = rest[:target] + positions + rest[target:]
     moved = Permute.apply(view, axes=tuple(order)) if order != list(range(view.ndim)) else view
     sizes = [view.shape[p] for p in positions]
-    merged_shape = (
-        moved.shape[:target] + (prod(tuple(sizes)),) + moved.shape[target + len(sizes) :]
-    )
+    merged_shape = moved.shape[:target] + (prod(tuple(sizes)),) + moved.shape[target + len(sizes) :]
     merged = Reshape.apply(moved, shape=merged_shape)
     # row-major linear index into the merged axis
     linear = arrays[-1]

@@ -21,15 +21,41 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "binary", "compare", "as_tensor_like", "cast", "exp", "log", "sqrt", "rsqrt", "abs",
-    "sin", "cos", "tanh", "sigmoid", "relu", "gelu", "silu", "erf", "clamp", "maximum",
-    "minimum", "where", "masked_fill", "sign", "logical_not",
+    "binary",
+    "compare",
+    "as_tensor_like",
+    "cast",
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "gelu",
+    "silu",
+    "erf",
+    "clamp",
+    "maximum",
+    "minimum",
+    "where",
+    "masked_fill",
+    "sign",
+    "logical_not",
 ]
 
 Scalar = bool | int | float
 _PRIMITIVE = {
-    "add": E.Add, "sub": E.Sub, "mul": E.Mul, "div": E.Div, "pow": E.Pow,
-    "maximum": E.Maximum, "minimum": E.Minimum,
+    "add": E.Add,
+    "sub": E.Sub,
+    "mul": E.Mul,
+    "div": E.Div,
+    "pow": E.Pow,
+    "maximum": E.Maximum,
+    "minimum": E.Minimum,
 }
 
 
@@ -198,8 +224,8 @@ def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
 
 def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
     """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars."""
-    from ..dtypes import bool_
     from ..creation import full
+    from ..dtypes import bool_
     from ..tensor import Tensor
 
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):

@@ -16,8 +16,19 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "normalize_dims", "sum", "mean", "var", "std", "max", "min", "argmax", "argmin",
-    "logsumexp", "softmax", "log_softmax", "MaxResult",
+    "normalize_dims",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "MaxResult",
 ]
 
 Dim = int | Sequence[int] | None

@@ -16,8 +16,23 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "reshape", "permute", "transpose", "expand", "broadcast_to", "squeeze", "unsqueeze", "flatten",
-    "contiguous", "cat", "stack", "split", "chunk", "pad", "tril", "triu", "matmul",
+    "reshape",
+    "permute",
+    "transpose",
+    "expand",
+    "broadcast_to",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "contiguous",
+    "cat",
+    "stack",
+    "split",
+    "chunk",
+    "pad",
+    "tril",
+    "triu",
+    "matmul",
 ]
 
 
