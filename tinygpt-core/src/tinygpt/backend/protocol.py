@@ -239,7 +239,8 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer, Buffer]:
         """(Fused, optional) layer norm over the last axis of `x` (..., C).
 
-        Returns (y (..., C), mean (...,), rstd (...,)); weight and bias have shape (C,).
+        Returns (y (..., C), mean (...,), rstd (...,)), all of x.dtype; weight and bias have
+        shape (C,).
         Pair with `layer_norm_backward`; list "layer_norm" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused layer_norm")
@@ -247,7 +248,10 @@ class Backend(abc.ABC):
     def layer_norm_backward(
         self, dy: NDArray, x: NDArray, weight: NDArray | None, mean: NDArray, rstd: NDArray
     ) -> tuple[Buffer, Buffer | None, Buffer | None]:
-        """(Fused, optional) gradients (dx, dweight, dbias) of `layer_norm`."""
+        """(Fused, optional) gradients (dx, dweight, dbias) of `layer_norm`.
+
+        dweight is None when weight is None; dbias is always returned.
+        """
         raise NotImplementedError(f"{self.name}: no fused layer_norm_backward")
 
     def cross_entropy(
@@ -255,7 +259,8 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer]:
         """(Fused, optional) per-row loss of logits (N, C) against int64 targets (N,).
 
-        Returns (loss (N,), logsumexp (N,)); rows whose target is `ignore_index` get loss 0.
+        Returns (loss (N,), logsumexp (N,)), both of logits.dtype; rows whose target is
+        `ignore_index` get loss 0.
         Pair with `cross_entropy_backward`; list "cross_entropy" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused cross_entropy")
@@ -271,7 +276,9 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer]:
         """(Fused, optional) softmax(q @ k^T * scale [+ causal mask]) @ v.
 
-        q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), logsumexp (B, H, Tq)).
+        q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), logsumexp (B, H, Tq)),
+        lse of q.dtype. With `causal` and Tq < Tk the mask is bottom-right aligned: query i
+        sits at position Tk - Tq + i (the KV-cache case).
         Pair with `attention_backward`; list "attention" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused attention")

@@ -18,6 +18,7 @@ import pytest
 
 __all__ = [
     "pytest_addoption",
+    "pytest_configure",
     "pytest_generate_tests",
     "pytest_report_header",
     "kit_backend",
@@ -40,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("tinygpt_backend") is not None:
+        selected_devices(config)  # a bad --tinygpt-backend fails here, once, with the reason
+
+
 def selected_devices(config: pytest.Config) -> list[str]:
     """The device names the kit runs on, worked out once per pytest run."""
     cached = config.stash.get(_CACHE, None)
@@ -52,15 +58,20 @@ def selected_devices(config: pytest.Config) -> list[str]:
 def _select(option: str | None) -> list[str]:
     # NOTE: imported here, not at the top: this is where discovery (and backend imports)
     # may happen, and only runs that collect the kit's tests get this far.
+    from tinygpt.backend.registry import backends, get_backend
     from tinygpt.config import env_default_device
+    from tinygpt.errors import DeviceError
 
     if option is None:
         option = env_default_device() or "all"
     names = [name.strip() for name in option.split(",") if name.strip()]
     if names != ["all"]:
+        for name in names:
+            try:
+                get_backend(name)  # fail once, with the registry's explanation, not per test
+            except DeviceError as error:
+                raise pytest.UsageError(f"{_OPTION}={option}: {error}") from None
         return names
-    from tinygpt.backend.registry import backends
-
     return [info.name for info in backends() if info.available]
 
 
