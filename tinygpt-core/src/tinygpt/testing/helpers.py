@@ -42,7 +42,8 @@ def to_ndarray(backend: Backend, array: Any) -> NDArray:
     array = np.asarray(array)
     dtype = as_dtype(array.dtype)
     flat = np.ascontiguousarray(array).reshape(-1)
-    buffer = backend.from_host(memoryview(flat), dtype)
+    raw = memoryview(flat).cast("B")  # type: ignore[arg-type]
+    buffer = backend.from_host(raw, dtype)
     return NDArray(backend, buffer, tuple(array.shape), dtype)
 
 
