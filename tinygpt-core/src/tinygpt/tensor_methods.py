@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .ops import elementwise as E
+from .ops import inplace as I
 from .ops import math as M
 from .ops import reductions as R
 from .ops import shape as S
@@ -246,6 +247,34 @@ class TensorMethods:
 
     def matmul(self, other: Tensor) -> Tensor:
         return S.matmul(self, other)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ in place
+    def copy_(self, src: Any) -> Tensor:
+        return I.copy_(self, src)  # type: ignore[arg-type]
+
+    def fill_(self, value: Any) -> Tensor:
+        return I.fill_(self, value)  # type: ignore[arg-type]
+
+    def zero_(self) -> Tensor:
+        return I.zero_(self)  # type: ignore[arg-type]
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return I.add_(self, other, alpha)  # type: ignore[arg-type]
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return I.sub_(self, other, alpha)  # type: ignore[arg-type]
+
+    def mul_(self, other: Any) -> Tensor:
+        return I.mul_(self, other)  # type: ignore[arg-type]
+
+    def div_(self, other: Any) -> Tensor:
+        return I.div_(self, other)  # type: ignore[arg-type]
+
+    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
+        return I.uniform_(self, low, high)  # type: ignore[arg-type]
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        return I.normal_(self, mean, std)  # type: ignore[arg-type]
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to the original."""
