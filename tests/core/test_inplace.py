@@ -7,11 +7,19 @@ import tinygpt as tg
 
 CASES = [
     ("add_", lambda t: t.add_(2.0), lambda a: a + 2.0),
-    ("add_ alpha", lambda t: t.add_(tg.ones(3), alpha=-0.5), lambda a: a - 0.5),
-    ("sub_", lambda t: t.sub_(tg.full((2, 3), 4.0)), lambda a: a - 4.0),
+    ("add_ alpha", lambda t: t.add_(tg.ones(3, device=t.device), alpha=-0.5), lambda a: a - 0.5),
+    ("sub_", lambda t: t.sub_(tg.full((2, 3), 4.0, device=t.device)), lambda a: a - 4.0),
     ("mul_", lambda t: t.mul_(3.0), lambda a: a * 3.0),
-    ("div_", lambda t: t.div_(tg.tensor([1.0, 2.0, 4.0])), lambda a: a / [1.0, 2.0, 4.0]),
-    ("copy_ broadcast", lambda t: t.copy_(tg.tensor([7.0, 8.0, 9.0])), lambda a: a * 0 + [7, 8, 9]),
+    (
+        "div_",
+        lambda t: t.div_(tg.tensor([1.0, 2.0, 4.0], device=t.device)),
+        lambda a: a / [1.0, 2.0, 4.0],
+    ),
+    (
+        "copy_ broadcast",
+        lambda t: t.copy_(tg.tensor([7.0, 8.0, 9.0], device=t.device)),
+        lambda a: a * 0 + [7, 8, 9],
+    ),
     ("fill_", lambda t: t.fill_(5.0), lambda a: a * 0 + 5.0),
     ("zero_", lambda t: t.zero_(), lambda a: a * 0),
 ]

@@ -183,14 +183,16 @@ def test_tinygpt_device_naming_an_unknown_device(monkeypatch):
     assert "TINYGPT_DEVICE" in str(error.value) and "nope" in str(error.value)
 
 
-def test_set_default_device(register_backend):
+def test_set_default_device(register_backend, monkeypatch):
+    monkeypatch.delenv("TINYGPT_DEVICE", raising=False)
+    best = str(tg.default_device())
     register_backend("fake2", priority=-5)
     tg.set_default_device("fake2")
     assert str(tg.zeros(2).device) == "fake2"
     assert str(tg.tensor([1.0]).device) == "fake2"
     assert str(tg.zeros(2, device="numpy").device) == "numpy"  # an explicit device wins
     tg.set_default_device(None)
-    assert str(tg.zeros(2).device) == "numpy"
+    assert str(tg.zeros(2).device) == best  # back to the highest-priority backend
 
 
 def test_set_default_device_checks_the_name():

@@ -270,3 +270,10 @@ def test_saving_twice_replaces_the_file(saved):
     tg.save({"only": tg.tensor([1.0])}, saved)
     assert list(tg.load(saved)) == ["only"]
     assert os.listdir(saved.parent) == [saved.name]
+
+
+def test_metadata_round_trip(tmp_path, device):
+    path = tmp_path / "m.safetensors"
+    tg.save({"w": tg.ones(2, device=device)}, path, metadata={"step": 7, "name": "run"})
+    assert tg.load_metadata(path) == {"step": "7", "name": "run"}
+    assert list(tg.load(path, device=device)) == ["w"]

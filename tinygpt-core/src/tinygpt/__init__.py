@@ -20,7 +20,7 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import autograd  # noqa: E402
+from . import autograd, viz  # noqa: E402
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: E402
 from .backend.registry import (  # noqa: E402
     BackendInfo,
@@ -39,6 +39,7 @@ from .creation import (  # noqa: E402
     full,
     full_like,
     manual_seed,
+    next_seed,
     ones,
     ones_like,
     rand,
@@ -71,7 +72,8 @@ from .errors import (  # noqa: E402
 )
 from .functional import *  # noqa: E402, F403
 from .functional import __all__ as _functional_all  # noqa: E402
-from .serialization import load, save  # noqa: E402
+from .profiler import profile  # noqa: E402
+from .serialization import load, load_metadata, save  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
 __version__ = "0.1.0"
@@ -114,10 +116,13 @@ __all__ = [
     "int32",
     "int64",
     "load",
+    "load_metadata",
     "manual_seed",
+    "next_seed",
     "no_grad",
     "ones",
     "ones_like",
+    "profile",
     "promote_types",
     "rand",
     "rand_like",
@@ -129,6 +134,7 @@ __all__ = [
     "set_grad_enabled",
     "synchronize",
     "tensor",
+    "viz",
     "zeros",
     "zeros_like",
     *_functional_all,

@@ -23,7 +23,9 @@ class _MissingDistributionFinder(MetaPathFinder):
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
         top = ".".join(fullname.split(".")[:2])
         dist = PROVIDERS.get(top)
-        if dist is not None:
+        # an installed tinygpt.nn that lacks a submodule is a plain missing module, not a
+        # missing distribution: let the normal "No module named" error through
+        if dist is not None and top not in sys.modules:
             # subtle: a plain ImportError, not ModuleNotFoundError: `from tinygpt import nn`
             # swallows a ModuleNotFoundError for that name and shows a vaguer message instead
             raise ImportError(

@@ -34,19 +34,65 @@ def _backends_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print only the names of available backends, one per line",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="also run a short smoke test (allocate, add, matmul, reduce, softmax, backward) "
+        "on every available backend, with kernel checks on; exit 1 if one fails",
+    )
 
 
 def _backends_run(args: argparse.Namespace) -> int:
-    from .backend.registry import backends
+    from .backend import registry
 
-    rows = backends()
+    if args.check:
+        registry.enable_checks()  # before any backend instance exists: all of them checked
+    rows = registry.backends()
     if args.names:
         for row in rows:
             if row.available:
                 print(row.name)
         return 0
     print(format_table(rows))
+    results = []
+    if args.check:
+        results = [_smoke(row) for row in rows if row.available]
+        print()
+        print(format_checks(results))
+    contributed = registry.kernels()  # after --check: resolved against the live backends
+    if contributed:
+        print()
+        print(format_kernels(contributed))
+    if any(not result.passed for result in results):
+        return 1
     return 0 if any(row.available for row in rows) else 1
+
+
+def _smoke(row: Any) -> Any:
+    from .backend.smoke import smoke_test
+
+    return smoke_test(row.name)
+
+
+def format_checks(results: Sequence[Any]) -> str:
+    """The smoke-test results, one line per backend: pass/FAIL, timings, the first failure."""
+    lines = [("check", "backend", "startup", "smoke test", "details")]
+    for r in results:
+        startup = f"{r.startup_seconds * 1e3:.1f} ms" if r.passed or r.seconds else "-"
+        smoke = f"{r.seconds * 1e3:.1f} ms" if r.passed or r.seconds else "-"
+        lines.append(("pass" if r.passed else "FAIL", r.device, startup, smoke, r.failure))
+    if len(lines) == 1:
+        return "(no available backend to check)"
+    return _align(lines)
+
+
+def format_kernels(rows: Sequence[Any]) -> str:
+    """The fused kernels contributed by plugins (tinygpt_register_kernels) and which won."""
+    lines = [("kernel", "plugin", "priority", "status")]
+    for k in rows:
+        lines.append((f"{k.backend}.{k.op}", k.plugin, str(k.priority), k.status))
+    header = "fused kernels from plugins (a backend's own kernel counts as priority 0, wins ties):"
+    return header + "\n" + _align(lines)
 
 
 def format_table(rows: Sequence[Any]) -> str:
@@ -65,13 +111,19 @@ def format_table(rows: Sequence[Any]) -> str:
                 r.reason,
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    text = _align(lines)
+    if len(lines) == 1:
+        text += "\n(no backends installed: pip install tinygpt-backend-numpy)"
+    return text
+
+
+def _align(lines: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns; the last column is left ragged (it holds free text)."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
     out = []
     for line in lines:
         cells = [cell.ljust(w) for cell, w in zip(line, widths, strict=False)]
         out.append("  ".join(cells + [line[-1]]).rstrip())
-    if len(lines) == 1:
-        out.append("(no backends installed: pip install tinygpt-backend-numpy)")
     return "\n".join(out)
 
 
@@ -81,9 +133,12 @@ class _CorePlugin:
         register(
             "backends",
             _backends_run,
-            help="list the installed backends and the default",
+            help="list the installed backends and the default (--check: smoke-test them)",
             add_arguments=_backends_arguments,
         )
+        from .plot import register_plot_command
+
+        register_plot_command(register)
 
 
 def _collect_commands() -> tuple[dict[str, Command], list[str]]:

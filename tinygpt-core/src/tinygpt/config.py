@@ -3,13 +3,15 @@
 - ``TINYGPT_DEVICE``: the default device (``numpy``, ``cpu``, ``cuda:1``, ...).
 - ``TINYGPT_BACKENDS``: a comma-separated allow-list of backend names; plugins not named are
   never imported (handy to keep a broken or slow plugin out of the way).
+- ``TINYGPT_CHECK_KERNELS``: ``1`` checks every buffer a kernel returns (its size, that it is
+  new) and names the kernel at fault; for debugging a backend, off by default.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["env_default_device", "env_backend_allow_list"]
+__all__ = ["env_default_device", "env_backend_allow_list", "env_check_kernels"]
 
 
 def env_default_device() -> str | None:
@@ -24,3 +26,9 @@ def env_backend_allow_list() -> frozenset[str] | None:
     if not value:
         return None
     return frozenset(name.strip() for name in value.split(",") if name.strip())
+
+
+def env_check_kernels() -> bool:
+    """Whether TINYGPT_CHECK_KERNELS asks for check mode (1, true, yes, on)."""
+    value = os.environ.get("TINYGPT_CHECK_KERNELS", "").strip().lower()
+    return value in ("1", "true", "yes", "on")

@@ -31,6 +31,7 @@ __all__ = [
     "rand_like",
     "randn_like",
     "manual_seed",
+    "next_seed",
     "broadcast_tensors",
 ]
 
@@ -181,6 +182,11 @@ class _Generator:
 
 
 _generator = _Generator(_py_random.SystemRandom().getrandbits(63))
+
+
+def next_seed() -> int:
+    """A fresh 63-bit seed from tinygpt's generator (for loaders and other seeded helpers)."""
+    return _generator.next_seed()
 
 
 def manual_seed(seed: int) -> None:

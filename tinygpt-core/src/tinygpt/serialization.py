@@ -21,7 +21,7 @@ from .dtypes import DTYPES
 from .errors import SerializationError
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "load_metadata"]
 
 _BY_SAFETENSORS_NAME = {d.safetensors_name: d for d in DTYPES.values()}
 _MAX_HEADER = 100 * 1024 * 1024  # a header this large is a corrupt or foreign file
@@ -99,6 +99,15 @@ def load(path: str | os.PathLike[str], device: Any = None) -> dict[str, Tensor]:
             array.astype(dtype.numpy_name).reshape(shape), dtype=dtype, device=device
         )
     return out
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The file's "__metadata__" strings (what `save(..., metadata=...)` wrote), or {}."""
+    header, _ = _split(Path(path).read_bytes(), path)
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict):
+        raise SerializationError(f"load_metadata: {path}: __metadata__ must be an object")
+    return {str(k): str(v) for k, v in metadata.items()}
 
 
 def _split(raw: bytes, path: object) -> tuple[dict[str, Any], bytes]:

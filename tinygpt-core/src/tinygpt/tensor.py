@@ -197,6 +197,14 @@ class Tensor(TensorMethods):
         else:
             self.grad = Tensor._make(A.binary("add", self.grad.data, g))
 
+    def __deepcopy__(self, memo: dict[builtins.int, Any]) -> Tensor:
+        """A copy with its own memory on the same backend (`copy.deepcopy(module)` works)."""
+        d = self.data
+        out = type(self)._make(NDArray(d.backend, d.backend.copy(d), d.shape, d.dtype))
+        out.requires_grad = self.requires_grad
+        memo[id(self)] = out
+        return out
+
     def detach(self) -> Tensor:
         """The same data, cut out of the graph."""
         return Tensor._make(self.data, False)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import array_ops as A
 from ..errors import ShapeError
+from . import function
 from .function import Function, set_grad_enabled
 
 if TYPE_CHECKING:
@@ -73,7 +74,10 @@ def _run(
                     "backward: the graph was already freed by an earlier backward(); "
                     "pass retain_graph=True to the first call to go through it twice"
                 )
-            parent_grads = node.backward(g)
+            if function.profile_hook is None:
+                parent_grads = node.backward(g)
+            else:
+                parent_grads = function.profile_hook.backward(node, g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
             for parent, pg, needed in zip(

@@ -79,6 +79,11 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+#: The open `tg.profile()` (see `tinygpt.profiler`), or None. NOTE: a plain module global so
+#: that, when nobody profiles, the cost is one global lookup per op.
+profile_hook: Any = None
+
+
 class Function:
     """Base class of differentiable primitives; an instance is one node of the graph."""
 
@@ -105,7 +110,10 @@ class Function:
     @classmethod
     def apply(cls, *tensors: Tensor, **options: Any) -> Tensor:
         ctx = cls(tensors)
-        data = ctx.forward(*[t.data for t in tensors], **options)
+        if profile_hook is None:
+            data = ctx.forward(*[t.data for t in tensors], **options)
+        else:
+            data = profile_hook.forward(ctx, tensors, options)
         requires_grad = _mode.enabled and True in ctx.needs_grad
         out = type(tensors[0])._make(data, requires_grad)
         if requires_grad:

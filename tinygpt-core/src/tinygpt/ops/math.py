@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .. import array_ops as A
-from ..dtypes import DType, float32, promote_types, result_type
+from ..dtypes import DType, float32, int64, promote_types, result_type
 from ..errors import DeviceError, DTypeError
 from ..ndarray import broadcast_shapes
 from . import elementwise as E
@@ -61,9 +61,13 @@ _PRIMITIVE = {
 
 def as_tensor_like(value: object, like: Tensor) -> Tensor:
     """Lists / NumPy arrays become tensors on `like`'s device."""
-    if isinstance(value, type(like)):
+    if type(value) is type(like):
         return value
     from ..creation import tensor
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):  # e.g. a Parameter next to a plain Tensor
+        return value
 
     return tensor(value, device=like.device)
 
@@ -103,17 +107,30 @@ def _promote(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return cast(a, dtype), cast(b, dtype)
 
 
+#: bool arithmetic as in PyTorch: + is or, * is and (the kernels' add/mul need numbers)
+_BOOL_OPS = {
+    "add": "logical_or",
+    "mul": "logical_and",
+    "maximum": "logical_or",
+    "minimum": "logical_and",
+}
+
+
 def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
     """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
     if isinstance(b, (bool, int, float)):
         dtype = result_type(a.dtype, b)
         if op == "div" and not dtype.is_floating_point:
             dtype = float32
+        if dtype.kind == "b":
+            return _bool_binary(op, a, as_tensor_like(b, a))
         return E.ScalarOp.apply(cast(a, dtype), op=op, value=b, reflected=reflected)
     other = as_tensor_like(b, a)
     if reflected:
         a, other = other, a
     a, other = _promote(op, a, other)
+    if a.dtype.kind == "b":
+        return _bool_binary(op, a, other)
     if a.shape != other.shape:
         shape = broadcast_shapes(op, a.shape, other.shape)
         if a.shape != shape:
@@ -121,6 +138,14 @@ def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
         if other.shape != shape:
             other = Expand.apply(other, shape=shape)
     return _PRIMITIVE[op].apply(a, other)
+
+
+def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
+    if op in _BOOL_OPS:
+        return _detached(A.binary(_BOOL_OPS[op], a.data, b.data))
+    if op == "sub":
+        raise DTypeError("sub: subtracting bool tensors is not supported; use ^ or logical_not")
+    return binary(op, cast(a, int64), cast(b, int64))  # pow: as integers
 
 
 def compare(op: str, a: Tensor, b: object) -> Tensor:

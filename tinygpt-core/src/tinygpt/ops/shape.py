@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..dtypes import bool_
 from ..errors import DTypeError, ShapeError
 from ..ndarray import broadcast_shapes, normalize_axis
 from . import math as M
@@ -188,7 +189,7 @@ def _band(x: Tensor, diagonal: int, lower: bool) -> Tensor:
     cols = arange(x.shape[-1], device=x.device).reshape(1, -1)
     offset = cols - rows  # (R, C): how far right of the diagonal each element is
     keep = (offset <= diagonal) if lower else (offset >= diagonal)
-    return M.where(keep, x, 0)
+    return M.where(keep, x, False if x.dtype == bool_ else 0)
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:

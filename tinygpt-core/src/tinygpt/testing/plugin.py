@@ -58,10 +58,13 @@ def selected_devices(config: pytest.Config) -> list[str]:
 def _select(option: str | None) -> list[str]:
     # NOTE: imported here, not at the top: this is where discovery (and backend imports)
     # may happen, and only runs that collect the kit's tests get this far.
-    from tinygpt.backend.registry import backends, get_backend
+    from tinygpt.backend.registry import backends, enable_checks, get_backend
     from tinygpt.config import env_default_device
     from tinygpt.errors import DeviceError
 
+    # Check mode (tinygpt.backend.checks) for every backend the kit builds: a kernel that
+    # returns a buffer of the wrong size fails at the call, with the kernel and shapes named.
+    enable_checks()
     if option is None:
         option = env_default_device() or "all"
     names = [name.strip() for name in option.split(",") if name.strip()]

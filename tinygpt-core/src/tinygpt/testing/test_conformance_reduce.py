@@ -126,4 +126,7 @@ def test_arg_reduce_ties_take_first_index(kit_backend, op):
     x = to_ndarray(kit_backend, np.array([[1.0, 3.0, 3.0, 0.0, 0.0], [2.0] * 5], np.float32))
     got = to_numpy(wrap(kit_backend, kit_backend.arg_reduce(op, x, 1), (2,), DTYPES["int64"]))
     expected = [1, 0] if op == "argmax" else [3, 0]
-    assert got.tolist() == expected, f"arg_reduce({op!r}, float32, ties): got {got.tolist()}"
+    assert got.tolist() == expected, (
+        f"arg_reduce({op!r}, float32, ties): got {got.tolist()}, expected {expected} "
+        "(ties go to the first index)"
+    )

@@ -1,0 +1,70 @@
+"""tinygpt.nn: modules, layers, losses, initialisers and functional ops.
+
+>>> import tinygpt as tg
+>>> from tinygpt import nn
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+>>> model(tg.randn(3, 4)).shape
+(3, 2)
+"""
+
+from . import functional, init, utils
+from .layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .layers.attention import MultiheadAttention
+from .layers.container import ModuleDict, ModuleList, Residual, Sequential
+from .layers.conv import Conv2d
+from .layers.dropout import Dropout
+from .layers.embedding import Embedding
+from .layers.linear import Flatten, Identity, Linear
+from .layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from .layers.pooling import AvgPool2d, MaxPool2d
+from .layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .layers.transformer import TransformerBlock
+from .module import IncompatibleKeys, Module, StateDictError
+from .parameter import Parameter
+
+__all__ = [
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GELU",
+    "Identity",
+    "IncompatibleKeys",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "ModuleDict",
+    "ModuleList",
+    "Parameter",
+    "RMSNorm",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "StateDictError",
+    "Tanh",
+    "functional",
+    "init",
+    "utils",
+    # convolution, pooling, recurrent layers, attention
+    "AvgPool2d",
+    "Conv2d",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "MaxPool2d",
+    "MultiheadAttention",
+    "RNN",
+    "RNNCell",
+    "TransformerBlock",
+]

@@ -1,0 +1,73 @@
+"""linear, embedding and dropout: the functional forms of Linear, Embedding and Dropout.
+
+>>> import tinygpt as tg
+>>> import tinygpt.nn.functional as F
+>>> F.linear(tg.ones(2, 3), tg.ones(4, 3), tg.zeros(4)).shape
+(2, 4)
+"""
+
+from __future__ import annotations
+
+import tinygpt as tg
+from tinygpt import Tensor
+from tinygpt.errors import DTypeError, ShapeError
+
+__all__ = ["linear", "embedding", "dropout"]
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "linear") -> Tensor:
+    """x @ weight.T + bias.  x (..., in), weight (out, in), bias (out,) -> (..., out).
+
+    `weight.T` is a strided view: the backend reads it in place, nothing is copied.
+    `op` names the caller in error messages (the Linear layer passes its own description).
+    """
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"{op}: input {x.shape} does not fit weight {weight.shape}: the input's last dim "
+            f"must be in_features={weight.shape[1]}"
+        )
+    lead = x.shape[:-1]
+    # NOTE: (..., in) -> (N, in) makes one big 2-D matmul instead of a batch of small ones
+    # that would broadcast weight.T over the batch (and sum its gradient back over it)
+    flat = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+    out = flat @ weight.T  # (N, out)
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
+        out = out + bias
+    return out.reshape(*lead, weight.shape[0]) if x.ndim != 2 else out
+
+
+def embedding(idx: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` picked by integer ids.  idx (...) int, weight (V, D) -> (..., D).
+
+    Ids equal to `padding_idx` get their row but send no gradient back to it.
+    """
+    if idx.dtype.kind != "i":
+        raise DTypeError(f"embedding: ids must be an integer tensor (int64), got {idx.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be (num_embeddings, dim), got {weight.shape}")
+    rows = weight[idx]  # (..., D); an out-of-range id raises an IndexError naming it
+    if padding_idx is None:
+        return rows
+    keep = (idx != padding_idx).unsqueeze(-1)  # (..., 1)
+    # same values either way; only the detached branch cuts the padding rows' gradient
+    return tg.where(keep, rows, rows.detach())
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1 / (1 - p), in training.
+
+    The scaling keeps the expected value unchanged, so evaluation needs no rescaling.
+    Seeded by `tg.manual_seed`.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = tg.rand(*x.shape, dtype=x.dtype, device=x.device) >= p  # bool, P(True) = 1 - p
+    return tg.where(keep, x * (1.0 / (1.0 - p)), 0.0)

@@ -1,0 +1,123 @@
+"""Normalization: layer_norm, rms_norm and batch_norm, with PyTorch's signatures.
+
+>>> import tinygpt as tg
+>>> import tinygpt.nn.functional as F
+>>> y = F.layer_norm(tg.tensor([[1.0, 3.0]]), (2,))
+>>> [round(v, 3) for v in y[0].tolist()]
+[-1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tinygpt as tg
+from tinygpt import Tensor
+from tinygpt.errors import ShapeError
+from tinygpt.ops import fused
+
+__all__ = ["layer_norm", "rms_norm", "batch_norm"]
+
+#: machine epsilon per floating dtype (rms_norm's default eps, as in PyTorch)
+_MACHINE_EPS = {"float16": 2.0**-10, "float32": 2.0**-23, "float64": 2.0**-52}
+
+
+def _normalized_dims(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
+        raise ShapeError(
+            f"{op}: input {x.shape} does not end with normalized_shape {shape}; "
+            "the normalized dims must be the last ones"
+        )
+    return shape
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims.
+
+    x (..., *normalized_shape); weight and bias have shape `normalized_shape`.
+    Uses the backend's fused kernel when it has one (see `tinygpt.ops.fused`).
+    """
+    shape = _normalized_dims("layer_norm", x, normalized_shape)
+    if len(shape) == 1:
+        return fused.layer_norm(x, weight, bias, eps)
+    # several normalized dims: flatten them into one, normalize, and restore the shape
+    lead = x.shape[: x.ndim - len(shape)]
+    flat_w = None if weight is None else weight.reshape(-1)
+    flat_b = None if bias is None else bias.reshape(-1)
+    y = fused.layer_norm(x.reshape(*lead, -1), flat_w, flat_b, eps)
+    return y.reshape(*x.shape)
+
+
+def rms_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (no centering, no bias).
+
+    eps=None uses the dtype's machine epsilon, as PyTorch does.
+    """
+    shape = _normalized_dims("rms_norm", x, normalized_shape)
+    if eps is None:
+        eps = _MACHINE_EPS[x.dtype.name]
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (dim 1) over the batch and any spatial dims.
+
+    x (N, C) or (N, C, L) or (N, C, H, W); running stats, weight, bias (C,).
+    In training the batch's statistics are used and the running ones (if given) move toward
+    them by `momentum`, in place; in eval the running statistics are used.
+    """
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expected (N, C, ...), got {x.shape}")
+    channels = x.shape[1]
+    dims = (0, *range(2, x.ndim))  # every dim but the channel dim
+    view = (1, channels) + (1,) * (x.ndim - 2)  # (1, C, 1, ...) broadcasts over x
+    if training:
+        count = x.numel() // channels
+        if count <= 1:
+            raise ShapeError(
+                f"batch_norm: training needs more than 1 value per channel, got input {x.shape}"
+            )
+        mean = x.mean(dims, keepdim=True)
+        centered = x - mean
+        var = (centered * centered).mean(dims, keepdim=True)  # biased: used to normalize
+        if running_mean is not None and running_var is not None:
+            with tg.no_grad():
+                # NOTE: the running variance is the unbiased one, as in PyTorch
+                unbiased = var.reshape(channels) * (count / (count - 1))
+                running_mean.mul_(1.0 - momentum).add_(mean.reshape(channels), alpha=momentum)
+                running_var.mul_(1.0 - momentum).add_(unbiased, alpha=momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation (training=False) needs the running stats")
+        mean = running_mean.reshape(*view)
+        var = running_var.reshape(*view)
+        centered = x - mean
+    y = centered * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight.reshape(*view)
+    if bias is not None:
+        y = y + bias.reshape(*view)
+    return y

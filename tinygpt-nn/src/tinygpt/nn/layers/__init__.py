@@ -1,0 +1,52 @@
+"""The layers of tinygpt.nn, one family per file (re-exported by `tinygpt.nn`)."""
+
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .attention import MultiheadAttention
+from .container import ModuleDict, ModuleList, Residual, Sequential
+from .conv import Conv2d
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Flatten, Identity, Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from .pooling import AvgPool2d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import TransformerBlock
+
+__all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "MaxPool2d",
+    "MultiheadAttention",
+    "RNN",
+    "RNNCell",
+    "TransformerBlock",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GELU",
+    "Identity",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "ModuleDict",
+    "ModuleList",
+    "RMSNorm",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]

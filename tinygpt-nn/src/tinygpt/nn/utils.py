@@ -1,0 +1,100 @@
+"""Helpers around parameters: gradient clipping, flattening to one vector, counting.
+
+>>> import tinygpt as tg
+>>> from tinygpt import nn
+>>> nn.utils.count_parameters(nn.Linear(3, 2))
+8
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import tinygpt as tg
+from tinygpt import Tensor
+from tinygpt.errors import ShapeError
+
+from .module import Module
+
+__all__ = [
+    "clip_grad_norm_",
+    "parameters_to_vector",
+    "vector_to_parameters",
+    "count_parameters",
+]
+
+
+def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    return list(parameters)
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scale all gradients together, in place, so that their joint norm is at most `max_norm`.
+
+    The norm is taken over every gradient as if concatenated into one vector;
+    `norm_type` may be any p >= 1 or `math.inf` (the largest absolute value).
+    Returns that total norm (before clipping) as a 0-d tensor.
+    """
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return tg.zeros(())
+    device = grads[0].device
+    # float32 at least, so that float16 squares neither overflow nor lose the small ones
+    dtype = tg.float64 if any(g.dtype == tg.float64 for g in grads) else tg.float32
+    with tg.no_grad():
+        if norm_type == math.inf:
+            peaks = [g.abs().max().to(dtype) for g in grads]
+            total = tg.stack(peaks).max()
+        else:
+            # sum_i |g_i|^p over every gradient, then the p-th root: one norm for all
+            powers = [(g.abs().to(dtype) ** norm_type).sum() for g in grads]
+            total = tg.stack(powers).sum() ** (1.0 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total.item()):
+            raise RuntimeError(
+                f"clip_grad_norm_: the total gradient norm is {total.item()}; "
+                "pass error_if_nonfinite=False to clip anyway"
+            )
+        # NOTE: 1e-6 keeps the division finite for an all-zero gradient; min(., 1) never
+        # scales gradients up. The factor stays on the device: no host read per step.
+        scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(scale.to(device=device, dtype=g.dtype))
+    return total
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """Every parameter flattened and concatenated, in order: one 1-D tensor (a copy)."""
+    flat = [p.reshape(-1) for p in parameters]
+    if not flat:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return tg.cat(flat)
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D `vec` into each parameter, in place."""
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.numel() != total:
+        raise ShapeError(
+            f"vector_to_parameters: vec has shape {vec.shape}, the parameters hold "
+            f"{total} values; expected ({total},)"
+        )
+    start = 0
+    with tg.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(vec[start : start + n].reshape(*p.shape))
+            start += n
+
+
+def count_parameters(module: Module, trainable_only: bool = True) -> int:
+    """The number of scalar values in `module`'s parameters (shared ones counted once)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,38 @@
+"""`tinygpt.optim`: optimizers (SGD, Adam, AdamW) and learning-rate schedules.
+
+    from tinygpt import optim
+    opt = optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    loss.backward(); opt.step(); opt.zero_grad()
+
+Reading order: `optimizer.py` (the base class, checkpoints) -> `sgd.py` -> `adam.py` ->
+`lr_scheduler.py`.
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    LambdaLR,
+    LinearWarmupCosine,
+    LRScheduler,
+    StepLR,
+    warmup_cosine_lr,
+)
+from .optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
+from .sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearWarmupCosine",
+    "Optimizer",
+    "StepLR",
+    "flatten_state_dict",
+    "lr_scheduler",
+    "unflatten_state_dict",
+    "warmup_cosine_lr",
+]

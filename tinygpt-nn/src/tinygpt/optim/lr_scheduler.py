@@ -1,0 +1,206 @@
+"""Learning-rate schedules: they set each param group's `lr` once per `scheduler.step()`.
+
+Like PyTorch, a scheduler records each group's starting lr as `group["initial_lr"]` (its
+`base_lrs`), applies the lr for step 0 when it is built, and moves one step per `step()`:
+
+    opt = AdamW(model.parameters(), lr=6e-4)
+    sched = LinearWarmupCosine(opt, warmup_steps=100, total_steps=5000, min_lr=6e-5)
+    for batch in loader:
+        ...; opt.step(); sched.step()
+
+Every schedule here is a closed form of the step number, so resuming needs only `last_epoch`;
+`state_dict()` is plain JSON-able numbers and lists.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .optimizer import Optimizer
+
+__all__ = [
+    "LRScheduler",
+    "StepLR",
+    "CosineAnnealingLR",
+    "LinearWarmupCosine",
+    "LambdaLR",
+    "warmup_cosine_lr",
+]
+
+
+def warmup_cosine_lr(
+    step: int, *, max_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0
+) -> float:
+    """nanoGPT's schedule: linear warm-up to `max_lr`, cosine decay to `min_lr` at `total_steps`.
+
+    Warm-up gives `max_lr * (step + 1) / (warmup_steps + 1)`, so step 0 already learns a little;
+    from `total_steps` on the lr stays at `min_lr`.
+
+    >>> [round(warmup_cosine_lr(s, max_lr=1.0, warmup_steps=2, total_steps=6), 3)
+    ...  for s in range(8)]
+    [0.333, 0.667, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0]
+    """
+    if step < warmup_steps:
+        return max_lr * (step + 1) / (warmup_steps + 1)
+    if step >= total_steps:
+        return min_lr
+    decay_ratio = (step - warmup_steps) / (total_steps - warmup_steps)  # 0 -> 1
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))  # 1 -> 0
+    return min_lr + coeff * (max_lr - min_lr)
+
+
+class LRScheduler:
+    """Base class: subclasses implement `get_lr()` -> one lr per param group for
+    `self.last_epoch`, from `self.base_lrs`."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {optimizer!r:.60}")
+        self.optimizer = optimizer
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise KeyError(
+                    f"{type(self).__name__}: resuming at last_epoch={last_epoch}, but param group "
+                    f"{i} has no 'initial_lr'; load the optimizer's state dict first"
+                )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._last_lr: list[float] = []
+        self.step()  # apply the lr of step last_epoch + 1 (step 0 for a fresh run)
+
+    def get_lr(self) -> list[float]:
+        raise NotImplementedError(f"{type(self).__name__} must implement get_lr")
+
+    def step(self) -> None:
+        """Advance one step and write the new lr into every param group."""
+        self.last_epoch += 1
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        """The lr of each param group as last set by this scheduler."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (and functions): JSON-able numbers and lists."""
+        saved = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        return copy.deepcopy(saved)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        unknown = set(state_dict) - set(self.state_dict())
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: unknown keys {sorted(unknown)}; was it "
+                "saved from another kind of scheduler?"
+            )
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by `gamma` every `step_size` steps: `base_lr * gamma ** (t // step_size)`."""
+
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
+        if step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size}")
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        decays = self.last_epoch // self.step_size
+        return [base_lr * self.gamma**decays for base_lr in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Half a cosine from `base_lr` (t = 0) down to `eta_min` (t = T_max).
+
+    `eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2`; past `T_max` it rises
+    again (the cosine is periodic), as in PyTorch.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ) -> None:
+        if T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        coeff = 0.5 * (1.0 + math.cos(math.pi * self.last_epoch / self.T_max))
+        return [self.eta_min + (base_lr - self.eta_min) * coeff for base_lr in self.base_lrs]
+
+
+class LinearWarmupCosine(LRScheduler):
+    """`warmup_cosine_lr` for every param group, with the group's initial lr as `max_lr`."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        warmup_steps: int,
+        total_steps: int,
+        min_lr: float = 0.0,
+        last_epoch: int = -1,
+    ) -> None:
+        if warmup_steps < 0 or total_steps < warmup_steps:
+            raise ValueError(
+                "LinearWarmupCosine: need 0 <= warmup_steps <= total_steps, got warmup_steps="
+                f"{warmup_steps}, total_steps={total_steps}"
+            )
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+        self.min_lr = min_lr
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            warmup_cosine_lr(
+                self.last_epoch,
+                max_lr=base_lr,
+                warmup_steps=self.warmup_steps,
+                total_steps=self.total_steps,
+                min_lr=self.min_lr,
+            )
+            for base_lr in self.base_lrs
+        ]
+
+
+class LambdaLR(LRScheduler):
+    """`base_lr * lr_lambda(t)`, with one function for all groups or one per group.
+
+    NOTE: the functions are not part of `state_dict()`; pass the same ones when resuming.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+        last_epoch: int = -1,
+    ) -> None:
+        n = len(optimizer.param_groups)
+        if callable(lr_lambda):
+            self.lr_lambdas = [lr_lambda] * n
+        else:
+            self.lr_lambdas = list(lr_lambda)
+            if len(self.lr_lambdas) != n:
+                raise ValueError(
+                    f"LambdaLR: got {len(self.lr_lambdas)} lr_lambdas for {n} param groups"
+                )
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [
+            base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
+        ]
