@@ -81,6 +81,12 @@ def tests(session: nox.Session) -> None:
     for name in available_backends(session):
         session.run("pytest", "--pyargs", "tinygpt.testing", f"--tinygpt-backend={name}", "-q")
 
+    # The example third-party plugin, installed last the way a user would add one: the suite
+    # above stays on the first-party backends (pure is slow and has no float16); the kit then
+    # checks pure through its real entry point. tests/plugins covers it in the suite.
+    session.install("-e", "./examples/tinygpt-backend-pure")
+    session.run("pytest", "--pyargs", "tinygpt.testing", "--tinygpt-backend=pure", "-q")
+
 
 @nox.session
 def wheels(session: nox.Session) -> None:
@@ -122,6 +128,7 @@ def bench(session: nox.Session) -> None:
     if with_torch:
         session.install(TORCH)
     session.run("python", "benchmarks/run.py", *args)
+    session.run("python", "benchmarks/nn_layers.py", *args)  # Conv2d, LSTM, TransformerBlock
 
 
 # --- helpers --------------------------------------------------------------------------------

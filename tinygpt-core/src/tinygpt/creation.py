@@ -45,6 +45,17 @@ def _shape(size: tuple | list) -> tuple[int, ...]:
     return shape
 
 
+def _backend_for(device: Any, dtype: Any) -> Any:
+    """The device's backend, after checking that it stores `dtype`."""
+    backend = get_backend(device)
+    if isinstance(dtype, DType) and dtype not in backend.dtypes:
+        supported = ", ".join(sorted(d.name for d in backend.dtypes))
+        raise DTypeError(
+            f"device {backend.device} does not support {dtype}; it supports {supported}"
+        )
+    return backend
+
+
 def _finish(data: NDArray, requires_grad: bool) -> Tensor:
     if requires_grad and not data.dtype.is_floating_point:
         raise DTypeError(f"only floating tensors can require grad, got {data.dtype}")
@@ -65,7 +76,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
         if out.data.buffer is data.data.buffer:
             out = out.clone()
         return _finish(out.data, requires_grad)
-    backend = get_backend(device)
+    backend = _backend_for(device, dtype)
     wanted = None if dtype is None else as_dtype(dtype)
     return _finish(from_host_data(data, wanted, backend), requires_grad)
 
@@ -94,7 +105,7 @@ def full(
         )
         dtype = kind
     dtype = as_dtype(dtype)
-    backend = get_backend(device)
+    backend = _backend_for(device, dtype)
     buffer = backend.full(prod(shape), dtype, fill_value)
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
 
@@ -114,7 +125,7 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
     shape = _shape(size)
     dtype = as_dtype(dtype or float32)
-    backend = get_backend(device)
+    backend = _backend_for(device, dtype)
     return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype), requires_grad)
 
 
@@ -204,7 +215,7 @@ def _random(
     device: Any,
     requires_grad: bool,
 ) -> Tensor:
-    backend = get_backend(device)
+    backend = _backend_for(device, dtype)
     buffer = backend.random(dist, prod(shape), dtype, _generator.next_seed(), a, b)
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
 
