@@ -1,0 +1,188 @@
+"""The fused kernels of `CudaBackend` (softmax, layer norm, cross-entropy, attention).
+
+A mixin: `CudaBackend` inherits these methods; they use its `_new` and `_meta`. Each method
+launches the kernels of one ``kernels/*.cu`` file, rendered for the input's dtype.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cupy
+import numpy as np
+
+from tinygpt.errors import BackendError
+from tinygpt.ndarray import prod, strides_for
+
+from . import sources
+from .launch import kernel, launch, launch_rows
+from .views import compute_dtype
+
+if TYPE_CHECKING:
+    from tinygpt.ndarray import NDArray
+
+__all__ = ["FusedKernels", "ATTENTION_THREADS", "SHARED_LIMIT"]
+
+#: attention kernels: one block of this many threads per query (or key) row
+ATTENTION_THREADS = 128
+#: dynamic shared memory per block: 48 KiB (what a block may use without opting in, on every
+#: GPU since Kepler) less 1 KiB for block_reduce's static scratch
+SHARED_LIMIT = 47 * 1024
+
+
+def _kernel(name: str, dtype, kernel_name: str, log: bool = False):
+    return kernel(sources.fused_source(name, dtype.name, log), kernel_name)
+
+
+class FusedKernels:
+    """softmax, layer_norm(_backward), cross_entropy(_backward), attention(_backward)."""
+
+    # ---------------------------------------------------------------- softmax
+    def softmax(self, x: NDArray, axis: int, log: bool) -> cupy.ndarray:
+        # the axis last, for both the input view and the dense output (row k of the
+        # permuted view is written through the output's strides permuted the same way)
+        order = tuple(d for d in range(len(x.shape)) if d != axis) + (axis,)
+        view = x.permute(order)
+        dense = strides_for(x.shape)
+        out_meta = self._meta.layout(view.shape, tuple(dense[d] for d in order), 0)
+        k = x.shape[axis]
+        rows = prod(x.shape) // k if k else 0
+        out = self._new(prod(x.shape), x.dtype)
+        function = _kernel("softmax.cu", x.dtype, "softmax", log)
+        launch_rows(function, rows, (view.buffer, self._meta(view), out, out_meta, _n(rows), _n(k)))
+        return out
+
+    # ------------------------------------------------------------- layer norm
+    def layer_norm(
+        self, x: NDArray, weight: NDArray | None, bias: NDArray | None, eps: float
+    ) -> tuple[cupy.ndarray, cupy.ndarray, cupy.ndarray]:
+        C = x.shape[-1]
+        rows = prod(x.shape[:-1])
+        y, mean, rstd = (
+            self._new(rows * C, x.dtype),
+            self._new(rows, x.dtype),
+            self._new(rows, x.dtype),
+        )
+        w, b = self._optional(weight, x), self._optional(bias, x)
+        eps_a = compute_dtype(x.dtype).type(eps)
+        function = _kernel("layer_norm.cu", x.dtype, "layer_norm")
+        args = (x.buffer, self._meta(x), *w, *b, eps_a, y, mean, rstd, _n(rows), _n(C))
+        launch_rows(function, rows, args)
+        return y, mean, rstd
+
+    def layer_norm_backward(
+        self, dy: NDArray, x: NDArray, weight: NDArray | None, mean: NDArray, rstd: NDArray
+    ) -> tuple[cupy.ndarray, cupy.ndarray | None, cupy.ndarray]:
+        C = x.shape[-1]
+        rows = prod(x.shape[:-1])
+        saved = (mean.buffer, self._meta(mean), rstd.buffer, self._meta(rstd))
+        inputs = (dy.buffer, self._meta(dy), x.buffer, self._meta(x))
+        dx = self._new(rows * C, x.dtype)
+        function = _kernel("layer_norm.cu", x.dtype, "layer_norm_backward_dx")
+        w = self._optional(weight, x)
+        launch_rows(function, rows, (*inputs, *w, *saved, dx, _n(rows), _n(C)))
+        dweight, dbias = self._new(C, x.dtype), self._new(C, x.dtype)
+        function = _kernel("layer_norm.cu", x.dtype, "layer_norm_backward_dwdb")
+        launch(function, C, (*inputs, *saved, dweight, dbias, _n(rows), _n(C)))
+        return dx, (dweight if weight is not None else None), dbias
+
+    def _optional(self, x: NDArray | None, stand_in: NDArray) -> tuple:
+        """(buffer, meta, present) for an optional operand; the kernel skips an absent one."""
+        if x is None:
+            return stand_in.buffer, self._meta(stand_in), np.int32(0)
+        return x.buffer, self._meta(x), np.int32(1)
+
+    # ---------------------------------------------------------- cross-entropy
+    def cross_entropy(
+        self, logits: NDArray, targets: NDArray, ignore_index: int
+    ) -> tuple[cupy.ndarray, cupy.ndarray]:
+        N, C = logits.shape
+        loss, lse = self._new(N, logits.dtype), self._new(N, logits.dtype)
+        function = _kernel("cross_entropy.cu", logits.dtype, "cross_entropy")
+        args = (logits.buffer, self._meta(logits), targets.buffer, self._meta(targets))
+        launch_rows(function, N, (*args, np.int64(ignore_index), loss, lse, _n(N), _n(C)))
+        return loss, lse
+
+    def cross_entropy_backward(
+        self, dloss: NDArray, logits: NDArray, targets: NDArray, lse: NDArray, ignore_index: int
+    ) -> cupy.ndarray:
+        N, C = logits.shape
+        dlogits = self._new(N * C, logits.dtype)
+        function = _kernel("cross_entropy.cu", logits.dtype, "cross_entropy_backward")
+        args = (dloss.buffer, self._meta(dloss), logits.buffer, self._meta(logits))
+        args += (targets.buffer, self._meta(targets), lse.buffer, self._meta(lse))
+        launch(function, N * C, (*args, np.int64(ignore_index), dlogits, _n(C), _n(N * C)))
+        return dlogits
+
+    # -------------------------------------------------------------- attention
+    def attention(
+        self, q: NDArray, k: NDArray, v: NDArray, causal: bool, scale: float
+    ) -> tuple[cupy.ndarray, cupy.ndarray]:
+        B, H, Tq, D = q.shape
+        Tk = k.shape[2]
+        out, lse = self._new(B * H * Tq * D, q.dtype), self._new(B * H * Tq, q.dtype)
+        shared = _shared_bytes("attention", q.dtype, D + Tk)
+        function = _kernel("attention.cu", q.dtype, "attention")
+        flags = (np.int32(causal), compute_dtype(q.dtype).type(scale))
+        args = _qkv(self, q, k, v) + flags + (out, lse)
+        _attend(function, B * H * Tq, args + _sizes(H, Tq, Tk, D), shared)
+        return out, lse
+
+    def attention_backward(
+        self,
+        dout: NDArray,
+        q: NDArray,
+        k: NDArray,
+        v: NDArray,
+        out: NDArray,
+        lse: NDArray,
+        causal: bool,
+        scale: float,
+    ) -> tuple[cupy.ndarray, cupy.ndarray, cupy.ndarray]:
+        B, H, Tq, D = q.shape
+        Tk = k.shape[2]
+        flags = (np.int32(causal), compute_dtype(q.dtype).type(scale))
+        sizes = _sizes(H, Tq, Tk, D)
+        dq = self._new(B * H * Tq * D, q.dtype)
+        dk, dv = self._new(B * H * Tk * D, q.dtype), self._new(B * H * Tk * D, q.dtype)
+        delta = cupy.empty(B * H * Tq, compute_dtype(q.dtype))  # dout_i . out_i, per query
+        head = (dout.buffer, self._meta(dout)) + _qkv(self, q, k, v)
+        saved_lse = (lse.buffer, self._meta(lse))
+        # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
+        function = _kernel("attention.cu", q.dtype, "attention_backward_dq")
+        args = head + (out.buffer, self._meta(out)) + saved_lse + flags + (dq, delta)
+        _attend(function, B * H * Tq, args + sizes, _shared_bytes("attention", q.dtype, 2 * D + Tk))
+        function = _kernel("attention.cu", q.dtype, "attention_backward_dkdv")
+        args = head + saved_lse + (delta,) + flags + (dk, dv)
+        shared = _shared_bytes("attention_backward", q.dtype, 2 * D + 2 * Tq)
+        _attend(function, B * H * Tk, args + sizes, shared)
+        return dq, dk, dv
+
+
+def _n(value: int) -> np.int64:
+    return np.int64(value)
+
+
+def _qkv(backend, q: NDArray, k: NDArray, v: NDArray) -> tuple:
+    meta = backend._meta
+    return (q.buffer, meta(q), k.buffer, meta(k), v.buffer, meta(v))
+
+
+def _sizes(H: int, Tq: int, Tk: int, D: int) -> tuple:
+    return (_n(H), _n(Tq), _n(Tk), _n(D))
+
+
+def _shared_bytes(op: str, dtype, words: int) -> int:
+    """Shared memory for `words` values of the compute type, or a BackendError."""
+    size = words * compute_dtype(dtype).itemsize
+    if size > SHARED_LIMIT:
+        raise BackendError(
+            f"cuda {op}: a row of {words} {dtype.name} scores needs {size} bytes of shared "
+            f"memory, more than {SHARED_LIMIT}; use a shorter block_size"
+        )
+    return size
+
+
+def _attend(function, blocks: int, args: tuple, shared: int) -> None:
+    if blocks > 0:
+        function((blocks,), (ATTENTION_THREADS,), args, shared_mem=shared)

@@ -1,0 +1,43 @@
+// Cross-entropy per row: logits (N, C), int64 targets (N,) -> loss (N,), lse (N,).
+// loss = logsumexp(logits) - logits[target]; 0 where target == ignore_index. One block per row.
+extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* xm,
+                                         const i64* __restrict__ tp, const i64* tm,
+                                         i64 ignore_index, $T* __restrict__ loss,
+                                         $T* __restrict__ lse_out, i64 rows, i64 C) {
+    for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {
+        $A peak = ($A)xp[at2(xm, row, 0)];
+        for (i64 c = threadIdx.x; c < C; c += blockDim.x) {
+            peak = MaxOp()(peak, ($A)xp[at2(xm, row, c)]);
+        }
+        peak = block_reduce(peak, MaxOp());
+        $A total = 0;
+        for (i64 c = threadIdx.x; c < C; c += blockDim.x) {
+            total += exp(($A)xp[at2(xm, row, c)] - peak);
+        }
+        $A lse = peak + log(block_reduce(total, SumOp()));
+        if (threadIdx.x == 0) {
+            i64 target = tp[at(tm, row)];
+            bool ignored = target == ignore_index;
+            loss[row] = ($T)(ignored ? ($A)0 : lse - ($A)xp[at2(xm, row, target)]);
+            lse_out[row] = ($T)lse;
+        }
+    }
+}
+
+// dlogits[n, c] = dloss[n] * (softmax(logits)[n, c] - (c == target[n])); 0 on ignored rows.
+extern "C" __global__ void cross_entropy_backward(
+    const $T* __restrict__ dp, const i64* dm, const $T* __restrict__ xp, const i64* xm,
+    const i64* __restrict__ tp, const i64* tm, const $T* __restrict__ lp, const i64* lm,
+    i64 ignore_index, $T* __restrict__ dx, i64 C, i64 n) {
+    GRID_STRIDE_LOOP(i, n) {
+        i64 row = i / C;
+        i64 c = i % C;
+        i64 target = tp[at(tm, row)];
+        $A g = 0;
+        if (target != ignore_index) {
+            $A p = exp(($A)xp[at2(xm, row, c)] - ($A)lp[at(lm, row)]);
+            g = ($A)dp[at(dm, row)] * (p - (c == target ? ($A)1 : ($A)0));
+        }
+        dx[i] = ($T)g;
+    }
+}

@@ -1,0 +1,31 @@
+// x viewed as (outer, size, inner) around `axis`; index has `count` elements.
+// gather: out (outer, count, inner) = x[p, index[j], r]
+extern "C" __global__ void gather(const $T* __restrict__ xp, const i64* xm,
+                                  const i64* __restrict__ ip, const i64* im,
+                                  $T* __restrict__ out, i64 count, i64 size, i64 inner,
+                                  i64 n) {
+    GRID_STRIDE_LOOP(o, n) {
+        i64 r = o % inner;
+        i64 j = (o / inner) % count;
+        i64 p = o / (inner * count);
+        i64 source = (p * size + ip[at(im, j)]) * inner + r;
+        out[o] = xp[at(xm, source)];
+    }
+}
+
+#if $SCATTER  // float and integer types only: there is no atomic add for bool
+// scatter_add, the adjoint of gather: dst[p, index[j], r] += src[p, j, r]. Repeated indices
+// must all land, so every add is atomic.
+extern "C" __global__ void scatter_add($T* dp, const i64* dm,
+                                       const i64* __restrict__ ip, const i64* im,
+                                       const $T* __restrict__ sp, const i64* sm,
+                                       i64 count, i64 size, i64 inner, i64 n) {
+    GRID_STRIDE_LOOP(o, n) {
+        i64 r = o % inner;
+        i64 j = (o / inner) % count;
+        i64 p = o / (inner * count);
+        i64 target = (p * size + ip[at(im, j)]) * inner + r;
+        atomic_add(&dp[at(dm, target)], ($A)sp[at(sm, o)]);
+    }
+}
+#endif

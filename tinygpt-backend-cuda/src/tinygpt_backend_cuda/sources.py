@@ -1,0 +1,264 @@
+"""The CUDA C source of every kernel, one template per kernel family, rendered per dtype.
+
+The templates live in ``kernels/*.cu`` (``$T``-style placeholders, `string.Template`); each
+rendered source is a whole translation unit: ``kernels/prelude.cuh`` + the template. This
+module imports neither CuPy nor NumPy, so CI compile-checks every instantiation
+(`all_sources`) with NVRTC or nvcc on a machine without a GPU.
+
+>>> "extern \\"C\\" __global__ void binary" in binary_source("add", "float32")
+True
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+from string import Template
+
+__all__ = [
+    "CTYPES",
+    "FLOATS",
+    "all_sources",
+    "arg_reduce_source",
+    "binary_source",
+    "cast_source",
+    "fused_source",
+    "index_source",
+    "matmul_tiled_source",
+    "random_source",
+    "reduce_source",
+    "scalar_source",
+    "setitem_source",
+    "unary_source",
+    "where_source",
+    "unary_ops",
+    "binary_ops",
+]
+
+KERNELS = Path(__file__).parent / "kernels"
+
+#: tinygpt dtype name -> the C type a buffer element has in a kernel.
+CTYPES = {
+    "float16": "f16",
+    "float32": "float",
+    "float64": "double",
+    "int32": "int",
+    "int64": "i64",
+    "bool": "bool",
+}
+FLOATS = ("float16", "float32", "float64")
+INTS = ("int32", "int64")
+
+
+def compute_type(dtype: str) -> str:
+    """The C type arithmetic on `dtype` happens in: float for float16, the type itself else."""
+    return "float" if dtype == "float16" else CTYPES[dtype]
+
+
+# ------------------------------------------------------------------ elementwise expressions
+# `x` is the operand of a unary op, `a` and `b` those of a binary one, all of type $A.
+_FLOAT_UNARY = {
+    "neg": "-x",
+    "exp": "exp(x)",
+    "log": "log(x)",
+    "sqrt": "sqrt(x)",
+    "abs": "fabs(x)",
+    "sign": "(x != x ? x : ($A)((x > 0) - (x < 0)))",  # sign(NaN) is NaN
+    "sin": "sin(x)",
+    "cos": "cos(x)",
+    "tanh": "tanh(x)",
+    "sigmoid": "($A)1 / (($A)1 + exp(-x))",
+    "erf": "erf(x)",
+}
+_INT_UNARY = {"neg": "-x", "abs": "(x < 0 ? -x : x)", "sign": "($A)((x > 0) - (x < 0))"}
+_BOOL_UNARY = {"logical_not": "!x"}
+
+_COMPARISONS = {"eq": "a == b", "ne": "a != b", "lt": "a < b", "le": "a <= b", "gt": "a > b"}
+_COMPARISONS["ge"] = "a >= b"
+_ARITHMETIC = {
+    "add": "a + b",
+    "sub": "a - b",
+    "mul": "a * b",
+    "maximum": "MaxOp()(a, b)",  # NaN-propagating, as numpy.maximum
+    "minimum": "MinOp()(a, b)",
+}
+_FLOAT_BINARY = {**_ARITHMETIC, "div": "a / b", "pow": "pow(a, b)"}
+_INT_BINARY = {**_ARITHMETIC, "pow": "ipow(a, b)"}
+_BOOL_BINARY = {
+    "logical_and": "a && b",
+    "logical_or": "a || b",
+    "add": "a || b",  # NumPy's bool add and mul
+    "mul": "a && b",
+    "maximum": "a || b",
+    "minimum": "a && b",
+}
+
+
+def unary_ops(dtype: str) -> dict[str, str]:
+    """The unary ops defined on `dtype`, each with its C expression."""
+    if dtype in FLOATS:
+        return _FLOAT_UNARY
+    return _INT_UNARY if dtype in INTS else _BOOL_UNARY
+
+
+def binary_ops(dtype: str) -> dict[str, str]:
+    """The binary ops and comparisons defined on `dtype`, each with its C expression."""
+    if dtype in FLOATS:
+        table = _FLOAT_BINARY
+    else:
+        table = _INT_BINARY if dtype in INTS else _BOOL_BINARY
+    return {**table, **_COMPARISONS}
+
+
+def _result(op: str, dtype: str) -> str:
+    return "bool" if op in _COMPARISONS else CTYPES[dtype]
+
+
+# ---------------------------------------------------------------------------- rendering
+@functools.cache
+def _template(name: str) -> Template:
+    return Template((KERNELS / name).read_text())
+
+
+@functools.cache
+def _prelude() -> str:
+    return (KERNELS / "prelude.cuh").read_text()
+
+
+def render(name: str, **subs: str) -> str:
+    """prelude + kernels/`name` with its placeholders filled; the expression may use $A."""
+    body = _template(name).substitute(subs)
+    body = Template(body).safe_substitute(subs)  # once more: expressions mention $A
+    return f"// {name} {subs}\n{_prelude()}\n{body}"
+
+
+def _types(dtype: str) -> dict[str, str]:
+    return {"T": CTYPES[dtype], "A": compute_type(dtype)}
+
+
+@functools.cache
+def unary_source(op: str, dtype: str) -> str:
+    expr = unary_ops(dtype)[op]
+    return render("unary.cu", **_types(dtype), R=CTYPES[dtype], EXPR=expr)
+
+
+@functools.cache
+def cast_source(src: str, dst: str) -> str:
+    """Copy (src == dst) or convert; float16 on either side converts through float."""
+    middle = "float" if "float16" in (src, dst) else CTYPES[dst]
+    return render("unary.cu", T=CTYPES[src], A=middle, R=CTYPES[dst], EXPR="x")
+
+
+@functools.cache
+def binary_source(op: str, dtype: str) -> str:
+    expr = binary_ops(dtype)[op]
+    return render("binary.cu", **_types(dtype), R=_result(op, dtype), EXPR=expr)
+
+
+@functools.cache
+def scalar_source(op: str, dtype: str, reflected: bool) -> str:
+    lhs, rhs = ("s", "x") if reflected else ("x", "s")
+    expr = binary_ops(dtype)[op]
+    types = _types(dtype)
+    return render("scalar.cu", **types, R=_result(op, dtype), EXPR=expr, LHS=lhs, RHS=rhs)
+
+
+@functools.cache
+def where_source(dtype: str) -> str:
+    return render("where.cu", **_types(dtype))
+
+
+@functools.cache
+def setitem_source(dtype: str) -> str:
+    return render("setitem.cu", **_types(dtype))
+
+
+_REDUCE_OPS = {"sum": "SumOp", "max": "MaxOp", "min": "MinOp"}
+_LOWEST = {
+    "float": "-__int_as_float(0x7f800000)",
+    "double": "-__longlong_as_double(0x7ff0000000000000LL)",
+}
+_LOWEST.update({"int": "(-2147483647 - 1)", "i64": "(-9223372036854775807LL - 1)"})
+_HIGHEST = {
+    "float": "__int_as_float(0x7f800000)",
+    "double": "__longlong_as_double(0x7ff0000000000000LL)",
+}
+_HIGHEST.update({"int": "2147483647", "i64": "9223372036854775807LL"})
+
+
+def _reduce_types(dtype: str) -> dict[str, str]:
+    # bool reduces as int: warp shuffles move 32-bit words
+    return {"T": CTYPES[dtype], "A": "int" if dtype == "bool" else compute_type(dtype)}
+
+
+@functools.cache
+def reduce_source(op: str, dtype: str) -> str:
+    """sum accumulates in $A (float for float16); max starts from -inf, min from +inf."""
+    types = _reduce_types(dtype)
+    acc = types["A"]
+    init = {"sum": "0", "max": _LOWEST.get(acc, "0"), "min": _HIGHEST.get(acc, "1")}[op]
+    return render("reduce.cu", **types, OP=_REDUCE_OPS[op], INIT=init, BETTER="v > best")
+
+
+@functools.cache
+def arg_reduce_source(op: str, dtype: str) -> str:
+    better = "v > best" if op == "argmax" else "v < best"
+    return render("reduce.cu", **_reduce_types(dtype), OP="SumOp", INIT="0", BETTER=better)
+
+
+@functools.cache
+def index_source(dtype: str) -> str:
+    """gather for every dtype; scatter_add too, except for bool (no atomic add)."""
+    scatter = "0" if dtype == "bool" else "1"
+    return render("index.cu", **_types(dtype), SCATTER=scatter)
+
+
+@functools.cache
+def random_source(dtype: str) -> str:
+    work = "double" if dtype == "float64" else "float"
+    store = "w" if dtype in FLOATS else "floor(w)"
+    return render("random.cu", T=CTYPES[dtype], W=work, STORE=store)
+
+
+@functools.cache
+def matmul_tiled_source(dtype: str) -> str:
+    return render("matmul_tiled.cu", **_types(dtype))
+
+
+#: The fused kernels, one source file each, instantiated for the floating dtypes.
+FUSED_FILES = ("softmax.cu", "layer_norm.cu", "cross_entropy.cu", "attention.cu")
+
+
+@functools.cache
+def fused_source(name: str, dtype: str, log: bool = False) -> str:
+    return render(name, **_types(dtype), LOG="1" if log else "0")
+
+
+# ------------------------------------------------------------------------ every instance
+def all_sources() -> Iterator[tuple[str, str]]:
+    """(label, source) for every kernel instantiation the backend can ask for."""
+    dtypes = list(CTYPES)
+    for dtype in dtypes:
+        for op in unary_ops(dtype):
+            yield f"unary/{op}/{dtype}", unary_source(op, dtype)
+        for op in binary_ops(dtype):
+            yield f"binary/{op}/{dtype}", binary_source(op, dtype)
+            for reflected in (False, True):
+                yield f"scalar/{op}/{dtype}/{reflected}", scalar_source(op, dtype, reflected)
+        for dst in dtypes:
+            yield f"cast/{dtype}->{dst}", cast_source(dtype, dst)
+        yield f"where/{dtype}", where_source(dtype)
+        yield f"setitem/{dtype}", setitem_source(dtype)
+        for op in ("sum", "max", "min"):
+            yield f"reduce/{op}/{dtype}", reduce_source(op, dtype)
+        for op in ("argmax", "argmin"):
+            yield f"arg_reduce/{op}/{dtype}", arg_reduce_source(op, dtype)
+        yield f"random/{dtype}", random_source(dtype)
+        yield f"index/{dtype}", index_source(dtype)
+        if dtype != "bool":
+            yield f"matmul_tiled/{dtype}", matmul_tiled_source(dtype)
+    for dtype in FLOATS:
+        for name in FUSED_FILES:
+            yield f"{name}/{dtype}", fused_source(name, dtype)
+        yield f"softmax.cu/{dtype}/log", fused_source("softmax.cu", dtype, log=True)
