@@ -1,0 +1,229 @@
+"""The `tinygpt train`, `tinygpt sample` and `tinygpt eval` commands.
+
+This module is a `tinygpt.commands` plugin (see tinygpt-core's `cli.py`): the entry point
+in pyproject.toml names it, and core calls `tinygpt_register_commands` to add the commands.
+
+Bad arguments (a missing file, an empty corpus, a block size larger than the corpus, an
+unknown preset or device) end the command with one `tinygpt CMD: error: ...` line on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import tinygpt as tg
+from tinygpt.backend.hookspecs import hookimpl
+
+from .config import ConfigError, TrainConfig
+from .corpus import DEFAULT_CORPUS, CorpusError, corpus_names
+from .runs import RunError, resolve_run
+from .tokenizers import TokenizerError
+
+__all__ = ["tinygpt_register_commands", "parse_duration", "USAGE_ERRORS"]
+
+#: errors that mean "the arguments cannot work", reported as one line instead of a traceback
+USAGE_ERRORS = (ConfigError, CorpusError, RunError, TokenizerError, tg.DeviceError)
+
+#: (TrainConfig field, argparse type, help) for every `tinygpt train` option
+TRAIN_FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
+    (
+        "data",
+        str,
+        f"text file, folder, or corpus name ({', '.join(corpus_names())}); "
+        f"default: {DEFAULT_CORPUS}, which needs no download",
+    ),
+    ("data_sha256", str, "SHA-256 of a named corpus that must be downloaded"),
+    ("tokenizer", str, "char (default) or bpe"),
+    ("vocab_size", int, "BPE vocabulary size (default 1024)"),
+    ("preset", str, "model size: nano, micro (default), mini, small, gpt2"),
+    ("n_layer", int, "override the preset's number of layers"),
+    ("n_head", int, "override the preset's number of attention heads"),
+    ("n_embd", int, "override the preset's embedding width"),
+    ("block_size", int, "override the preset's context length"),
+    ("dropout", float, "dropout probability (default 0)"),
+    ("batch_size", int, "sequences per micro-batch (default 12)"),
+    ("grad_accum", int, "micro-batches per optimizer step (default 1)"),
+    ("max_steps", int, "optimizer steps (default 2000)"),
+    ("lr_decay_steps", int, "step where the cosine decay ends (default: max-steps)"),
+    ("learning_rate", float, "peak learning rate (default 1e-3)"),
+    ("min_lr", float, "final learning rate (default 1e-4)"),
+    ("warmup_steps", int, "linear warm-up steps (default 100)"),
+    ("weight_decay", float, "AdamW weight decay on matrices (default 0.1)"),
+    ("grad_clip", float, "clip the gradient norm to this (default 1.0; 0 = off)"),
+    ("eval_interval", int, "steps between validation losses and checkpoints (default 250)"),
+    ("eval_batches", int, "batches per validation loss (default 20)"),
+    ("log_interval", int, "steps between progress updates (default 10)"),
+    ("time_budget", lambda text: parse_duration(text), "stop after this long: 90s, 10m, 1h"),
+    ("seed", int, "random seed (default 1337)"),
+    ("device", str, "numpy, cpu, cuda, ... (default: the best available; see tinygpt backends)"),
+    ("out_dir", str, "folder for run folders (default runs)"),
+    ("name", str, "run folder name (default: a timestamp)"),
+    ("sample_tokens", int, "tokens to sample at the end (default 200; 0 = none)"),
+]
+
+
+def parse_duration(text: str) -> float:
+    """'90' or '90s' -> 90.0, '10m' -> 600.0, '1h' -> 3600.0, '1h30m' -> 5400.0.
+
+    >>> parse_duration("10m"), parse_duration("1h30m"), parse_duration("45")
+    (600.0, 5400.0, 45.0)
+    """
+    match = re.fullmatch(
+        r"\s*(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?\s*", text
+    )
+    if not match or not any(match.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m or 1h)")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+# ---------------------------------------------------------------------- train
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--resume", metavar="RUN", help="continue RUN (e.g. runs/latest)")
+    for name, kind, help_text in TRAIN_FLAGS:
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
+
+
+def _train_run(args: argparse.Namespace) -> int:
+    from .training import train
+
+    given = {name: getattr(args, name) for name, _, _ in TRAIN_FLAGS}
+    given = {name: value for name, value in given.items() if value is not None}
+    if args.resume is not None:
+        # a resumed run keeps its saved settings; the flags given override them
+        saved = json.loads((resolve_run(args.resume) / "config.json").read_text())["train"]
+        config = TrainConfig.from_dict({**saved, **given})
+    else:
+        config = TrainConfig(**given)
+    result = train(config, resume=args.resume)
+    if "sample" in result:
+        print(f"--- sample from step {result['step']} (temperature 0.8) ---")
+        print(result["sample"])
+    return 130 if result["stopped"] == "interrupted" else 0
+
+
+# ---------------------------------------------------------------------- sample
+def _sample_arguments(parser: argparse.ArgumentParser) -> None:
+    _run_arguments(parser)
+    parser.add_argument("--prompt", default="", help="text to continue (default: none)")
+    parser.add_argument("--max-new-tokens", type=int, default=200, help="default 200")
+    parser.add_argument("--num-samples", type=int, default=1, help="default 1")
+    parser.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (0.8)")
+    parser.add_argument("--top-k", type=int, default=None, help="keep the k likeliest tokens")
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass")
+    parser.add_argument("--seed", type=int, default=None, help="fix the sample")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", default="runs/latest", help="run folder (runs/latest)")
+    parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument("--device", default=None, help="default: the best available")
+
+
+def _sample_run(args: argparse.Namespace) -> int:
+    from .evaluation import load_run
+    from .training import sample_text
+
+    if args.max_new_tokens < 0 or args.num_samples < 1:
+        raise ConfigError("--max-new-tokens must be >= 0 and --num-samples >= 1")
+    if args.temperature < 0 or (args.top_p is not None and not 0 < args.top_p <= 1):
+        raise ConfigError("--temperature must be >= 0 and --top-p in (0, 1]")
+    loaded = load_run(resolve_run(args.run), args.checkpoint, args.device)
+    for i in range(args.num_samples):
+        if args.num_samples > 1:
+            print(f"--- sample {i + 1} ---")
+        seed = None if args.seed is None else args.seed + i
+        text = sample_text(
+            loaded.model,
+            loaded.tokenizer,
+            args.max_new_tokens,
+            prompt=args.prompt,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=seed,
+        )
+        print(text)
+    return 0
+
+
+# ---------------------------------------------------------------------- eval
+def _eval_arguments(parser: argparse.ArgumentParser) -> None:
+    _run_arguments(parser)
+    parser.add_argument("--data", default=None, help="text to score (default: the run's val split)")
+    parser.add_argument("--batch-size", type=int, default=12, help="default 12")
+    parser.add_argument("--max-windows", type=int, default=None, help="score at most this many")
+
+
+def _eval_run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .corpus import load_corpus, split
+    from .evaluation import evaluate_ids, load_run, perplexity
+
+    loaded = load_run(resolve_run(args.run), args.checkpoint, args.device)
+    config = loaded.train_config
+    if args.data is None:
+        text = split(load_corpus(config.data, config.data_sha256).text, config.val_fraction)[1]
+        what = f"the validation split of {config.data or DEFAULT_CORPUS}"
+    else:
+        text = load_corpus(args.data).text
+        what = args.data
+    ids = np.array(loaded.tokenizer.encode(text, allowed_special="all"), dtype=np.int64)
+    if len(ids) < loaded.model.config.block_size + 1:
+        raise CorpusError(
+            f"{what} has {len(ids)} tokens, fewer than block_size + 1 = "
+            f"{loaded.model.config.block_size + 1}; evaluate on more text"
+        )
+    loss, tokens = evaluate_ids(
+        loaded.model, ids, args.batch_size, args.max_windows, device=args.device
+    )
+    print(
+        f"{what}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.2f} "
+        f"({tokens:,} tokens, {loaded.checkpoint.name} at step {loaded.step})"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------- plugin
+def _one_line_errors(name: str, run: Callable[[argparse.Namespace], int]):
+    """Wrap a command so that usage errors print one line and exit 2."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except USAGE_ERRORS as error:
+            message = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            print(f"tinygpt {name}: error: {message}", file=sys.stderr)
+            return 2
+
+    return wrapped
+
+
+@hookimpl
+def tinygpt_register_commands(register: Callable[..., None]) -> None:
+    register(
+        "train",
+        _one_line_errors("train", _train_run),
+        help="train a GPT (no arguments: a small one on a built-in corpus)",
+        add_arguments=_train_arguments,
+    )
+    register(
+        "sample",
+        _one_line_errors("sample", _sample_run),
+        help="write text with a trained run",
+        add_arguments=_sample_arguments,
+    )
+    register(
+        "eval",
+        _one_line_errors("eval", _eval_run),
+        help="report a trained run's loss on some text",
+        add_arguments=_eval_arguments,
+    )

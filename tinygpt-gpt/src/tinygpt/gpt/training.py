@@ -1,0 +1,341 @@
+"""`train(config) -> metrics`: train a GPT on a corpus, in a run folder, resumably.
+
+One step = `grad_accum` micro-batches of forward + backward, gradient clipping, one AdamW
+update with the learning rate of nanoGPT's warm-up + cosine schedule. Every `eval_interval`
+steps the validation loss is measured and the checkpoints are written (`last`, and `best`
+when the loss improved); so are they when the run stops for any reason: the step limit,
+the time budget, or Ctrl-C (which waits for the current step to finish).
+
+Resuming is exact: every random choice of step s (the batch offsets, dropout masks) is
+drawn from generators seeded by (seed, s), and the checkpoint holds the model, the
+optimizer's moments and the step, so a resumed run computes the same losses, bit for bit
+on the same backend, as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import tinygpt as tg
+from tinygpt import nn, optim
+
+from ._files import write_json_atomic
+from .config import ConfigError, TrainConfig
+from .corpus import load_corpus
+from .data import TokenData, batch_offsets, get_batch, make_tokenizer
+from .evaluation import estimate_loss
+from .generate import generate
+from .metrics import MetricsLog
+from .model import GPT
+from .plot import plot_losses
+from .progress import ProgressBar, format_duration
+from .runs import (
+    RunError,
+    load_checkpoint,
+    new_run_dir,
+    resolve_run,
+    save_checkpoint,
+    update_latest,
+)
+from .tokenizers import Tokenizer, load_tokenizer
+
+__all__ = ["train", "make_optimizer", "RESUMABLE_FIELDS", "sample_text"]
+
+#: settings a resumed run may change; every other one shapes the model or the data
+RESUMABLE_FIELDS = frozenset(
+    {"max_steps", "time_budget", "eval_interval", "log_interval", "device", "sample_tokens"}
+)
+
+
+def make_optimizer(model: GPT, config: TrainConfig) -> optim.AdamW:
+    """AdamW with two groups: weight decay for matrices (Linear weights, embeddings), none
+    for biases and LayerNorm gains, which set scales and offsets rather than features."""
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2))
+
+
+def train(
+    config: TrainConfig, resume: str | Path | None = None, log: TextIO | None = None
+) -> dict[str, Any]:
+    """Train (or, with `resume`, continue) a run; returns its final metrics as a dict.
+
+    Progress goes to `log` (stderr by default). Raises ConfigError, CorpusError, RunError or
+    tg.DeviceError for unusable settings, before any training starts.
+    """
+    log = log if log is not None else sys.stderr
+    device = tg.device(config.device) if config.device else tg.default_device()
+    tg.get_backend(device)  # fail now, with the list of backends, if it cannot be used
+    resumed_dir = None if resume is None else _resumed_dir(config, resume)
+    corpus = load_corpus(config.data, config.data_sha256)
+    if resumed_dir is None:
+        tokenizer = make_tokenizer(config.tokenizer, corpus, config.val_fraction, config.vocab_size)
+    else:
+        tokenizer = load_tokenizer(resumed_dir / "tokenizer.json")
+    data = TokenData.encode(corpus, tokenizer, config.val_fraction)
+    model_config = config.model_config(tokenizer.vocab_size)
+    data.check_block_size(model_config.block_size, corpus.name)
+    # only now, with every argument checked, is a run folder made: errors leave no litter
+    run_dir = resumed_dir or new_run_dir(config.out_dir, config.name)
+
+    tg.manual_seed(config.seed)
+    model = GPT(model_config).to(device)
+    optimizer = make_optimizer(model, config)
+    metrics = MetricsLog(run_dir / "metrics.jsonl")
+    start_step, best = 0, float("inf")
+    if resume is None:
+        tokenizer.save(run_dir / "tokenizer.json")
+    else:
+        checkpoint = load_checkpoint(run_dir / "last.safetensors", device=device)
+        model.load_state_dict(checkpoint.model)
+        optimizer.load_state_dict(checkpoint.optimizer)
+        start_step, best = checkpoint.step, float(checkpoint.meta["best_val_loss"])
+        metrics.truncate_after(start_step)
+    write_json_atomic(
+        run_dir / "config.json",
+        {"train": config.to_dict(), "model": model_config.to_dict(), "corpus": corpus.name},
+    )
+    update_latest(run_dir)
+    print(
+        f"run {run_dir}: {corpus.name} ({len(data.train):,} train / {len(data.val):,} val "
+        f"tokens, {config.tokenizer} vocab {tokenizer.vocab_size}), GPT {config.preset} "
+        f"{model.num_params() / 1e6:.2f}M params, device {device}"
+        + (f", resuming at step {start_step}" if resume is not None else ""),
+        file=log,
+    )
+    loop = _Loop(config, model, optimizer, data, device, run_dir, metrics, log)
+    return loop.run(start_step, best, tokenizer)
+
+
+def _resumed_dir(config: TrainConfig, resume: str | Path) -> Path:
+    """The run folder to continue, after checking that `config` only changes what may."""
+    run_dir = resolve_run(resume)
+    if not (run_dir / "last.safetensors").exists():
+        raise RunError(f"{run_dir} has no last.safetensors to resume from")
+    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["train"]
+    changed = sorted(
+        k for k, v in config.to_dict().items() if saved.get(k) != v and k not in RESUMABLE_FIELDS
+    )
+    changed = [k for k in changed if k not in ("out_dir", "name")]
+    if changed:
+        raise ConfigError(
+            f"--resume cannot change {', '.join(changed)}: they shape the model or the data; "
+            f"only {', '.join(sorted(RESUMABLE_FIELDS))} may change"
+        )
+    return run_dir
+
+
+class _StopFlag:
+    """Ctrl-C sets a flag that the loop checks between steps, so a checkpoint is never
+    written from half-updated weights. A second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class _Loop:
+    """The training loop's state; `run` is the loop itself."""
+
+    def __init__(self, config, model, optimizer, data, device, run_dir, metrics, log) -> None:
+        self.config: TrainConfig = config
+        self.model: GPT = model
+        self.optimizer: optim.AdamW = optimizer
+        self.data: TokenData = data
+        self.device = device
+        self.run_dir: Path = run_dir
+        self.metrics: MetricsLog = metrics
+        self.log: TextIO = log
+        self.block_size = model.config.block_size
+
+    def run(self, step: int, best: float, tokenizer: Tokenizer) -> dict[str, Any]:
+        c = self.config
+        if step >= c.max_steps:
+            raise ConfigError(
+                f"the run is already at step {step} of --max-steps {c.max_steps}; "
+                f"pass a larger --max-steps to train longer"
+            )
+        bar = ProgressBar(c.max_steps, self.log)
+        started = time.perf_counter()
+        window_start, window_tokens = started, 0
+        train_loss = val_loss = float("nan")
+        evaluated_at = step if step > 0 else -1  # a resumed run's checkpoint is current
+        stopped = "max_steps"
+        with _StopFlag() as stop:
+            while step < c.max_steps:
+                if stop.requested:
+                    stopped = "interrupted"
+                    break
+                if c.time_budget is not None and time.perf_counter() - started > c.time_budget:
+                    stopped = "time_budget"
+                    break
+                train_loss = self._step(step)
+                step += 1
+                window_tokens += c.batch_size * c.grad_accum * self.block_size
+                if step % c.log_interval == 0 or step == c.max_steps:
+                    now = time.perf_counter()
+                    rate = window_tokens / max(now - window_start, 1e-9)
+                    window_start, window_tokens = now, 0
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    record = dict(step=step, train_loss=train_loss, lr=lr, tokens_per_s=rate)
+                    self.metrics.append({**record, "elapsed": now - started})
+                    bar.update(step, train_loss, rate)
+                if step % c.eval_interval == 0 or step == c.max_steps:
+                    paused = time.perf_counter()
+                    val_loss, best = self._evaluate(step, best, bar)
+                    evaluated_at = step
+                    window_start += time.perf_counter() - paused  # tokens/s counts training only
+            if evaluated_at != step:
+                val_loss, best = self._evaluate(step, best, bar)  # checkpoints where it stopped
+        bar.close()
+        elapsed = time.perf_counter() - started
+        self._report(stopped, step, elapsed, train_loss, val_loss, best)
+        plot_losses(self.metrics.records, self.run_dir / "loss.png")
+        result = dict(
+            run_dir=str(self.run_dir),
+            step=step,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            best_val_loss=best,
+            elapsed=elapsed,
+            stopped=stopped,
+        )
+        if c.sample_tokens > 0 and stopped != "interrupted":
+            result["sample"] = sample_text(self.model, tokenizer, c.sample_tokens, seed=c.seed)
+        return result
+
+    def _report(self, stopped, step, elapsed, train_loss, val_loss, best) -> None:
+        notes = {
+            "interrupted": f"interrupted at step {step}",
+            "time_budget": f"time budget reached at step {step}",
+            "max_steps": f"finished {step} steps",
+        }
+        print(
+            f"{notes[stopped]} in {format_duration(elapsed)}: train loss {train_loss:.4f}, "
+            f"val loss {val_loss:.4f} (best {best:.4f}); checkpoints in {self.run_dir}",
+            file=self.log,
+        )
+        if stopped != "max_steps":
+            print(f"continue with: tinygpt train --resume {self.run_dir}", file=self.log)
+
+    def _step(self, step: int) -> float:
+        """One optimizer step (all micro-batches); returns the mean training loss."""
+        c = self.config
+        lr = optim.warmup_cosine_lr(
+            step,
+            max_lr=c.learning_rate,
+            warmup_steps=c.warmup_steps,
+            total_steps=c.decay_steps,
+            min_lr=c.min_lr,
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        # dropout's randomness, like the batches', is a function of (seed, step): see top
+        tg.manual_seed(c.seed * 1_000_003 + step)
+        total = 0.0
+        for micro in range(c.grad_accum):
+            offsets = batch_offsets(
+                len(self.data.train), self.block_size, c.batch_size, [c.seed, step, micro]
+            )
+            x, y = get_batch(self.data.train, offsets, self.block_size, self.device)
+            _, loss = self.model(x, y)
+            assert loss is not None
+            # the gradients of the micro-batches add up, so each counts 1/grad_accum
+            (loss * (1.0 / c.grad_accum)).backward()
+            total += loss.item()
+        if c.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        return total / c.grad_accum
+
+    def _evaluate(self, step: int, best: float, bar: ProgressBar) -> tuple[float, float]:
+        """Measure the validation loss, then write `last` (and `best` if it improved)."""
+        c = self.config
+        val_loss = estimate_loss(
+            self.model, self.data.val, c.batch_size, c.eval_batches, self.device
+        )
+        self.metrics.append({"step": step, "val_loss": val_loss})
+        improved = val_loss < best
+        best = min(best, val_loss)
+        meta = {
+            "step": step,
+            "best_val_loss": best,
+            "val_loss": val_loss,
+            # every random draw of step s is seeded by (seed, s): this is the whole RNG state
+            "rng": {"scheme": "seed-and-step", "seed": c.seed, "next_step": step},
+            "device": str(self.device),
+        }
+        model_state = self.model.state_dict()
+        optimizer_state = self.optimizer.state_dict()
+        save_checkpoint(self.run_dir / "last.safetensors", model_state, optimizer_state, meta)
+        if improved:
+            save_checkpoint(self.run_dir / "best.safetensors", model_state, optimizer_state, meta)
+        mark = " (best)" if improved else ""
+        bar.message(f"step {step}: val loss {val_loss:.4f}{mark}")
+        return val_loss, best
+
+
+def sample_text(
+    model: GPT,
+    tokenizer: Tokenizer,
+    max_new_tokens: int,
+    prompt: str = "",
+    temperature: float = 0.8,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> str:
+    """Sample a continuation of `prompt` (the prompt itself included in the text)."""
+    ids = tokenizer.encode(prompt, allowed_special="all") if prompt else [_start_id(tokenizer)]
+    device = model.transformer.wte.weight.device
+    idx = tg.tensor([ids], dtype=tg.int64, device=device)
+    out = generate(
+        model,
+        idx,
+        max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        stop_token=tokenizer.eot_id,
+        seed=seed,
+    )
+    new = out[0].tolist()[len(ids) :]
+    if tokenizer.eot_id in new:
+        new = new[: new.index(tokenizer.eot_id)]  # the end token is not part of the text
+    return prompt + tokenizer.decode(new)
+
+
+def _start_id(tokenizer: Tokenizer) -> int:
+    """What to condition on without a prompt: <|endoftext|> (a document starts after it),
+    else a newline (a line starts after it), else token 0."""
+    if tokenizer.eot_id is not None:
+        return tokenizer.eot_id
+    try:
+        return tokenizer.encode("\n")[0]
+    except ValueError:
+        return 0
