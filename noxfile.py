@@ -131,6 +131,24 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/nn_layers.py", *args)  # Conv2d, LSTM, TransformerBlock
 
 
+@nox.session
+def cuda_compile(session: nox.Session) -> None:
+    """Compile every CUDA kernel instantiation with NVRTC (and nvcc if on PATH); no GPU needed.
+
+    CuPy's NVRTC binding works without a driver; the [compile-check] extra brings CuPy and
+    the NVRTC library. Also checks that `cuda` is reported unavailable, with the reason.
+    """
+    session.install(
+        "-e",
+        f"./{CORE}[test]",
+        "-e",
+        f"./{NUMPY_BACKEND}",
+        "-e",
+        "./tinygpt-backend-cuda[compile-check]",
+    )
+    session.run("pytest", "tests/backends/test_cuda_compile.py", "-q", *session.posargs)
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
