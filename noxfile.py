@@ -129,6 +129,7 @@ def bench(session: nox.Session) -> None:
         session.install(TORCH)
     session.run("python", "benchmarks/run.py", *args)
     session.run("python", "benchmarks/nn_layers.py", *args)  # Conv2d, LSTM, TransformerBlock
+    session.run("python", "benchmarks/cpu_backend.py", *args)  # cpu backend vs machine limits
 
 
 @nox.session

@@ -1,0 +1,194 @@
+# cython: language_level=3
+"""gather (pick along an axis by int64 indices) and its adjoint scatter_add.
+
+Both see x as (pre, axis, post): pre = the dims before `axis`, post = the dims after. For
+every (p, j), gather copies the post block x[p, index[j], ...] to out[p, j, ...]; an
+embedding lookup is then one memcpy of a row per token.
+
+scatter_add must let repeated indices accumulate, so two threads must never add to the same
+row: its threads split the pre dims and the columns of the post block, never the indices.
+"""
+
+from cython.parallel cimport prange
+from libc.string cimport memcpy
+
+from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, number
+from .memory cimport compact, convert, move_body
+from .strided cimport (
+    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
+    is_dense, new_dense, read_view, thread_count,
+)
+
+
+cdef struct Split:
+    # x seen as (pre, axis, post); out / dst as (pre, index..., post)
+    Loop pre  # operands (out, x) over the pre dims
+    Loop post  # operands (out, x) over the post dims
+    Py_ssize_t post_size
+    Py_ssize_t axis_stride  # x's stride along the axis
+    Py_ssize_t count  # index.size
+
+
+cdef void _split(const View* x, int axis, Py_ssize_t count, const View* out,
+                 Split* s) noexcept nogil:
+    """`out` is dense with shape pre + index.shape + post."""
+    cdef int d, out_ndim = out.ndim, post_dims = x.ndim - axis - 1
+    s.count = count
+    s.axis_stride = x.strides[axis]
+    s.pre.ndim = axis
+    s.pre.nops = 2
+    for d in range(axis):
+        s.pre.shape[d] = x.shape[d]
+        s.pre.strides[0][d] = out.strides[d]
+        s.pre.strides[1][d] = x.strides[d]
+    s.post.ndim = post_dims
+    s.post.nops = 2
+    for d in range(post_dims):
+        s.post.shape[d] = x.shape[axis + 1 + d]
+        s.post.strides[0][d] = out.strides[out_ndim - post_dims + d]
+        s.post.strides[1][d] = x.strides[axis + 1 + d]
+    s.post_size = loop_size(&s.post, post_dims)
+    loop_simplify(&s.pre)
+    loop_simplify(&s.post)
+
+
+# --------------------------------------------------------------------------- gather
+cdef void _copy_block(const Loop* post, char* dst, const char* src, int itemsize) noexcept nogil:
+    """Copy one post block (dense in dst) from src, whatever src's post strides."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t strides[2]
+    cdef char* ptrs[2]
+    cdef int outer = post.ndim - 1
+    cdef Py_ssize_t rows = loop_size(post, outer), r
+    strides[0] = post.strides[0][outer]
+    strides[1] = post.strides[1][outer]
+    loop_seek(post, outer, 0, index, offset)
+    for r in range(rows):
+        ptrs[0] = dst + offset[0] * itemsize
+        ptrs[1] = <char*>src + offset[1] * itemsize
+        move_body(ptrs, strides, post.shape[outer], &itemsize)
+        loop_advance(post, outer, index, offset)
+
+
+cdef void _gather_item(const Split* s, const int64_t* index, char* out, const char* x,
+                       int itemsize, Py_ssize_t item) noexcept nogil:
+    """out[p, j, ...] = x[p, index[j], ...] for item = p * count + j."""
+    cdef Py_ssize_t pre_index[MAX_DIMS]
+    cdef Py_ssize_t pre_offset[MAX_OPERANDS]
+    cdef Py_ssize_t p = item // s.count, j = item % s.count
+    loop_seek(&s.pre, s.pre.ndim, p, pre_index, pre_offset)
+    _copy_block(&s.post, out + (p * s.count + j) * s.post_size * itemsize,
+                x + (pre_offset[1] + index[j] * s.axis_stride) * itemsize, itemsize)
+
+
+def gather(x, int axis, index):
+    cdef View vx, vi, dense_index, shape, out
+    cdef Split s
+    cdef int d, threads
+    cdef Py_ssize_t items, i
+    read_view(x, &vx)
+    read_view(index, &vi)
+    keep = None
+    if not is_dense(&vi):
+        keep = compact(&vi, &dense_index)
+        vi = dense_index
+    shape.ndim = 0  # x.shape[:axis] + index.shape + x.shape[axis + 1:]
+    for d in range(axis):
+        shape.shape[shape.ndim] = vx.shape[d]
+        shape.ndim += 1
+    for d in range(vi.ndim):
+        shape.shape[shape.ndim] = vi.shape[d]
+        shape.ndim += 1
+    for d in range(axis + 1, vx.ndim):
+        shape.shape[shape.ndim] = vx.shape[d]
+        shape.ndim += 1
+    shape.size = 1
+    for d in range(shape.ndim):
+        shape.size *= shape.shape[d]
+    buffer = new_dense(&shape, vx.dtype, &out)
+    if out.size == 0:
+        return buffer
+    _split(&vx, axis, vi.size, &out, &s)
+    items = loop_size(&s.pre, s.pre.ndim) * s.count
+    threads = thread_count(out.size)
+    with nogil:
+        for i in prange(items, num_threads=threads, schedule="static"):
+            _gather_item(&s, <const int64_t*>vi.data, out.data, vx.data, vx.itemsize, i)
+    return buffer
+
+
+# ---------------------------------------------------------------------- scatter_add
+cdef void _add_run(number* dst, Py_ssize_t ds, const number* src, Py_ssize_t ss,
+                   Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        dst[i * ds] += src[i * ss]
+
+
+cdef void _scatter_item(const Split* s, const int64_t* index, number* dst, const number* src,
+                        Py_ssize_t item, Py_ssize_t width) noexcept nogil:
+    """Item = (p, a block of `width` columns): dst[p, index[j], cols] += src[p, j, cols].
+
+    dst and src are dense here, so a post block is one contiguous run of post_size.
+    """
+    cdef Py_ssize_t pre_index[MAX_DIMS]
+    cdef Py_ssize_t pre_offset[MAX_OPERANDS]
+    cdef Py_ssize_t blocks = (s.post_size + width - 1) // width
+    cdef Py_ssize_t p = item // blocks, first = (item % blocks) * width, j
+    cdef Py_ssize_t n = s.post_size - first if s.post_size - first < width else width
+    cdef number* dst_base
+    cdef const number* src_base = src + p * s.count * s.post_size + first
+    loop_seek(&s.pre, s.pre.ndim, p, pre_index, pre_offset)
+    dst_base = dst + pre_offset[1] + first
+    for j in range(s.count):  # in order, so that repeated indices add up one after another
+        _add_run(dst_base + index[j] * s.axis_stride, 1, src_base + j * s.post_size, 1, n)
+
+
+cdef void _scatter(const Split* s, const int64_t* index, number* dst,
+                   const number* src) noexcept nogil:
+    cdef Py_ssize_t pre = loop_size(&s.pre, s.pre.ndim), width = s.post_size, items, i
+    cdef int threads = thread_count(pre * s.count * s.post_size)
+    if pre < 2 * threads:  # too few pre rows to go round: split the columns as well
+        width = (s.post_size // (4 * threads) + 15) & ~(<Py_ssize_t>15)
+        if width < 64:
+            width = 64
+    items = pre * ((s.post_size + width - 1) // width)
+    for i in prange(items, num_threads=threads, schedule="static"):
+        _scatter_item(s, index, dst, src, i, width)
+
+
+def scatter_add(dst, int axis, index, src):
+    cdef View vd, vi, vs, staged_index, staged_src, wide_dst, wide_src, narrowed
+    cdef Split s
+    read_view(dst, &vd)
+    read_view(index, &vi)
+    read_view(src, &vs)
+    if vs.size == 0:
+        return
+    keep_index = compact(&vi, &staged_index)
+    if vd.dtype == FLOAT16:  # accumulate in float32, round once, write back in place
+        keep_dst = convert(&vd, FLOAT32, &wide_dst)
+        keep_src = convert(&vs, FLOAT32, &wide_src)
+        _split(&wide_dst, axis, vi.size, &wide_src, &s)
+        with nogil:
+            _scatter(&s, <const int64_t*>staged_index.data, <float*>wide_dst.data,
+                     <const float*>wide_src.data)
+        keep_result = convert(&wide_dst, FLOAT16, &narrowed)
+        memcpy(vd.data, narrowed.data, vd.size * vd.itemsize)
+        return
+    keep_src = compact(&vs, &staged_src)  # core sends it dense; the kit does not always
+    _split(&vd, axis, vi.size, &staged_src, &s)
+    with nogil:
+        if vd.dtype == FLOAT32:
+            _scatter(&s, <const int64_t*>staged_index.data, <float*>vd.data,
+                     <const float*>staged_src.data)
+        elif vd.dtype == FLOAT64:
+            _scatter(&s, <const int64_t*>staged_index.data, <double*>vd.data,
+                     <const double*>staged_src.data)
+        elif vd.dtype == INT64:
+            _scatter(&s, <const int64_t*>staged_index.data, <int64_t*>vd.data,
+                     <const int64_t*>staged_src.data)
+        elif vd.dtype == INT32:
+            _scatter(&s, <const int64_t*>staged_index.data, <int32_t*>vd.data,
+                     <const int32_t*>staged_src.data)

@@ -1,0 +1,193 @@
+# cython: language_level=3
+"""Batched matmul: (..., M, K) @ (..., K, N) -> (..., M, N), on OpenBLAS for floats.
+
+A transposed operand (`x @ w.T`) is not copied: BLAS reads a row-major matrix either as it
+is or transposed, given its leading dimension, so each operand's strides become a
+(trans, ld) pair. Only strides BLAS cannot express (negative, or no unit stride) are
+compacted first. Batch dims are walked with the loop nest; a weight shared by the batch
+(stride 0, as core's broadcast sends it) is folded into one tall gemm when the other
+operand's rows chain, which is the Linear layer's (B, T, C) @ (C, N) case. Many small
+gemms run in parallel on OpenMP threads, each single-threaded in OpenBLAS.
+
+int32/int64 use a plain loop; float16 is widened to float32, multiplied, rounded once.
+"""
+
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+from .blas cimport gemm, scipy_openblas_get_num_threads, scipy_openblas_set_num_threads
+from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, number, real
+from .memory cimport compact, convert
+from .strided cimport (
+    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
+    new_dense, read_view, thread_count,
+)
+
+cdef enum:
+    # a gemm smaller than this (M * N * K) runs single-threaded in OpenBLAS, next to others
+    SMALL_GEMM = 96 * 96 * 96
+
+
+cdef bint blas_layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t row_stride,
+                      Py_ssize_t col_stride, Operand* op) noexcept nogil:
+    """Whether a (rows, cols) matrix with these strides is a BLAS operand, and how."""
+    if cols == 1:
+        col_stride = 1  # the stride of a size-1 dim is never used
+    if rows == 1:
+        row_stride = cols if cols > 1 else 1
+    if col_stride == 1 and row_stride >= cols and row_stride >= 1:
+        op.trans = False
+        op.ld = row_stride
+        return True
+    if row_stride == 1 and col_stride >= rows and col_stride >= 1:
+        op.trans = True
+        op.ld = col_stride
+        return True
+    return False
+
+
+cdef object as_blas_operand(const View* x, View* staged, Operand* op):
+    """`op` for the last two dims of `x`, compacting x into `staged` if BLAS cannot read it.
+
+    Returns the staging buffer (keep it alive) or None; `staged` is the view to use.
+    """
+    cdef int m = x.ndim - 2
+    buffer = None
+    staged[0] = x[0]
+    if not blas_layout(x.shape[m], x.shape[m + 1], x.strides[m], x.strides[m + 1], op):
+        buffer = compact(x, staged)
+        blas_layout(x.shape[m], x.shape[m + 1], staged.strides[m], staged.strides[m + 1], op)
+    op.data = staged.data
+    return buffer
+
+
+cdef void _blas_batches(Loop* batch, Operand* a, Operand* b, real* out, Py_ssize_t m,
+                        Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """One gemm per batch position; parallel over positions when each gemm is small."""
+    cdef Py_ssize_t count = loop_size(batch, batch.ndim), i
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef int threads = thread_count(count * m * n * k // 16)
+    cdef int blas_threads
+    if count > 1 and threads > 1 and m * n * k <= SMALL_GEMM:
+        # NOTE: OpenBLAS's own pool would fight the OpenMP team for the cores: make each
+        # call single-threaded while the team runs, and restore the setting afterwards.
+        blas_threads = scipy_openblas_get_num_threads()
+        scipy_openblas_set_num_threads(1)
+        for i in prange(count, num_threads=threads, schedule="static"):
+            _one_batch(batch, i, a, b, out, m, n, k)
+        scipy_openblas_set_num_threads(blas_threads)
+        return
+    loop_seek(batch, batch.ndim, 0, index, offset)
+    for i in range(count):
+        gemm(a.trans, b.trans, m, n, k, 1.0, <const real*>a.data + offset[1], a.ld,
+             <const real*>b.data + offset[2], b.ld, 0.0, out + offset[0], n)
+        loop_advance(batch, batch.ndim, index, offset)
+
+
+cdef void _one_batch(const Loop* batch, Py_ssize_t i, Operand* a, Operand* b, real* out,
+                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    loop_seek(batch, batch.ndim, i, index, offset)
+    gemm(a.trans, b.trans, m, n, k, 1.0, <const real*>a.data + offset[1], a.ld,
+         <const real*>b.data + offset[2], b.ld, 0.0, out + offset[0], n)
+
+
+cdef void _blas_matmul(Loop* batch, Operand* a, Operand* b, real* out, Py_ssize_t m,
+                       Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    cdef Py_ssize_t count = loop_size(batch, batch.ndim)
+    # (B, M, K) @ (K, N) broadcast: B*M rows of a, one after the other -> one gemm
+    if (count > 1 and batch.ndim == 1 and batch.strides[2][0] == 0 and not a.trans
+            and batch.strides[1][0] == m * a.ld):
+        gemm(False, b.trans, count * m, n, k, 1.0, <const real*>a.data, a.ld,
+             <const real*>b.data, b.ld, 0.0, out, n)
+        return
+    _blas_batches(batch, a, b, out, m, n, k)
+
+
+cdef void _int_matmul(Loop* batch, const View* a, const View* b, number* out, Py_ssize_t m,
+                      Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Row by row: out[i, :] = sum_k a[i, k] * b[k, :] (reads b's rows in order)."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t count = loop_size(batch, batch.ndim), p, i, kk, j
+    cdef Py_ssize_t sam = a.strides[a.ndim - 2], sak = a.strides[a.ndim - 1]
+    cdef Py_ssize_t sbk = b.strides[b.ndim - 2], sbn = b.strides[b.ndim - 1]
+    cdef const number* pa
+    cdef const number* pb
+    cdef number* row
+    cdef number aik
+    loop_seek(batch, batch.ndim, 0, index, offset)
+    for p in range(count):
+        pa = <const number*>a.data + offset[1]
+        pb = <const number*>b.data + offset[2]
+        for i in range(m):
+            row = out + offset[0] + i * n
+            for j in range(n):
+                row[j] = 0
+            for kk in range(k):
+                aik = pa[i * sam + kk * sak]
+                for j in range(n):
+                    row[j] += aik * pb[kk * sbk + j * sbn]
+        loop_advance(batch, batch.ndim, index, offset)
+
+
+cdef object _matmul(const View* a, const View* b, View* out):
+    cdef View shape, staged_a, staged_b
+    cdef Operand op_a, op_b
+    cdef Loop batch
+    cdef int d, nb = a.ndim - 2
+    cdef Py_ssize_t m = a.shape[nb], k = a.shape[nb + 1], n = b.shape[nb + 1]
+    shape = a[0]  # (..., M, N)
+    shape.shape[nb + 1] = n
+    shape.size = 1
+    for d in range(shape.ndim):
+        shape.size *= shape.shape[d]
+    buffer = new_dense(&shape, a.dtype, out)
+    if out.size == 0:
+        return buffer
+    if k == 0:  # an empty sum: all zeros
+        memset(out.data, 0, out.size * out.itemsize)
+        return buffer
+    # the batch loop nest: operands (out, a, b) over the leading dims
+    batch.ndim = nb
+    batch.nops = 3
+    for d in range(nb):
+        batch.shape[d] = a.shape[d]
+        batch.strides[0][d] = out.strides[d]
+        batch.strides[1][d] = a.strides[d]
+        batch.strides[2][d] = b.strides[d]
+    if a.dtype == INT32 or a.dtype == INT64:
+        loop_simplify(&batch)
+        with nogil:
+            if a.dtype == INT32:
+                _int_matmul(&batch, a, b, <int32_t*>out.data, m, n, k)
+            else:
+                _int_matmul(&batch, a, b, <int64_t*>out.data, m, n, k)
+        return buffer
+    keep_a = as_blas_operand(a, &staged_a, &op_a)
+    keep_b = as_blas_operand(b, &staged_b, &op_b)
+    for d in range(nb):  # the staged copies have their own batch strides
+        batch.strides[1][d] = staged_a.strides[d]
+        batch.strides[2][d] = staged_b.strides[d]
+    loop_simplify(&batch)
+    with nogil:
+        if a.dtype == FLOAT32:
+            _blas_matmul(&batch, &op_a, &op_b, <float*>out.data, m, n, k)
+        else:
+            _blas_matmul(&batch, &op_a, &op_b, <double*>out.data, m, n, k)
+    return buffer
+
+
+def matmul(a, b):
+    cdef View va, vb, wide_a, wide_b, wide_out, out
+    read_view(a, &va)
+    read_view(b, &vb)
+    if va.dtype != FLOAT16:
+        return _matmul(&va, &vb, &out)
+    # float16: no half gemm in BLAS; widen, multiply in float32, round once
+    keep_a = convert(&va, FLOAT32, &wide_a)
+    keep_b = convert(&vb, FLOAT32, &wide_b)
+    result = _matmul(&wide_a, &wide_b, &wide_out)
+    return convert(&wide_out, FLOAT16, &out)

@@ -1,0 +1,355 @@
+# cython: language_level=3
+"""Reductions: sum / max / min over any set of axes, argmax / argmin along one, read in
+place whatever the strides (no transposing copy).
+
+The dims split into kept ones (the output's) and reduced ones, each walked by its own loop
+nest. Two traversals cover every layout:
+
+- rows: when a reduced dim is the innermost in memory (a row sum), each output element
+  reduces its own strided run; threads split the outputs (or, for a total, the input);
+- columns: when a kept dim is the innermost (a bias gradient: sum over the batch), a block
+  of outputs is accumulated together while the reduced dims are walked, so memory is read
+  in order instead of one strided column at a time.
+
+Sums accumulate in float64 (floats) or int64 (integers); float16 is widened to float32.
+"""
+
+from libc.math cimport INFINITY
+from libc.stdint cimport INT64_MAX, INT64_MIN
+from libc.stdlib cimport free, malloc
+from cython.parallel cimport prange
+
+from tinygpt.errors import BackendError
+
+from .dtypes cimport (
+    FLOAT16, FLOAT32, FLOAT64, INT32, INT64, Element, int32_t, int64_t, scalar, uint8_t,
+)
+from .memory cimport convert
+from .rowops cimport row_sum
+from .strided cimport (
+    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
+    new_dense, read_view, thread_count,
+)
+
+cdef enum:
+    SUM, MAX, MIN, ARGMAX, ARGMIN
+    BLOCK = 256  # outputs accumulated together by the column traversal
+
+_OPS = {"sum": SUM, "max": MAX, "min": MIN, "argmax": ARGMAX, "argmin": ARGMIN}
+
+
+# ------------------------------------------------------------------ accumulators
+cdef inline void _acc_init(int op, Element* acc, const scalar* kind) noexcept nogil:
+    if scalar is float or scalar is double:
+        acc.f64 = 0.0 if op == SUM else (-INFINITY if op == MAX else INFINITY)
+    else:
+        acc.i64 = 0 if op == SUM else (INT64_MIN if op == MAX else INT64_MAX)
+
+
+cdef inline void _acc_add(int op, Element* acc, scalar v) noexcept nogil:
+    """Fold one element in; max and min let nan win (as NumPy)."""
+    if scalar is float or scalar is double:
+        if op == SUM:
+            acc.f64 += v
+        elif op == MAX:
+            if v > acc.f64 or v != v:
+                acc.f64 = v
+        elif v < acc.f64 or v != v:
+            acc.f64 = v
+    else:
+        if op == SUM:
+            acc.i64 += v
+        elif op == MAX:
+            if v > acc.i64:
+                acc.i64 = v
+        elif v < acc.i64:
+            acc.i64 = v
+
+
+cdef inline void _acc_merge(int op, Element* acc, const Element* part,
+                            const scalar* kind) noexcept nogil:
+    if scalar is float or scalar is double:
+        _acc_add(op, acc, part.f64)
+    else:
+        _acc_add(op, acc, part.i64)
+
+
+cdef inline void _acc_store(const Element* acc, scalar* out) noexcept nogil:
+    if scalar is float or scalar is double:
+        out[0] = <scalar>acc.f64
+    else:
+        out[0] = <scalar>acc.i64
+
+
+cdef inline void _acc_run(int op, Element* acc, const scalar* x, Py_ssize_t stride,
+                          Py_ssize_t n) noexcept nogil:
+    """Fold a strided run of n elements into acc."""
+    cdef Py_ssize_t i
+    if scalar is float or scalar is double:
+        if op == SUM:
+            acc.f64 += row_sum(x, stride, n)  # blocked partial sums: vector speed
+            return
+    for i in range(n):
+        _acc_add(op, acc, x[i * stride])
+
+
+# ------------------------------------------------------------------- traversals
+cdef void _walk(int op, Element* acc, const Loop* red, const scalar* base,
+                Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Fold positions [start, stop) of the reduced loop nest (over `base`) into acc."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef int outer = red.ndim - 1
+    cdef Py_ssize_t inner = red.shape[outer], stride = red.strides[0][outer]
+    cdef Py_ssize_t column, remaining = stop - start, n
+    if remaining <= 0:
+        return
+    column = start % inner
+    loop_seek(red, outer, start // inner, index, offset)
+    while remaining > 0:
+        n = inner - column if inner - column < remaining else remaining
+        _acc_run(op, acc, base + offset[0] + column * stride, stride, n)
+        remaining -= n
+        column = 0
+        if remaining > 0:
+            loop_advance(red, outer, index, offset)
+
+
+cdef void _rows(int op, const Loop* kept, const Loop* red, const scalar* x, scalar* out,
+                Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Outputs [start, stop), each the reduction of its own run over `red`."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t o, red_size = loop_size(red, red.ndim)
+    cdef Element acc
+    loop_seek(kept, kept.ndim, start, index, offset)
+    for o in range(start, stop):
+        _acc_init(op, &acc, x)
+        _walk(op, &acc, red, x + offset[1], 0, red_size)
+        _acc_store(&acc, out + offset[0])
+        loop_advance(kept, kept.ndim, index, offset)
+
+
+cdef void _columns(int op, const Loop* kept, const Loop* red, const scalar* x, scalar* out,
+                   Py_ssize_t item) noexcept nogil:
+    """Work item `item`: BLOCK neighbouring outputs along the innermost kept dim, folded in
+    one sweep over every reduced position."""
+    cdef Py_ssize_t kept_index[MAX_DIMS]
+    cdef Py_ssize_t red_index[MAX_DIMS]
+    cdef Py_ssize_t kept_offset[MAX_OPERANDS]
+    cdef Py_ssize_t red_offset[MAX_OPERANDS]
+    cdef Element acc[BLOCK]
+    cdef int last = kept.ndim - 1
+    cdef Py_ssize_t width = kept.shape[last], stride = kept.strides[1][last]
+    cdef Py_ssize_t blocks = (width + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t first = (item % blocks) * BLOCK, count, r, j
+    cdef Py_ssize_t red_size = loop_size(red, red.ndim)
+    cdef const scalar* row
+    count = width - first if width - first < BLOCK else BLOCK
+    loop_seek(kept, last, item // blocks, kept_index, kept_offset)
+    cdef double sums[BLOCK]
+    for j in range(count):
+        _acc_init(op, &acc[j], x)
+        sums[j] = 0
+    loop_seek(red, red.ndim, 0, red_index, red_offset)
+    for r in range(red_size):
+        row = x + kept_offset[1] + red_offset[0] + first * stride
+        if (scalar is float or scalar is double) and op == SUM:
+            for j in range(count):  # the bias-gradient case: one vectorized loop
+                sums[j] += row[j * stride]
+        else:
+            for j in range(count):
+                _acc_add(op, &acc[j], row[j * stride])
+        loop_advance(red, red.ndim, red_index, red_offset)
+    if (scalar is float or scalar is double) and op == SUM:
+        for j in range(count):
+            acc[j].f64 = sums[j]
+    for j in range(count):
+        _acc_store(&acc[j], out + kept_offset[0] + first + j)
+
+
+cdef void _total(int op, const Loop* red, const scalar* x, scalar* out, int threads) noexcept nogil:
+    """One output over everything: the threads split the input and merge partials."""
+    cdef Py_ssize_t size = loop_size(red, red.ndim)
+    cdef Element* parts = <Element*>malloc(threads * sizeof(Element))
+    cdef Element acc
+    cdef int t
+    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+        _acc_init(op, &parts[t], x)
+        _walk(op, &parts[t], red, x, size * t // threads, size * (t + 1) // threads)
+    _acc_init(op, &acc, x)
+    for t in range(threads):
+        _acc_merge(op, &acc, &parts[t], x)
+    free(parts)
+    _acc_store(&acc, out)
+
+
+cdef void _reduce(int op, Loop* kept, Loop* red, const scalar* x, scalar* out) noexcept nogil:
+    cdef Py_ssize_t outputs = loop_size(kept, kept.ndim), red_size = loop_size(red, red.ndim)
+    cdef Py_ssize_t items, blocks, i
+    cdef int threads = thread_count(outputs * red_size)
+    cdef int last = kept.ndim - 1
+    cdef Py_ssize_t kept_stride = kept.strides[1][last]
+    cdef Py_ssize_t red_stride = red.strides[0][red.ndim - 1]
+    cdef Element empty
+    if red_size == 0:  # a sum over nothing is 0 (core never asks max/min of nothing)
+        _acc_init(op, &empty, x)
+        for i in range(outputs):
+            _acc_store(&empty, out + i)
+    elif outputs == 1 and threads > 1:
+        _total(op, red, x, out, threads)
+    elif kept.shape[last] > 1 and kept_stride * kept_stride < red_stride * red_stride:
+        blocks = (kept.shape[last] + BLOCK - 1) // BLOCK
+        items = outputs // kept.shape[last] * blocks
+        for i in prange(items, num_threads=threads, schedule="static"):
+            _columns(op, kept, red, x, out, i)
+    elif threads > 1:
+        for i in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+            _rows(op, kept, red, x, out, outputs * i // threads, outputs * (i + 1) // threads)
+    else:
+        _rows(op, kept, red, x, out, 0, outputs)
+
+
+# --------------------------------------------------------------------- arg_reduce
+cdef void _arg_rows(int op, const Loop* kept, Py_ssize_t n, Py_ssize_t stride,
+                    const scalar* x, int64_t* out, Py_ssize_t start,
+                    Py_ssize_t stop) noexcept nogil:
+    """out[o] = the first index of the max (min) of output o's run of n elements; nan wins."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t o, i, best_at
+    cdef const scalar* run
+    cdef scalar best, v
+    loop_seek(kept, kept.ndim, start, index, offset)
+    for o in range(start, stop):
+        run = x + offset[1]
+        best = run[0]
+        best_at = 0
+        for i in range(1, n):
+            v = run[i * stride]
+            if op == ARGMAX and v > best:
+                best = v
+                best_at = i
+            elif op == ARGMIN and v < best:
+                best = v
+                best_at = i
+            elif (scalar is float or scalar is double) and v != v and best == best:
+                best = v  # the first nan wins, as in NumPy
+                best_at = i
+        out[offset[0]] = best_at
+        loop_advance(kept, kept.ndim, index, offset)
+
+
+cdef void _arg_reduce(int op, Loop* kept, Py_ssize_t n, Py_ssize_t stride, const scalar* x,
+                      int64_t* out) noexcept nogil:
+    cdef Py_ssize_t outputs = loop_size(kept, kept.ndim)
+    cdef int threads = thread_count(outputs * n), t
+    if threads == 1:
+        _arg_rows(op, kept, n, stride, x, out, 0, outputs)
+        return
+    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+        _arg_rows(op, kept, n, stride, x, out, outputs * t // threads, outputs * (t + 1) // threads)
+
+
+# ------------------------------------------------------------------------ kernels
+cdef void _split_dims(const View* x, const View* out, tuple axes, Loop* kept, Loop* red):
+    """kept: the output's dims, operands (out, x); red: the reduced dims, operand (x,)."""
+    cdef int d, k = 0, r = 0
+    kept.nops = 2
+    red.nops = 1
+    for d in range(x.ndim):
+        if d in axes:
+            red.shape[r] = x.shape[d]
+            red.strides[0][r] = x.strides[d]
+            r += 1
+        else:
+            kept.shape[k] = x.shape[d]
+            kept.strides[0][k] = out.strides[k]
+            kept.strides[1][k] = x.strides[d]
+            k += 1
+    kept.ndim = k
+    red.ndim = r
+    loop_simplify(kept)
+    loop_simplify(red)
+
+
+cdef object _output(const View* x, tuple axes, int dtype, View* out):
+    """A new dense buffer shaped like x without `axes`."""
+    cdef View shape
+    cdef int d
+    shape.ndim = 0
+    shape.size = 1
+    for d in range(x.ndim):
+        if d not in axes:
+            shape.shape[shape.ndim] = x.shape[d]
+            shape.size *= x.shape[d]
+            shape.ndim += 1
+    return new_dense(&shape, dtype, out)
+
+
+cdef object _reduce_view(int op, const View* x, tuple axes, View* out):
+    cdef Loop kept, red
+    buffer = _output(x, axes, x.dtype, out)
+    if out.size == 0:
+        return buffer
+    _split_dims(x, out, axes, &kept, &red)
+    with nogil:
+        if x.dtype == FLOAT32:
+            _reduce(op, &kept, &red, <const float*>x.data, <float*>out.data)
+        elif x.dtype == FLOAT64:
+            _reduce(op, &kept, &red, <const double*>x.data, <double*>out.data)
+        elif x.dtype == INT64:
+            _reduce(op, &kept, &red, <const int64_t*>x.data, <int64_t*>out.data)
+        elif x.dtype == INT32:
+            _reduce(op, &kept, &red, <const int32_t*>x.data, <int32_t*>out.data)
+        else:
+            _reduce(op, &kept, &red, <const uint8_t*>x.data, <uint8_t*>out.data)
+    return buffer
+
+
+cdef int _op_code(str op, int first, int last) except -1:
+    code = _OPS.get(op)
+    if code is None or not first <= code <= last:
+        raise BackendError(f"cpu backend: unknown reduction {op!r}")
+    return code
+
+
+def reduce(str op, x, tuple axes):
+    cdef View view, wide, out, wide_out
+    cdef int code = _op_code(op, SUM, MIN)
+    read_view(x, &view)
+    if view.dtype != FLOAT16:
+        return _reduce_view(code, &view, axes, &out)
+    # float16: widen, reduce in float32 (sums accumulate in float64), round once
+    staged = convert(&view, FLOAT32, &wide)
+    result = _reduce_view(code, &wide, axes, &wide_out)
+    return convert(&wide_out, FLOAT16, &out)
+
+
+def arg_reduce(str op, x, int axis):
+    cdef View view, wide, out
+    cdef Loop kept, red
+    cdef int code = _op_code(op, ARGMAX, ARGMIN)
+    cdef Py_ssize_t n, stride
+    read_view(x, &view)
+    if view.dtype == FLOAT16:
+        staged = convert(&view, FLOAT32, &wide)  # exact, so the same element wins
+        view = wide
+    buffer = _output(&view, (axis,), INT64, &out)
+    if out.size == 0:
+        return buffer
+    _split_dims(&view, &out, (axis,), &kept, &red)
+    n = view.shape[axis]
+    stride = view.strides[axis]
+    with nogil:
+        if view.dtype == FLOAT32:
+            _arg_reduce(code, &kept, n, stride, <const float*>view.data, <int64_t*>out.data)
+        elif view.dtype == FLOAT64:
+            _arg_reduce(code, &kept, n, stride, <const double*>view.data, <int64_t*>out.data)
+        elif view.dtype == INT64:
+            _arg_reduce(code, &kept, n, stride, <const int64_t*>view.data, <int64_t*>out.data)
+        elif view.dtype == INT32:
+            _arg_reduce(code, &kept, n, stride, <const int32_t*>view.data, <int64_t*>out.data)
+        else:
+            _arg_reduce(code, &kept, n, stride, <const uint8_t*>view.data, <int64_t*>out.data)
+    return buffer
