@@ -42,6 +42,8 @@ def _parse(x: Tensor, index: object) -> list[Item]:
             items.append(int(item))
         else:
             array = item if isinstance(item, Tensor) else tensor(item, device=x.device)
+            if array.device != x.device:  # like PyTorch: the index follows the data
+                array = array.to(x.device)
             if array.dtype == bool_:
                 items.extend(_mask_to_indices(array))
             elif array.dtype.kind == "i":
