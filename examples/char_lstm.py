@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import loss_fell  # helpers beside this script
 
 import tinygpt as tg
 import tinygpt.nn.functional as F
@@ -90,15 +91,6 @@ def sample(model: CharLSTM, prompt: list[int], length: int, temperature: float, 
         logits, state = model(tg.tensor([[next_id]], device=device), state)
     model.train()
     return out
-
-
-def loss_fell(losses: list[float]) -> bool:
-    """True when the mean of the last tenth of the losses is below 80% of the first tenth's."""
-    k = max(1, len(losses) // 10)
-    first = sum(losses[:k]) / k
-    last = sum(losses[-k:]) / k
-    print(f"loss {first:.4f} -> {last:.4f} (mean of the first and last {k} steps)")
-    return last < 0.8 * first
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ import sys
 import time
 
 import numpy as np
+from _common import accuracy, loss_fell  # helpers beside this script
 
 import tinygpt as tg
 import tinygpt.nn.functional as F
@@ -69,25 +70,6 @@ def train(model: nn.Module, loader: DataLoader, steps: int, lr: float) -> list[f
             if len(losses) == steps:
                 break
     return losses
-
-
-@tg.no_grad()
-def accuracy(model: nn.Module, dataset: Dataset, batch_size: int = 500) -> float:
-    model.eval()
-    correct = 0
-    for images, labels in DataLoader(dataset, batch_size=batch_size):
-        correct += int((model(images).argmax(dim=1) == labels).sum().item())
-    model.train()
-    return correct / len(dataset)
-
-
-def loss_fell(losses: list[float]) -> bool:
-    """True when the mean of the last tenth of the losses is below 80% of the first tenth's."""
-    k = max(1, len(losses) // 10)
-    first = sum(losses[:k]) / k
-    last = sum(losses[-k:]) / k
-    print(f"loss {first:.4f} -> {last:.4f} (mean of the first and last {k} steps)")
-    return last < 0.8 * first
 
 
 def main(argv: list[str] | None = None) -> int:
