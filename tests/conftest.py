@@ -109,3 +109,12 @@ def register_backend():
     yield register
     registry.reset()
     tg.set_default_device(None)
+
+
+@pytest.fixture(params=["fused", "composite"])
+def path(request, device, monkeypatch):
+    """Run the test through the backend's fused kernels, then with them hidden (the composite
+    fallback core builds from ordinary ops)."""
+    if request.param == "composite":
+        monkeypatch.setattr(tg.get_backend(device), "fused_ops", frozenset())
+    return request.param

@@ -12,14 +12,6 @@ import tinygpt as tg
 from tinygpt.ops import fused
 
 
-@pytest.fixture(params=["fused", "composite"])
-def path(request, device, monkeypatch):
-    """Run the test through the backend's fused kernels, then with them hidden."""
-    if request.param == "composite":
-        monkeypatch.setattr(tg.get_backend(device), "fused_ops", frozenset())
-    return request.param
-
-
 def _t(array, device, requires_grad=False):
     return tg.tensor(np.asarray(array), device=device, requires_grad=requires_grad)
 

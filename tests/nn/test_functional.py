@@ -10,14 +10,6 @@ import tinygpt as tg
 import tinygpt.nn.functional as F
 
 
-@pytest.fixture(params=["fused", "composite"])
-def path(request, device, monkeypatch):
-    """Run through the backend's fused kernels, then with them hidden (the composite path)."""
-    if request.param == "composite":
-        monkeypatch.setattr(tg.get_backend(device), "fused_ops", frozenset())
-    return request.param
-
-
 def _t(array, device, requires_grad=False):
     return tg.tensor(np.asarray(array), device=device, requires_grad=requires_grad)
 

@@ -78,7 +78,7 @@ def run_tinygpt(device, cls, kwargs, grads, p0):
 
 
 @pytest.mark.parametrize("name, cls, kwargs, reference, _", CASES, ids=[c[0] for c in CASES])
-def test_matches_numpy(device, name, cls, kwargs, reference, _):
+def test_matches_numpy(device, path, name, cls, kwargs, reference, _):
     grads, p0 = gradients(), start()
     p = run_tinygpt(device, cls, kwargs, grads, p0)
     ref_kwargs = dict(kwargs)
@@ -89,7 +89,7 @@ def test_matches_numpy(device, name, cls, kwargs, reference, _):
 
 
 @pytest.mark.parametrize("name, cls, kwargs, _, torch_name", CASES, ids=[c[0] for c in CASES])
-def test_matches_torch(device, name, cls, kwargs, _, torch_name):
+def test_matches_torch(device, path, name, cls, kwargs, _, torch_name):
     torch = pytest.importorskip("torch")
     grads, p0 = gradients(), start()
     p = run_tinygpt(device, cls, kwargs, grads, p0)

@@ -75,7 +75,7 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     dtypes = frozenset(DTYPES.values())
-    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention"})
+    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention", "gelu", "adamw"})
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("numpy")
@@ -229,6 +229,28 @@ class NumpyBackend(Backend):
         views = [as_numpy(a) for a in (dout, q, k, v, out, lse)]
         dq, dk, dv = fused.attention_backward(*views, causal, scale)
         return dq.reshape(-1), dk.reshape(-1), dv.reshape(-1)
+
+    def gelu(self, x: NDArray, approximate: str) -> np.ndarray:
+        return fused.gelu(as_numpy(x), approximate).reshape(-1)
+
+    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> np.ndarray:
+        return fused.gelu_backward(as_numpy(dy), as_numpy(x), approximate).reshape(-1)
+
+    def adamw(
+        self,
+        param: NDArray,
+        grad: NDArray,
+        exp_avg: NDArray,
+        exp_avg_sq: NDArray,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        step: int,
+    ) -> None:
+        arrays = [as_numpy(t) for t in (param, grad, exp_avg, exp_avg_sq)]
+        fused.adamw(*arrays, lr, beta1, beta2, eps, weight_decay, step)
 
 
 def _maybe(x: NDArray | None) -> np.ndarray | None:

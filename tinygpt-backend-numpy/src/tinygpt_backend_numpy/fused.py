@@ -1,4 +1,5 @@
-"""The optional fused kernels: softmax, layer norm, cross-entropy and attention (+ backward).
+"""The optional fused kernels: softmax, layer norm, cross-entropy, attention and GELU (+ backward),
+and the AdamW update.
 
 Each takes NumPy views (see `views.as_numpy`) and returns NumPy arrays in the input dtype;
 `NumpyBackend` flattens them into buffers. float16 inputs are computed in float32 and
@@ -11,7 +12,11 @@ rounded once at the end, the way GPU kernels accumulate half-precision data.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from .special import erf
 
 __all__ = [
     "softmax",
@@ -21,7 +26,13 @@ __all__ = [
     "cross_entropy_backward",
     "attention",
     "attention_backward",
+    "gelu",
+    "gelu_backward",
+    "adamw",
 ]
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+GELU_CUBIC = 0.044715  # the x^3 coefficient of GPT-2's tanh approximation
 
 
 def _upcast(x: np.ndarray) -> np.ndarray:
@@ -178,3 +189,50 @@ def attention_backward(
     dk = np.matmul(np.swapaxes(dscores, -1, -2), qf)  # (B, H, Tk, D)
     dtype = q.dtype
     return dq.astype(dtype, copy=False), dk.astype(dtype, copy=False), dv.astype(dtype)
+
+
+def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    """0.5 x (1 + erf(x / sqrt 2)), or with tanh(sqrt(2/pi) (x + 0.044715 x^3)).  A -> A."""
+    xf = _upcast(x)
+    if approximate == "tanh":
+        out = 0.5 * xf * (1.0 + np.tanh(SQRT_2_OVER_PI * (xf + GELU_CUBIC * xf * xf * xf)))
+    else:
+        out = 0.5 * xf * (1.0 + erf(xf * (1.0 / math.sqrt(2.0))))
+    return out.astype(x.dtype, copy=False)
+
+
+def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
+    """dy * gelu'(x).  A, A -> A."""
+    xf = _upcast(x)
+    if approximate == "tanh":
+        t = np.tanh(SQRT_2_OVER_PI * (xf + GELU_CUBIC * xf * xf * xf))
+        dinner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * xf * xf)
+        slope = 0.5 * (1.0 + t) + 0.5 * xf * (1.0 - t * t) * dinner
+    else:
+        cdf = 0.5 * (1.0 + erf(xf * (1.0 / math.sqrt(2.0))))
+        slope = cdf + xf * np.exp(-0.5 * xf * xf) * (1.0 / math.sqrt(2.0 * math.pi))
+    return (_upcast(dy) * slope).astype(x.dtype, copy=False)
+
+
+def adamw(
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    step: int,
+) -> None:
+    """One AdamW step written into `param`, `exp_avg` and `exp_avg_sq` (see protocol.py)."""
+    g = _upcast(grad)
+    m = _upcast(exp_avg) * beta1 + g * (1.0 - beta1)
+    v = _upcast(exp_avg_sq) * beta2 + g * g * (1.0 - beta2)
+    p = _upcast(param) * (1.0 - lr * weight_decay)
+    denom = np.sqrt(v) / math.sqrt(1.0 - beta2**step) + eps
+    p = p - (lr / (1.0 - beta1**step)) * m / denom
+    param[...] = p
+    exp_avg[...] = m
+    exp_avg_sq[...] = v

@@ -33,12 +33,15 @@ if TYPE_CHECKING:
 
 __all__ = ["KernelInfo", "KernelTable", "BACKWARD_OF"]
 
-#: fused op -> the protocol method of its backward pass (softmax's is composed by core)
+#: fused op -> the protocol method of its backward pass (None: softmax's backward is composed
+#: by core; adamw has none)
 BACKWARD_OF: dict[str, str | None] = {
     "softmax": None,
     "layer_norm": "layer_norm_backward",
     "cross_entropy": "cross_entropy_backward",
     "attention": "attention_backward",
+    "gelu": "gelu_backward",
+    "adamw": None,  # an optimizer update: nothing to differentiate
 }
 assert set(BACKWARD_OF) == FUSED_OPS, "every fused op needs a BACKWARD_OF entry"
 
@@ -77,7 +80,7 @@ class KernelTable:
         if wanted is not None and not callable(info.backward):
             return f"{info.op!r} needs backward= (the {wanted} kernel) as well as forward"
         if wanted is None and info.backward is not None:
-            return f"{info.op!r} takes no backward (core composes it); pass backward=None"
+            return f"{info.op!r} takes no backward kernel; pass backward=None"
         return None
 
     def add(self, info: KernelInfo) -> None:

@@ -87,7 +87,9 @@ ARG_REDUCE_OPS = frozenset({"argmax", "argmin"})
 RANDOM_DISTRIBUTIONS = frozenset({"uniform", "normal", "bernoulli"})
 #: Optional kernels a backend may list in `Backend.fused_ops`; core falls back to a
 #: composition of the required ops for any it does not list.
-FUSED_OPS = frozenset({"softmax", "layer_norm", "cross_entropy", "attention"})
+FUSED_OPS = frozenset({"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw"})
+#: the `approximate` values of the fused gelu: x * Phi(x) with erf, or GPT-2's tanh form
+GELU_APPROXIMATIONS = frozenset({"none", "tanh"})
 
 
 class Backend(abc.ABC):
@@ -296,6 +298,47 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer, Buffer]:
         """(Fused, optional) gradients (dq, dk, dv) of `attention`."""
         raise NotImplementedError(f"{self.name}: no fused attention_backward")
+
+    def gelu(self, x: NDArray, approximate: str) -> Buffer:
+        """(Fused, optional) GELU of view `x`.  A -> A (floating).
+
+        approximate "none": x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)));
+        approximate "tanh": 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+        Pair with `gelu_backward`; list "gelu" in `fused_ops`.
+        """
+        raise NotImplementedError(f"{self.name}: no fused gelu")
+
+    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> Buffer:
+        """(Fused, optional) dx = dy * gelu'(x); `dy` and `x` are views of one shape."""
+        raise NotImplementedError(f"{self.name}: no fused gelu_backward")
+
+    def adamw(
+        self,
+        param: NDArray,
+        grad: NDArray,
+        exp_avg: NDArray,
+        exp_avg_sq: NDArray,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        step: int,
+    ) -> None:
+        """(Fused, optional) one AdamW step, in place on `param`, `exp_avg` and `exp_avg_sq`.
+
+        All four have one shape and floating dtype; core passes `param`, `exp_avg` and
+        `exp_avg_sq` contiguous (`grad` may be any view). With t = `step` (from 1):
+
+            param   *= 1 - lr * weight_decay
+            exp_avg  = beta1 * exp_avg + (1 - beta1) * grad
+            exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
+            param   -= lr / (1 - beta1**t) * exp_avg / (sqrt(exp_avg_sq / (1 - beta2**t)) + eps)
+
+        exactly PyTorch's AdamW (amsgrad off). Arithmetic in at least float32. List "adamw" in
+        `fused_ops`; there is no backward.
+        """
+        raise NotImplementedError(f"{self.name}: no fused adamw")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

@@ -1,9 +1,10 @@
-"""Fused ops: layer norm, cross-entropy and attention, each one kernel when the backend has it.
+"""Fused ops: layer norm, cross-entropy, attention and GELU, one kernel when the backend has it.
 
 A backend lists the kernels it implements in `backend.fused_ops` (see `backend/protocol.py`).
-For each op, `layer_norm` / `cross_entropy` / `attention` below call the fused primitive when
-the backend lists it, and otherwise compose the same maths from ordinary Tensor ops, whose
-gradients autograd derives. Both paths give the same numbers (tests compare them).
+For each op, `layer_norm` / `cross_entropy` / `attention` below (and `tg.gelu`, through
+`Gelu`) call the fused primitive when the backend lists it, and otherwise compose the same
+maths from ordinary Tensor ops, whose gradients autograd derives. Both paths give the same
+numbers (tests compare them).
 
 >>> import tinygpt as tg
 >>> from tinygpt.ops.fused import layer_norm
@@ -32,6 +33,7 @@ __all__ = [
     "LayerNorm",
     "CrossEntropy",
     "Attention",
+    "Gelu",
     "layer_norm",
     "cross_entropy",
     "attention",
@@ -243,6 +245,21 @@ def _future(q: Tensor, k: Tensor) -> Tensor:
     rows = arange(tq, device=q.device).reshape(tq, 1) + (tk - tq)
     cols = arange(tk, device=q.device).reshape(1, tk)
     return cols > rows
+
+
+# ------------------------------------------------------------------------------ gelu
+class Gelu(Function):
+    """GELU in one pass each way (`tg.gelu` calls it when the backend lists "gelu").  A -> A."""
+
+    def forward(self, x: NDArray, approximate: str) -> NDArray:
+        self.approximate = approximate
+        self.save_for_backward(x)
+        return NDArray(x.backend, x.backend.gelu(x, approximate), x.shape, x.dtype)
+
+    def backward(self, grad: NDArray) -> tuple[NDArray]:
+        (x,) = self.saved
+        dx = x.backend.gelu_backward(grad, x, self.approximate)
+        return (NDArray(x.backend, dx, x.shape, x.dtype),)
 
 
 # --------------------------------------------------------------------------- checks

@@ -217,13 +217,21 @@ def relu(x: Tensor) -> Tensor:
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """GELU: x * Phi(x) exactly (erf), or the tanh approximation GPT-2 used."""
+    """GELU: x * Phi(x) exactly (erf), or the tanh approximation GPT-2 used.
+
+    One fused kernel each way when the backend lists "gelu"; else composed from tanh/erf.
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = _float(x, "gelu")
+    if "gelu" in x.data.backend.fused_ops:
+        from .fused import Gelu  # NOTE: fused imports this module
+
+        return Gelu.apply(x, approximate=approximate)
     if approximate == "tanh":
         # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (tanh(inner) + 1.0)
-    if approximate != "none":
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return x * 0.5 * (erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
 
 

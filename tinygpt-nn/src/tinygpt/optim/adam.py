@@ -10,6 +10,8 @@ For each parameter p with gradient g, step t (counting from 1) is:
     p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
 
 The two `1 - beta**t` factors undo the bias of m and v towards their zero initial values.
+When the backend lists the fused "adamw" kernel, AdamW (and Adam without weight decay) runs
+as one kernel per parameter instead of about ten elementwise ops.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ class Adam(Optimizer):
         step = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
+        if _fused_ok(p, grad, m, v, group):
+            # one kernel does the whole update below (in place on p, m and v)
+            p.data.backend.adamw(
+                p.data, grad.data, m.data, v.data, lr, beta1, beta2, eps, weight_decay, step
+            )
+            return
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
                 # AdamW: shrink the weights directly, so the decay is not rescaled by 1/sqrt(v)
@@ -103,6 +111,17 @@ class Adam(Optimizer):
         # NOTE: eps is added after the bias correction of sqrt(v), as in PyTorch
         denom = v_hat.sqrt() / (1 - beta2**step) ** 0.5 + eps
         p.add_(m / denom, alpha=-step_size)
+
+
+def _fused_ok(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, group: dict[str, Any]) -> bool:
+    """Whether the backend's fused "adamw" kernel can do this update (see protocol.py)."""
+    if group["amsgrad"] or (group["weight_decay"] != 0 and not group["decoupled_weight_decay"]):
+        return False  # AMSGrad and the L2 form of weight decay are composed below
+    if "adamw" not in p.data.backend.fused_ops or not p.dtype.is_floating_point:
+        return False
+    if grad.dtype != p.dtype or grad.shape != p.shape or grad.device != p.device:
+        return False
+    return all(t.data.is_contiguous() for t in (p, m, v))
 
 
 class AdamW(Adam):
