@@ -55,6 +55,9 @@ def _run(
     """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`."""
     collected: list[NDArray | None] = [None] * (len(wanted) if wanted else 0)
     pending: dict[int, NDArray] = {}
+    # keys whose pending gradient is a buffer only this walk holds (a sum it made, or a
+    # slice's scatter): those may be added into in place
+    owned: set[int] = set()
     roots: list[Function] = []
     for out, g in zip(outputs, grads, strict=True):
         if out.grad_fn is None:
@@ -69,11 +72,16 @@ def _run(
             if id(node) not in pending:
                 continue
             g = pending.pop(id(node))
+            owned.discard(id(node))
             if node.released:
                 raise RuntimeError(
                     "backward: the graph was already freed by an earlier backward(); "
                     "pass retain_graph=True to the first call to go through it twice"
                 )
+            if _add_into_window(node, g, pending, owned, wanted):
+                if not retain_graph:
+                    node.release()
+                continue
             if function.profile_hook is None:
                 parent_grads = node.backward(g)
             else:
@@ -91,12 +99,41 @@ def _run(
                     _deliver(parent, pg, wanted, collected)
                     continue
                 key = id(fn)
-                pending[key] = A.binary("add", pending[key], pg) if key in pending else pg
+                if key in pending:
+                    pending[key] = A.binary("add", pending[key], pg)
+                    owned.add(key)
+                else:
+                    pending[key] = pg
+                    if getattr(node, "grad_window", None) is not None:
+                        owned.add(key)  # a slice's backward scatters into fresh zeros
                 if wanted is not None and id(parent) in wanted:
                     _deliver(parent, pg, wanted, collected)
             if not retain_graph:
                 node.release()
     return collected
+
+
+def _add_into_window(
+    node: Function,
+    g: NDArray,
+    pending: dict[int, NDArray],
+    owned: set[int],
+    wanted: dict[int, int] | None,
+) -> bool:
+    """For a slice (a node with `grad_window`) whose input already has a gradient this walk
+    owns: add `g` into that window in place, instead of scattering it into new zeros and
+    adding two full-size arrays. True when done (q, k, v = qkv.split(...) hits this twice).
+    """
+    window = getattr(node, "grad_window", None)
+    if window is None or function.profile_hook is not None or not node.needs_grad[0]:
+        return False
+    parent = node.parents[0]
+    fn = parent.grad_fn
+    if fn is None or id(fn) not in owned or (wanted is not None and id(parent) in wanted):
+        return False
+    target = pending[id(fn)].slice(window())
+    target.backend.setitem(target, A.binary("add", target, g.broadcast_to(target.shape)))
+    return True
 
 
 def _merged_order(roots: list[Function]) -> list[Function]:

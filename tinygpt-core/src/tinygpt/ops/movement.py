@@ -65,6 +65,11 @@ class Slice(Function):
         self.shape = x.shape
         return x.slice(items)
 
+    def grad_window(self) -> tuple:
+        """The part of the input this slice's gradient lands in (the engine uses it to add
+        straight into a gradient it is already summing for the input)."""
+        return self.items
+
     def backward(self, grad: NDArray) -> NDArray:
         out = A.zeros(grad, self.shape)
         window = out.slice(self.items)
