@@ -192,26 +192,60 @@ def attention_backward(
 
 
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
-    """0.5 x (1 + erf(x / sqrt 2)), or with tanh(sqrt(2/pi) (x + 0.044715 x^3)).  A -> A."""
-    xf = _upcast(x)
+    """0.5 x (1 + erf(x / sqrt 2)), or with tanh(sqrt(2/pi) (x + 0.044715 x^3)).  A -> A.
+
+    Written with in-place NumPy calls: two full-size temporaries instead of eight. (Flat,
+    so that a 0-d input is an array too: NumPy gives scalars for 0-d arithmetic.)
+    """
+    xf = _upcast(x).reshape(-1)
     if approximate == "tanh":
-        out = 0.5 * xf * (1.0 + np.tanh(SQRT_2_OVER_PI * (xf + GELU_CUBIC * xf * xf * xf)))
+        out = _tanh_inner(xf)
+        np.tanh(out, out=out)
     else:
-        out = 0.5 * xf * (1.0 + erf(xf * (1.0 / math.sqrt(2.0))))
-    return out.astype(x.dtype, copy=False)
+        out = xf * (1.0 / math.sqrt(2.0))
+        out = erf(out)
+    out += 1.0
+    out *= xf
+    out *= 0.5
+    return out.astype(x.dtype, copy=False).reshape(x.shape)
 
 
 def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
-    """dy * gelu'(x).  A, A -> A."""
-    xf = _upcast(x)
+    """dy * gelu'(x).  A, A -> A.
+
+    tanh form: with t = tanh(inner), gelu' = 0.5 (1 + t) + 0.5 x (1 - t^2) inner'(x);
+    exact form: gelu' = Phi(x) + x phi(x).
+    """
+    xf = _upcast(x).reshape(-1)
     if approximate == "tanh":
-        t = np.tanh(SQRT_2_OVER_PI * (xf + GELU_CUBIC * xf * xf * xf))
-        dinner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * xf * xf)
-        slope = 0.5 * (1.0 + t) + 0.5 * xf * (1.0 - t * t) * dinner
+        slope = _tanh_inner(xf)
+        np.tanh(slope, out=slope)  # t
+        rest = slope * slope
+        np.subtract(1.0, rest, out=rest)  # 1 - t^2
+        rest *= xf
+        rest *= 0.5 * SQRT_2_OVER_PI
+        rest *= 1.0 + 3.0 * GELU_CUBIC * xf * xf  # times inner'(x) / sqrt(2/pi)
+        slope += 1.0
+        slope *= 0.5
     else:
-        cdf = 0.5 * (1.0 + erf(xf * (1.0 / math.sqrt(2.0))))
-        slope = cdf + xf * np.exp(-0.5 * xf * xf) * (1.0 / math.sqrt(2.0 * math.pi))
-    return (_upcast(dy) * slope).astype(x.dtype, copy=False)
+        slope = 0.5 * (1.0 + erf(xf * (1.0 / math.sqrt(2.0))))  # Phi(x)
+        rest = xf * xf
+        rest *= -0.5
+        np.exp(rest, out=rest)
+        rest *= xf
+        rest *= 1.0 / math.sqrt(2.0 * math.pi)  # x phi(x)
+    slope += rest
+    slope *= _upcast(dy).reshape(-1)
+    return slope.astype(x.dtype, copy=False).reshape(x.shape)
+
+
+def _tanh_inner(xf: np.ndarray) -> np.ndarray:
+    """sqrt(2/pi) (x + 0.044715 x^3) = x (a + b x^2), in a new array."""
+    inner = xf * xf
+    inner *= SQRT_2_OVER_PI * GELU_CUBIC
+    inner += SQRT_2_OVER_PI
+    inner *= xf
+    return inner
 
 
 def adamw(

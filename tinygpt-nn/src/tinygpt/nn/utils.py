@@ -53,6 +53,10 @@ def clip_grad_norm_(
         if norm_type == math.inf:
             peaks = [g.abs().max().to(dtype) for g in grads]
             total = tg.stack(peaks).max()
+        elif norm_type == 2.0:
+            # the usual case: each g . g is one dot-product kernel, with no temporaries
+            flats = [g.reshape(-1).to(dtype) for g in grads]
+            total = tg.stack([f @ f for f in flats]).sum().sqrt()
         else:
             # sum_i |g_i|^p over every gradient, then the p-th root: one norm for all
             powers = [(g.abs().to(dtype) ** norm_type).sum() for g in grads]
