@@ -19,6 +19,8 @@ Python's own documentation (pydoc_data), its 64 most frequent characters plus on
 id, so the vocabulary is 65 here too. The last 10% is validation.
 
 Each framework runs in its own process, so its peak resident memory (ru_maxrss) is its own;
+"training peak" is that peak minus the resident memory just before the first step (the model,
+optimizer and libraries already loaded): what the steps themselves added;
 tinygpt's Python-side peak (tracemalloc, which sees NumPy's buffers) over two extra steps is
 reported too. Tokens/s = batch_size * block_size / step time, from the 10th percentile of the
 step times after 3 warm-up steps (the median-based figure is in the JSON file too).
@@ -133,6 +135,7 @@ def worker(name: str, init: str) -> int:
         from gpt_common import TinygptRunner
 
         runner = TinygptRunner(BABY, weights, device)
+    baseline = current_rss_mb()  # the model, optimizer and libraries, before any step
     times, losses = run_steps(runner, train, BABY["block_size"], BATCH, ARGS.steps, SEED)
     val_loss = estimate_val_loss(runner, val, BABY["block_size"], BATCH, ARGS.eval_batches)
     result = {
@@ -145,6 +148,8 @@ def worker(name: str, init: str) -> int:
         "final_train_loss": float(np.mean(losses[-10:])),
         "val_loss": val_loss,
         "peak_rss_mb": peak_rss_mb(),
+        # what training added on top of the loaded model: activations, gradients, state
+        "training_peak_mb": peak_rss_mb() - baseline if baseline is not None else None,
         "python_peak_mb": runner.python_peak_mb(train, BATCH, lr_at(0, ARGS.steps)),
     }
     print(json.dumps(result))
@@ -158,25 +163,39 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
 
 
+def current_rss_mb() -> float | None:
+    """Resident memory now (Linux /proc), or None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
 def report(results: list[dict]) -> None:
     torch_row = next((r for r in results if r["framework"].startswith("torch")), None)
     print(f"\nnanoGPT baby config, {ARGS.steps} steps, batch {BATCH}, {ARGS.threads} threads\n")
     header = "| framework | tokens/s | (median) | vs torch | val loss | vs torch | peak RSS MB |"
-    print(header + " py peak MB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(header + " training peak MB | vs torch | py peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
             print(f"| {r['framework']} | error: {r['error']} | | | | | | |")
             continue
-        speed = ratio = "-"
+        speed = ratio = memory = "-"
         if torch_row is not None and "error" not in torch_row:
             speed = f"{r['tokens_per_s'] / torch_row['tokens_per_s']:.2f}x"
             ratio = f"{(r['val_loss'] / torch_row['val_loss'] - 1) * 100:+.2f}%"
+            if r["training_peak_mb"] and torch_row["training_peak_mb"]:
+                memory = f"{r['training_peak_mb'] / torch_row['training_peak_mb']:.2f}x"
         py_peak = "-" if r["python_peak_mb"] is None else f"{r['python_peak_mb']:.0f}"
+        training = "-" if r["training_peak_mb"] is None else f"{r['training_peak_mb']:.0f}"
         print(
             f"| {r['framework']} | {r['tokens_per_s']:,.0f} | {r['tokens_per_s_median']:,.0f} | "
             f"{speed} | {r['val_loss']:.4f} | "
-            f"{ratio} | {r['peak_rss_mb']:.0f} | {py_peak} |"
+            f"{ratio} | {r['peak_rss_mb']:.0f} | {training} | {memory} | {py_peak} |"
         )
 
 

@@ -33,6 +33,9 @@ cdef enum:
 cdef dict _free = {}
 cdef Py_ssize_t _cached = 0
 cdef Py_ssize_t _limit = 1 << 30
+# bytes held by live Buffers now, and the most since the last reset_peak()
+cdef Py_ssize_t _live = 0
+cdef Py_ssize_t _peak = 0
 
 
 cdef Py_ssize_t _size_class(Py_ssize_t nbytes) noexcept:
@@ -68,7 +71,8 @@ cdef class Buffer:
     """`size` elements of `itemsize` bytes each; contents undefined until written."""
 
     def __dealloc__(self):
-        global _cached
+        global _cached, _live
+        _live -= self.capacity
         if self.capacity >= CACHE_MIN and _cached + self.capacity <= _limit:
             _free.setdefault(self.capacity, []).append(<size_t>self.data)
             _cached += self.capacity
@@ -104,6 +108,10 @@ cdef Buffer new_buffer(Py_ssize_t size, int itemsize):
     buffer.nbytes = size * itemsize
     buffer.capacity = _size_class(buffer.nbytes)
     buffer.data = _allocate(buffer.capacity)
+    global _live, _peak
+    _live += buffer.capacity
+    if _live > _peak:
+        _peak = _live
     buffer.itemsize = itemsize
     buffer.size = size
     return buffer
@@ -120,12 +128,21 @@ def empty_cache() -> None:
 
 
 def cache_info() -> dict:
-    """{"cached_bytes": ..., "limit_bytes": ..., "blocks": ...} of the free-block cache."""
+    """The free-block cache ("cached_bytes", "limit_bytes", "blocks") and the memory held by
+    live buffers: "live_bytes" now, "peak_live_bytes" since `reset_peak()` (or the start)."""
     return {
+        "live_bytes": _live,
+        "peak_live_bytes": _peak,
         "cached_bytes": _cached,
         "limit_bytes": _limit,
         "blocks": sum(len(blocks) for blocks in _free.values()),
     }
+
+
+def reset_peak() -> None:
+    """Start measuring "peak_live_bytes" afresh from the bytes live now."""
+    global _peak
+    _peak = _live
 
 
 def set_cache_limit(Py_ssize_t limit) -> None:
