@@ -3,6 +3,8 @@
 - Every kernel instantiation (`tinygpt_backend_cuda.sources.all_sources`) is compiled with
   NVRTC (through CuPy's `cupy_backends.cuda.libs.nvrtc`, which needs no driver), one test per
   instantiation; and, where `nvcc` is on PATH, all of them in one nvcc run.
+- The fused kernels' float16 and float32 instantiations compute in float: their PTX has no
+  double-precision instruction (a bare `0.5 * x` or `erf(x)` on a float would promote it).
 - The plugin's probe says why `cuda` is unavailable (no CuPy, no GPU), never raises, and
   discovery never imports the kernels.
 
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import importlib.util
 import os
 import shutil
@@ -49,20 +52,44 @@ GPU = plugin._probe() is None
 
 
 # ------------------------------------------------------------------------- compile checks
-@pytest.mark.skipif(
+NO_NVRTC = pytest.mark.skipif(
     NVRTC is None,
     reason="NVRTC unavailable: pip install cupy-cuda12x nvidia-cuda-nvrtc-cu12 "
     "(or run `nox -s cuda_compile`)",
 )
-@pytest.mark.parametrize("label", list(SOURCES))
-def test_kernel_compiles_with_nvrtc(label: str) -> None:
+#: the fused kernel families, whose float16/float32 instantiations must not touch double
+FUSED_FAMILIES = (*sources.FUSED_FILES, "gelu.cu", "adamw.cu")
+SINGLE_PRECISION_FUSED = [
+    label
+    for label in SOURCES
+    if label.split("/")[0] in FUSED_FAMILIES and label.split("/")[1] in ("float16", "float32")
+]
+
+
+@functools.cache
+def _ptx(label: str) -> str:
+    """The PTX of one instantiation, or a test failure with NVRTC's log."""
     program = NVRTC.createProgram(SOURCES[label], label.replace("/", "_") + ".cu", [], [])
     try:
         NVRTC.compileProgram(program, [f"--gpu-architecture={ARCH}", "--std=c++17"])
     except Exception as error:  # noqa: BLE001 - re-raised with the compiler's log
         log = NVRTC.getProgramLog(program)
         pytest.fail(f"{label} does not compile with NVRTC ({error}):\n{log}")
-    assert NVRTC.getPTX(program)
+    ptx = NVRTC.getPTX(program)
+    return ptx.decode() if isinstance(ptx, bytes) else ptx
+
+
+@NO_NVRTC
+@pytest.mark.parametrize("label", list(SOURCES))
+def test_kernel_compiles_with_nvrtc(label: str) -> None:
+    assert _ptx(label)
+
+
+@NO_NVRTC
+@pytest.mark.parametrize("label", SINGLE_PRECISION_FUSED)
+def test_single_precision_fused_kernels_stay_in_float(label: str) -> None:
+    doubles = [line.strip() for line in _ptx(label).splitlines() if ".f64" in line]
+    assert not doubles, f"{label} computes in double: {doubles[:5]}"
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not on PATH")
@@ -89,13 +116,19 @@ def test_every_kernel_compiles_with_nvcc(tmp_path) -> None:
 
 
 def test_every_dtype_has_its_kernels() -> None:
-    """The instantiation table covers every dtype the backend lists."""
+    """The instantiation table covers every dtype the backend lists, and every gelu form."""
+    from tinygpt.backend.protocol import GELU_APPROXIMATIONS
+
+    assert set(sources.GELU_APPROXIMATIONS) == GELU_APPROXIMATIONS
     for dtype in ("float16", "float32", "float64", "int32", "int64", "bool"):
         assert f"where/{dtype}" in SOURCES
         assert f"reduce/sum/{dtype}" in SOURCES
         assert f"random/{dtype}" in SOURCES
     for dtype in sources.FLOATS:
         assert f"attention.cu/{dtype}" in SOURCES
+        assert f"adamw.cu/{dtype}" in SOURCES
+        for approximate in GELU_APPROXIMATIONS:
+            assert f"gelu.cu/{dtype}/{approximate}" in SOURCES
 
 
 # --------------------------------------------------------------------------- the probe

@@ -50,7 +50,7 @@ class CudaBackend(FusedKernels, Backend):
 
     name = "cuda"
     dtypes = frozenset(DTYPES.values())
-    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention"})
+    fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention", "gelu", "adamw"})
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("cuda")

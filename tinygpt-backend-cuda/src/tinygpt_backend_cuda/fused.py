@@ -1,4 +1,5 @@
-"""The fused kernels of `CudaBackend` (softmax, layer norm, cross-entropy, attention).
+"""The fused kernels of `CudaBackend` (softmax, layer norm, cross-entropy, attention, gelu,
+adamw).
 
 A mixin: `CudaBackend` inherits these methods; they use its `_new` and `_meta`. Each method
 launches the kernels of one ``kernels/*.cu`` file, rendered for the input's dtype.
@@ -6,6 +7,7 @@ launches the kernels of one ``kernels/*.cu`` file, rendered for the input's dtyp
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import cupy
@@ -35,7 +37,8 @@ def _kernel(name: str, dtype, kernel_name: str, log: bool = False):
 
 
 class FusedKernels:
-    """softmax, layer_norm(_backward), cross_entropy(_backward), attention(_backward)."""
+    """softmax, layer_norm(_backward), cross_entropy(_backward), attention(_backward),
+    gelu(_backward), adamw."""
 
     # ---------------------------------------------------------------- softmax
     def softmax(self, x: NDArray, axis: int, log: bool) -> cupy.ndarray:
@@ -157,6 +160,59 @@ class FusedKernels:
         shared = _shared_bytes("attention_backward", q.dtype, 2 * D + 2 * Tq)
         _attend(function, B * H * Tk, args + sizes, shared)
         return dq, dk, dv
+
+    # ------------------------------------------------------------------- gelu
+    def gelu(self, x: NDArray, approximate: str) -> cupy.ndarray:
+        n = prod(x.shape)
+        out = self._new(n, x.dtype)
+        function = kernel(sources.gelu_source(x.dtype.name, approximate), "gelu")
+        launch(function, n, (x.buffer, self._meta(x), out, _n(n)))
+        return out
+
+    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> cupy.ndarray:
+        n = prod(x.shape)
+        dx = self._new(n, x.dtype)
+        function = kernel(sources.gelu_source(x.dtype.name, approximate), "gelu_backward")
+        launch(function, n, (dy.buffer, self._meta(dy), x.buffer, self._meta(x), dx, _n(n)))
+        return dx
+
+    # ------------------------------------------------------------------ adamw
+    def adamw(
+        self,
+        param: NDArray,
+        grad: NDArray,
+        exp_avg: NDArray,
+        exp_avg_sq: NDArray,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        step: int,
+    ) -> None:
+        n = prod(param.shape)
+        if n == 0:
+            return
+        # the step's scalars in double here, each rounded once to the kernel's compute type
+        a = compute_dtype(param.dtype).type
+        step_size = lr / (1.0 - beta1**step)
+        bias2_sqrt = math.sqrt(1.0 - beta2**step)
+        scalars = (1.0 - lr * weight_decay, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps)
+        scalars = tuple(a(value) for value in (*scalars, step_size, bias2_sqrt))
+        p, m, v = _dense(param), _dense(exp_avg), _dense(exp_avg_sq)
+        function = kernel(sources.adamw_source(param.dtype.name), "adamw")
+        launch(function, n, (p, grad.buffer, self._meta(grad), m, v, *scalars, _n(n)))
+
+
+def _dense(x: NDArray) -> cupy.ndarray:
+    """The buffer of contiguous `x` from its first element on: the kernel indexes it by i."""
+    if not x.is_contiguous():
+        raise BackendError(
+            f"cuda adamw: param, exp_avg and exp_avg_sq must be contiguous; got shape "
+            f"{x.shape} with strides {x.strides} (core takes its composed path for those)"
+        )
+    # a CuPy slice is the same memory, its pointer advanced by offset * itemsize
+    return x.buffer[x.offset :]
 
 
 def _n(value: int) -> np.int64:

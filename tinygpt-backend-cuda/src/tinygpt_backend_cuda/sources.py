@@ -24,6 +24,8 @@ __all__ = [
     "binary_source",
     "cast_source",
     "fused_source",
+    "gelu_source",
+    "adamw_source",
     "index_source",
     "matmul_tiled_source",
     "random_source",
@@ -235,6 +237,21 @@ def fused_source(name: str, dtype: str, log: bool = False) -> str:
     return render(name, **_types(dtype), LOG="1" if log else "0")
 
 
+#: gelu's `approximate` -> gelu.cu's TANH flag: GPT-2's tanh form, or the exact erf one
+GELU_APPROXIMATIONS = {"none": "0", "tanh": "1"}
+
+
+@functools.cache
+def gelu_source(dtype: str, approximate: str) -> str:
+    """gelu and gelu_backward, one instantiation per dtype and `approximate`."""
+    return render("gelu.cu", **_types(dtype), TANH=GELU_APPROXIMATIONS[approximate])
+
+
+@functools.cache
+def adamw_source(dtype: str) -> str:
+    return render("adamw.cu", **_types(dtype))
+
+
 # ------------------------------------------------------------------------ every instance
 def all_sources() -> Iterator[tuple[str, str]]:
     """(label, source) for every kernel instantiation the backend can ask for."""
@@ -262,3 +279,6 @@ def all_sources() -> Iterator[tuple[str, str]]:
         for name in FUSED_FILES:
             yield f"{name}/{dtype}", fused_source(name, dtype)
         yield f"softmax.cu/{dtype}/log", fused_source("softmax.cu", dtype, log=True)
+        for approximate in GELU_APPROXIMATIONS:
+            yield f"gelu.cu/{dtype}/{approximate}", gelu_source(dtype, approximate)
+        yield f"adamw.cu/{dtype}", adamw_source(dtype)
