@@ -9,11 +9,16 @@ dweight and dbias are summed over rows into per-thread partials and merged once.
     xhat = (x - mean) * rstd,  g = dy * weight
     dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
     dweight = sum over rows of dy * xhat,  dbias = sum over rows of dy
+
+float32 rows go to lnorm_f32.h in runs (all the rows along the innermost row dim at once):
+C compiled for AVX2 and AVX-512 too, so that short rows (C = 128) cost a few vector steps
+each and no per-row call. float64 stays here, accumulating in float64 throughout. The
+normalized axis is made dense first (a copy only for the rare view where it is not).
 """
 
 from cython.parallel cimport prange
 from libc.math cimport sqrt
-from libc.stdlib cimport calloc, free, malloc
+from libc.stdlib cimport calloc, free
 
 from .dtypes cimport FLOAT16, FLOAT32, real
 from .memory cimport compact, convert, widened
@@ -24,11 +29,29 @@ from .strided cimport (
 )
 
 
+cdef extern from "lnorm_f32.h" nogil:
+    enum:
+        FOLD_ROWS "TG_COL_ROWS"  # rows whose dweight, dbias stay float32 before a fold
+    ctypedef struct tg_ln_run:
+        Py_ssize_t rows, n
+        float* out
+        Py_ssize_t out_stride
+        const float* x
+        Py_ssize_t x_stride
+        const float* dy
+        Py_ssize_t dy_stride
+        const float* weight
+        const float* bias
+        float* mean
+        float* rstd
+        double eps
+    void ln_forward_f32 "tg_ln_forward"(const tg_ln_run* p)
+    void ln_backward_f32 "tg_ln_backward"(const tg_ln_run* p, float* dw, float* db)
+
+
 cdef struct Norm:
     Loop rows  # over the leading dims: operands (out, x) or (dx, x, dy)
-    Py_ssize_t c  # the normalized axis: its length ...
-    Py_ssize_t sx  # ... and its stride in x
-    Py_ssize_t sdy  # in dy (backward)
+    Py_ssize_t c  # the normalized axis: its length (dense in every operand)
     char* weight  # dense (C,), NULL without one
     char* bias  # dense (C,), NULL without one
     char* mean  # (rows,) dense
@@ -36,92 +59,73 @@ cdef struct Norm:
     double eps
 
 
-cdef inline const real* _dense_row(const real* x, Py_ssize_t stride, Py_ssize_t n,
-                                   real* scratch) noexcept nogil:
-    """x's row itself when it is dense, else a dense copy of it in `scratch`."""
-    cdef Py_ssize_t j
-    if stride == 1:
-        return x
-    for j in range(n):
-        scratch[j] = x[j * stride]
-    return scratch
+cdef inline void _run_at(const Norm* p, const Py_ssize_t* offset, Py_ssize_t column,
+                         Py_ssize_t rows, Py_ssize_t first, tg_ln_run* run) noexcept nogil:
+    """The float32 run of `rows` rows from row number `first`, `column` steps along the
+    innermost row dim past `offset`."""
+    cdef int inner = p.rows.ndim - 1
+    run.rows = rows
+    run.n = p.c
+    run.out = <float*>p.rows.data[0] + offset[0] + column * p.rows.strides[0][inner]
+    run.out_stride = p.rows.strides[0][inner]
+    run.x = <const float*>p.rows.data[1] + offset[1] + column * p.rows.strides[1][inner]
+    run.x_stride = p.rows.strides[1][inner]
+    if p.rows.nops == 3:
+        run.dy = <const float*>p.rows.data[2] + offset[2] + column * p.rows.strides[2][inner]
+        run.dy_stride = p.rows.strides[2][inner]
+    run.weight = <const float*>p.weight
+    run.bias = <const float*>p.bias
+    run.mean = <float*>p.mean + first
+    run.rstd = <float*>p.rstd + first
+    run.eps = p.eps
+
+
+# ------------------------------------------------------------------------ forward
+cdef void _forward_row(const Norm* p, const real* x, real* out, Py_ssize_t r) noexcept nogil:
+    """One float64 row (the float32 ones go to lnorm_f32.h)."""
+    cdef Py_ssize_t j, c = p.c
+    cdef const real* w = <const real*>p.weight
+    cdef const real* b = <const real*>p.bias
+    cdef real m = <real>(row_sum(x, 1, c) / c)
+    cdef real s = <real>(1.0 / sqrt(row_centered_squares(x, c, m) / c + p.eps))
+    (<real*>p.mean)[r] = m
+    (<real*>p.rstd)[r] = s
+    if w != NULL and b != NULL:  # each variant one vectorized loop
+        for j in range(c):
+            out[j] = (x[j] - m) * s * w[j] + b[j]
+    elif w != NULL:
+        for j in range(c):
+            out[j] = (x[j] - m) * s * w[j]
+    elif b != NULL:
+        for j in range(c):
+            out[j] = (x[j] - m) * s + b[j]
+    else:
+        for j in range(c):
+            out[j] = (x[j] - m) * s
 
 
 cdef void _forward_rows(const Norm* p, Py_ssize_t start, Py_ssize_t stop, real* y) noexcept nogil:
+    """Rows [start, stop), a run along the innermost row dim at a time."""
     cdef Py_ssize_t index[MAX_DIMS]
     cdef Py_ssize_t offset[MAX_OPERANDS]
-    cdef Py_ssize_t r, j, c = p.c
-    cdef const real* w = <const real*>p.weight
-    cdef const real* b = <const real*>p.bias
-    cdef real* scratch = <real*>malloc(c * sizeof(real))
+    cdef int inner = p.rows.ndim - 1
+    cdef Py_ssize_t length = p.rows.shape[inner], column = start % length, r = start, n, k
     cdef const real* x
-    cdef real* out
-    cdef double mean, rstd
-    cdef real m, s
-    loop_seek(&p.rows, p.rows.ndim, start, index, offset)
-    for r in range(start, stop):
-        x = _dense_row(<const real*>p.rows.data[1] + offset[1], p.sx, c, scratch)
-        out = y + offset[0]
-        mean = row_sum(x, 1, c) / c
-        m = <real>mean
-        rstd = 1.0 / sqrt(row_centered_squares(x, c, m) / c + p.eps)
-        s = <real>rstd
-        (<real*>p.mean)[r] = m
-        (<real*>p.rstd)[r] = s
-        if w != NULL and b != NULL:  # each variant one vectorized loop
-            for j in range(c):
-                out[j] = (x[j] - m) * s * w[j] + b[j]
-        elif w != NULL:
-            for j in range(c):
-                out[j] = (x[j] - m) * s * w[j]
-        elif b != NULL:
-            for j in range(c):
-                out[j] = (x[j] - m) * s + b[j]
+    cdef tg_ln_run run
+    loop_seek(&p.rows, inner, start // length, index, offset)
+    while r < stop:
+        n = length - column if length - column < stop - r else stop - r
+        if real is float:
+            _run_at(p, offset, column, n, r, &run)
+            ln_forward_f32(&run)
         else:
-            for j in range(c):
-                out[j] = (x[j] - m) * s
-        loop_advance(&p.rows, p.rows.ndim, index, offset)
-    free(scratch)
-
-
-cdef void _backward_rows(const Norm* p, Py_ssize_t start, Py_ssize_t stop, real* dx,
-                         double* dw, double* db) noexcept nogil:
-    """Rows [start, stop); dw and db (C each) are this thread's partial sums."""
-    cdef Py_ssize_t index[MAX_DIMS]
-    cdef Py_ssize_t offset[MAX_OPERANDS]
-    cdef Py_ssize_t r, j, c = p.c
-    cdef const real* w = <const real*>p.weight
-    cdef real* scratch = <real*>malloc(4 * c * sizeof(real))
-    cdef real* xhat = scratch + 2 * c
-    cdef real* g = scratch + 3 * c
-    cdef const real* x
-    cdef const real* dy
-    cdef const real* grad
-    cdef real* out
-    cdef real m, s, c1, c2
-    loop_seek(&p.rows, p.rows.ndim, start, index, offset)
-    for r in range(start, stop):
-        x = _dense_row(<const real*>p.rows.data[1] + offset[1], p.sx, c, scratch)
-        dy = _dense_row(<const real*>p.rows.data[2] + offset[2], p.sdy, c, scratch + c)
-        out = dx + offset[0]
-        m = (<const real*>p.mean)[r]
-        s = (<const real*>p.rstd)[r]
-        for j in range(c):
-            xhat[j] = (x[j] - m) * s
-        grad = dy  # d loss / d xhat
-        if w != NULL:
-            for j in range(c):
-                g[j] = dy[j] * w[j]
-            grad = g
-        c1 = <real>(row_sum(grad, 1, c) / c)
-        c2 = <real>(row_dot(grad, xhat, c) / c)
-        for j in range(c):
-            out[j] = s * (grad[j] - c1 - xhat[j] * c2)
-        for j in range(c):
-            dw[j] += dy[j] * xhat[j]
-            db[j] += dy[j]
-        loop_advance(&p.rows, p.rows.ndim, index, offset)
-    free(scratch)
+            for k in range(column, column + n):
+                x = <const real*>p.rows.data[1] + offset[1] + k * p.rows.strides[1][inner]
+                _forward_row(p, x, y + offset[0] + k * p.rows.strides[0][inner], r + k - column)
+        r += n
+        column = 0
+        if r < stop:
+            loop_advance(&p.rows, inner, index, offset)
 
 
 cdef void _forward(Norm* p, real* y) noexcept nogil:
@@ -134,11 +138,88 @@ cdef void _forward(Norm* p, real* y) noexcept nogil:
         _forward_rows(p, count * t // threads, count * (t + 1) // threads, y)
 
 
+# ----------------------------------------------------------------------- backward
+cdef void _backward_row(const Norm* p, const real* x, const real* dy, real* out, Py_ssize_t r,
+                        real* scratch, double* dw, double* db) noexcept nogil:
+    """One float64 row; scratch holds 2C."""
+    cdef Py_ssize_t j, c = p.c
+    cdef const real* w = <const real*>p.weight
+    cdef real* xhat = scratch
+    cdef real* g = scratch + c
+    cdef const real* grad = dy  # d loss / d xhat
+    cdef real m = (<const real*>p.mean)[r]
+    cdef real s = (<const real*>p.rstd)[r]
+    cdef real c1, c2
+    for j in range(c):
+        xhat[j] = (x[j] - m) * s
+    if w != NULL:
+        for j in range(c):
+            g[j] = dy[j] * w[j]
+        grad = g
+    c1 = <real>(row_sum(grad, 1, c) / c)
+    c2 = <real>(row_dot(grad, xhat, c) / c)
+    for j in range(c):
+        out[j] = s * (grad[j] - c1 - xhat[j] * c2)
+    for j in range(c):
+        dw[j] += dy[j] * xhat[j]
+        db[j] += dy[j]
+
+
+cdef inline void _fold(float* part, double* total, Py_ssize_t n) noexcept nogil:
+    """total += part, then part = 0 (n each)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        total[j] += part[j]
+        part[j] = 0
+
+
+cdef void _backward_rows(const Norm* p, Py_ssize_t start, Py_ssize_t stop, real* dx,
+                         double* dw, double* db) noexcept nogil:
+    """Rows [start, stop); dw and db (C each) are this thread's partial sums. float32 rows
+    add into float32 partials, folded into dw and db every FOLD_ROWS rows."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef int inner = p.rows.ndim - 1
+    cdef Py_ssize_t length = p.rows.shape[inner], column = start % length, r = start, n, k
+    cdef Py_ssize_t c = p.c, pending = 0
+    cdef const real* x
+    cdef const real* dy
+    cdef tg_ln_run run
+    cdef real* scratch = <real*>calloc(2 * c + 1, sizeof(real))  # partials or a float64 row
+    loop_seek(&p.rows, inner, start // length, index, offset)
+    while r < stop:
+        n = length - column if length - column < stop - r else stop - r
+        if real is float:
+            n = n if n < FOLD_ROWS - pending else FOLD_ROWS - pending
+            _run_at(p, offset, column, n, r, &run)
+            ln_backward_f32(&run, scratch, scratch + c)
+            pending += n
+            if pending == FOLD_ROWS:
+                _fold(scratch, dw, c)
+                _fold(scratch + c, db, c)
+                pending = 0
+        else:
+            for k in range(column, column + n):
+                x = <const real*>p.rows.data[1] + offset[1] + k * p.rows.strides[1][inner]
+                dy = <const real*>p.rows.data[2] + offset[2] + k * p.rows.strides[2][inner]
+                _backward_row(p, x, dy, dx + offset[0] + k * p.rows.strides[0][inner],
+                              r + k - column, scratch, dw, db)
+        r += n
+        column += n
+        if column == length and r < stop:
+            column = 0
+            loop_advance(&p.rows, inner, index, offset)
+    if real is float:
+        _fold(scratch, dw, c)
+        _fold(scratch + c, db, c)
+    free(scratch)
+
+
 cdef void _backward(Norm* p, real* dx, real* dw, real* db) noexcept nogil:
     cdef Py_ssize_t count = loop_size(&p.rows, p.rows.ndim), j
     cdef int threads = thread_count(count * p.c * 4), t
     # per-thread partial sums of dweight and dbias: no two threads add to the same memory
-    cdef double* parts = <double*>calloc(2 * threads * p.c, sizeof(double))
+    cdef double* parts = <double*>calloc(2 * threads * p.c + 1, sizeof(double))
     if threads == 1:
         _backward_rows(p, 0, count, dx, parts, parts + p.c)
     else:
@@ -168,6 +249,17 @@ cdef object _dense_param(param, View* out):
     return compact(&wide, out)
 
 
+cdef object _dense_last(View* x):
+    """x itself when its last axis is dense, else (rarely) x replaced by a dense copy."""
+    cdef View dense
+    cdef int last = x.ndim - 1
+    if x.shape[last] < 2 or x.strides[last] == 1:
+        return None
+    keep = compact(x, &dense)
+    x[0] = dense
+    return keep
+
+
 cdef void _setup(Norm* p, const View* out, const View* x, const View* dy) noexcept:
     """rows = every dim but the last, over (out, x[, dy])."""
     cdef int d, last = x.ndim - 1
@@ -183,9 +275,7 @@ cdef void _setup(Norm* p, const View* out, const View* x, const View* dy) noexce
             p.rows.strides[2][d] = dy.strides[d]
     if dy != NULL:
         p.rows.data[2] = dy.data
-        p.sdy = dy.strides[last]
     p.c = x.shape[last]
-    p.sx = x.strides[last]
     p.weight = NULL
     p.bias = NULL
     loop_simplify(&p.rows)
@@ -197,6 +287,7 @@ def layer_norm(x, weight, bias, double eps):
     cdef int d
     read_view(x, &vx)
     keep = [widened(&vx, &wx)]
+    keep.append(_dense_last(&wx))
     y_buffer = new_dense(&wx, wx.dtype, &y)
     rows_view = wx  # x.shape[:-1]
     rows_view.ndim -= 1
@@ -235,6 +326,8 @@ def layer_norm_backward(dy, x, weight, mean, rstd):
     read_view(mean, &vm)
     read_view(rstd, &vr)
     keep = [widened(&vdy, &wdy), widened(&vx, &wx), widened(&vm, &wm), widened(&vr, &wr)]
+    keep.append(_dense_last(&wdy))
+    keep.append(_dense_last(&wx))
     if not is_dense(&wm):  # indexed by row number below
         keep.append(compact(&wm, &dm))
         wm = dm

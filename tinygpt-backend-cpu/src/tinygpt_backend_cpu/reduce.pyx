@@ -12,6 +12,9 @@ nest. Two traversals cover every layout:
   in order instead of one strided column at a time.
 
 Sums accumulate in float64 (floats) or int64 (integers); float16 is widened to float32.
+float32 sums add at most 512 terms (a row sum) or 32 rows (a column sum) in float32 lanes
+before folding them into float64: the vector width of float32, nearly the rounding of
+float64. Those two loops live in sums_f32.h, compiled for AVX2 and AVX-512 too.
 """
 
 from libc.math cimport INFINITY
@@ -31,9 +34,18 @@ from .strided cimport (
     new_dense, read_view, thread_count,
 )
 
+cdef extern from "sums_f32.h" nogil:
+    enum:
+        BLOCK "TG_COL_WIDTH"  # outputs accumulated together by the column traversal (256)
+    # out[r * so] = the sum of the dense row x + r * sx of n, for r < rows
+    void row_sums_f32 "tg_row_sums"(float* out, Py_ssize_t so, const float* x, Py_ssize_t sx,
+                                    Py_ssize_t rows, Py_ssize_t n)
+    # sums[j] += x[r * stride + j] for r < rows, j < n <= BLOCK
+    void col_sums_f32 "tg_col_sums"(double* sums, const float* x, Py_ssize_t stride,
+                                    Py_ssize_t rows, Py_ssize_t n)
+
 cdef enum:
     SUM, MAX, MIN, ARGMAX, ARGMIN
-    BLOCK = 256  # outputs accumulated together by the column traversal
 
 _OPS = {"sum": SUM, "max": MAX, "min": MIN, "argmax": ARGMAX, "argmin": ARGMIN}
 
@@ -115,6 +127,25 @@ cdef void _walk(int op, Element* acc, const Loop* red, const scalar* base,
             loop_advance(red, outer, index, offset)
 
 
+cdef void _row_sums(const Loop* kept, Py_ssize_t n, const float* x, float* out,
+                    Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Outputs [start, stop), each the sum of a dense run of n: the float32 row sum, handed
+    a whole run of outputs along the innermost kept dim at a time."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef int inner = kept.ndim - 1
+    cdef Py_ssize_t length = kept.shape[inner], column = start % length, o = start, rows
+    cdef Py_ssize_t so = kept.strides[0][inner], sx = kept.strides[1][inner]
+    loop_seek(kept, inner, start // length, index, offset)
+    while o < stop:
+        rows = length - column if length - column < stop - o else stop - o
+        row_sums_f32(out + offset[0] + column * so, so, x + offset[1] + column * sx, sx, rows, n)
+        o += rows
+        column = 0
+        if o < stop:
+            loop_advance(kept, inner, index, offset)
+
+
 cdef void _rows(int op, const Loop* kept, const Loop* red, const scalar* x, scalar* out,
                 Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     """Outputs [start, stop), each the reduction of its own run over `red`."""
@@ -122,6 +153,10 @@ cdef void _rows(int op, const Loop* kept, const Loop* red, const scalar* x, scal
     cdef Py_ssize_t offset[MAX_OPERANDS]
     cdef Py_ssize_t o, red_size = loop_size(red, red.ndim)
     cdef Element acc
+    if scalar is float:
+        if op == SUM and red.ndim == 1 and red.strides[0][0] == 1:
+            _row_sums(kept, red_size, x, out, start, stop)
+            return
     loop_seek(kept, kept.ndim, start, index, offset)
     for o in range(start, stop):
         _acc_init(op, &acc, x)
@@ -130,37 +165,71 @@ cdef void _rows(int op, const Loop* kept, const Loop* red, const scalar* x, scal
         loop_advance(kept, kept.ndim, index, offset)
 
 
-cdef void _columns(int op, const Loop* kept, const Loop* red, const scalar* x, scalar* out,
-                   Py_ssize_t item) noexcept nogil:
-    """Work item `item`: BLOCK neighbouring outputs along the innermost kept dim, folded in
-    one sweep over every reduced position."""
-    cdef Py_ssize_t kept_index[MAX_DIMS]
+cdef void _dense_column_sums(const Loop* red, const scalar* x, double* sums,
+                             Py_ssize_t count) noexcept nogil:
+    """sums[j] += x[j] at every reduced position, j < count: the kept dim is dense, so
+    each position adds a dense run of count (float32: in blocks of rows, in float32)."""
     cdef Py_ssize_t red_index[MAX_DIMS]
-    cdef Py_ssize_t kept_offset[MAX_OPERANDS]
     cdef Py_ssize_t red_offset[MAX_OPERANDS]
-    cdef Element acc[BLOCK]
-    cdef int last = kept.ndim - 1
-    cdef Py_ssize_t width = kept.shape[last], stride = kept.strides[1][last]
-    cdef Py_ssize_t blocks = (width + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t first = (item % blocks) * BLOCK, count, r, j
-    cdef Py_ssize_t red_size = loop_size(red, red.ndim)
+    cdef int inner = red.ndim - 1
+    cdef Py_ssize_t length = red.shape[inner], stride = red.strides[0][inner]
+    cdef Py_ssize_t runs = loop_size(red, inner), k, r, j
     cdef const scalar* row
-    count = width - first if width - first < BLOCK else BLOCK
-    loop_seek(kept, last, item // blocks, kept_index, kept_offset)
-    cdef double sums[BLOCK]
-    for j in range(count):
-        _acc_init(op, &acc[j], x)
-        sums[j] = 0
+    loop_seek(red, inner, 0, red_index, red_offset)
+    for k in range(runs):
+        if scalar is float:
+            col_sums_f32(sums, x + red_offset[0], stride, length, count)
+        elif scalar is double:
+            for r in range(length):
+                row = x + red_offset[0] + r * stride
+                for j in range(count):  # one vectorized loop
+                    sums[j] += row[j]
+        loop_advance(red, inner, red_index, red_offset)
+
+
+cdef void _strided_columns(int op, const Loop* red, const scalar* x, Py_ssize_t stride,
+                           Py_ssize_t count, Element* acc, double* sums) noexcept nogil:
+    """Fold output j < count, x[j * stride] at every reduced position, into acc[j] (sums
+    into sums[j])."""
+    cdef Py_ssize_t red_index[MAX_DIMS]
+    cdef Py_ssize_t red_offset[MAX_OPERANDS]
+    cdef Py_ssize_t red_size = loop_size(red, red.ndim), r, j
+    cdef const scalar* row
     loop_seek(red, red.ndim, 0, red_index, red_offset)
     for r in range(red_size):
-        row = x + kept_offset[1] + red_offset[0] + first * stride
+        row = x + red_offset[0]
         if (scalar is float or scalar is double) and op == SUM:
-            for j in range(count):  # the bias-gradient case: one vectorized loop
+            for j in range(count):
                 sums[j] += row[j * stride]
         else:
             for j in range(count):
                 _acc_add(op, &acc[j], row[j * stride])
         loop_advance(red, red.ndim, red_index, red_offset)
+
+
+cdef void _columns(int op, const Loop* kept, const Loop* red, const scalar* x, scalar* out,
+                   Py_ssize_t item) noexcept nogil:
+    """Work item `item`: BLOCK neighbouring outputs along the innermost kept dim, folded in
+    one sweep over every reduced position."""
+    cdef Py_ssize_t kept_index[MAX_DIMS]
+    cdef Py_ssize_t kept_offset[MAX_OPERANDS]
+    cdef Element acc[BLOCK]
+    cdef double sums[BLOCK]
+    cdef int last = kept.ndim - 1
+    cdef Py_ssize_t width = kept.shape[last], stride = kept.strides[1][last]
+    cdef Py_ssize_t blocks = (width + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t first = (item % blocks) * BLOCK, count, j
+    cdef const scalar* column
+    count = width - first if width - first < BLOCK else BLOCK
+    loop_seek(kept, last, item // blocks, kept_index, kept_offset)
+    column = x + kept_offset[1] + first * stride
+    for j in range(count):
+        _acc_init(op, &acc[j], x)
+        sums[j] = 0
+    if (scalar is float or scalar is double) and op == SUM and stride == 1:
+        _dense_column_sums(red, column, sums, count)  # the bias gradient
+    else:
+        _strided_columns(op, red, column, stride, count, acc, sums)
     if (scalar is float or scalar is double) and op == SUM:
         for j in range(count):
             acc[j].f64 = sums[j]
