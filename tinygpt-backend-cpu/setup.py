@@ -102,6 +102,7 @@ def extensions() -> list[Extension]:
         "library_dirs": [scipy_openblas32.get_lib_dir()],
         "libraries": [scipy_openblas32.get_library()],
     }
+    headers = [str(h.relative_to(HERE)) for h in sorted(PACKAGE.glob("*.h"))]
     modules = []
     for pyx in sorted(PACKAGE.glob("*.pyx")):
         name = f"tinygpt_backend_cpu.{pyx.stem}"
@@ -110,6 +111,9 @@ def extensions() -> list[Extension]:
             Extension(
                 name,
                 [source],
+                # NOTE: the C headers are included from the generated .c files, which Cython
+                # does not see change: listing them rebuilds every module when one is edited
+                depends=headers,
                 extra_compile_args=COMPILE_ARGS,
                 extra_link_args=LINK_ARGS,
                 **openblas,
