@@ -8,7 +8,8 @@ a compiled kernel, which reads them in place whatever their strides and returns 
 - `elementwise`: unary, binary, scalar ops, comparisons, where;
 - `reduce`: sum/max/min over any axes, argmax/argmin;
 - `matmul`: batched matmul on OpenBLAS; `indexing`: gather, scatter_add; `random`: fills;
-- `softmax`: softmax, cross-entropy; `layernorm`; `attention`: causal attention.
+- `softmax`: softmax, cross-entropy; `layernorm`; `attention`: causal attention;
+- `activation`: GELU and its backward; `optim`: the AdamW step.
 
 >>> from tinygpt.device import Device
 >>> from tinygpt.dtypes import float32
@@ -28,12 +29,14 @@ from tinygpt.device import Device
 from tinygpt.dtypes import DTYPES, DType
 
 from .native import (
+    activation,
     attention,
     elementwise,
     indexing,
     layernorm,
     matmul,
     memory,
+    optim,
     random,
     reduce,
     softmax,
@@ -52,7 +55,7 @@ class CpuBackend(Backend):
 
     name = "cpu"
     dtypes = frozenset(DTYPES.values())
-    fused_ops = frozenset({"softmax", "layer_norm", "cross_entropy", "attention"})
+    fused_ops = frozenset({"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw"})
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("cpu")
@@ -161,3 +164,24 @@ class CpuBackend(Backend):
         scale: float,
     ) -> tuple[Buffer, Buffer, Buffer]:
         return attention.attention_backward(dout, q, k, v, out, lse, causal, scale)
+
+    def gelu(self, x: NDArray, approximate: str) -> Buffer:
+        return activation.gelu(x, approximate)
+
+    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> Buffer:
+        return activation.gelu_backward(dy, x, approximate)
+
+    def adamw(
+        self,
+        param: NDArray,
+        grad: NDArray,
+        exp_avg: NDArray,
+        exp_avg_sq: NDArray,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        step: int,
+    ) -> None:
+        optim.adamw(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import scipy_openblas32  # noqa: F401 - must come before the extension modules
 
 from . import (  # noqa: E402
+    activation,
     attention,
     buffer,
     elementwise,
@@ -17,6 +18,7 @@ from . import (  # noqa: E402
     layernorm,
     matmul,
     memory,
+    optim,
     random,
     reduce,
     runtime,
@@ -24,6 +26,7 @@ from . import (  # noqa: E402
 )
 
 __all__ = [
+    "activation",
     "attention",
     "buffer",
     "elementwise",
@@ -31,6 +34,7 @@ __all__ = [
     "layernorm",
     "matmul",
     "memory",
+    "optim",
     "random",
     "reduce",
     "runtime",
