@@ -215,6 +215,46 @@ def test_linear_reads_the_transposed_weight_in_place(device):
     assert tg.autograd.gradcheck(F.linear, [_t(a, device, True) for a in (x, w, b)])
 
 
+@pytest.mark.parametrize(
+    "x_shape, transposed", [((4,), False), ((3, 4), True), ((2, 3, 4), False), ((0, 4), False)]
+)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_is_one_node_with_the_composed_gradients(device, x_shape, transposed, with_bias):
+    rng = np.random.default_rng(10)
+    x_np = rng.normal(size=x_shape[::-1] if transposed else x_shape)
+    w_np, b_np = rng.normal(size=(5, 4)), rng.normal(size=5)
+    x = _t(x_np, device, True)
+    w, b = _t(w_np, device, True), _t(b_np, device, True) if with_bias else None
+    xin = x.transpose(0, 1) if transposed else x  # a strided input: reshaped by a copy
+    out = F.linear(xin, w, b)
+    assert type(out.grad_fn).__name__ == "Linear"  # one node, not five
+    x_ref = x_np.T if transposed else x_np
+    want = x_ref @ w_np.T + (b_np if with_bias else 0)
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-10, atol=1e-12)
+    inputs = [x, w] + ([b] if with_bias else [])
+
+    def fn(*args):
+        xi = args[0].transpose(0, 1) if transposed else args[0]
+        return F.linear(xi, *args[1:])
+
+    assert tg.autograd.gradcheck(fn, inputs)
+
+
+def test_linear_gradient_for_the_weight_only(device):
+    x = _t(np.ones((3, 4)), device)
+    w = _t(np.ones((2, 4)), device, True)
+    F.linear(x, w, _t(np.zeros(2), device)).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.full((2, 4), 3.0))
+    assert x.grad is None
+
+
+def test_linear_with_mixed_dtypes_promotes_like_matmul(device):
+    x = tg.ones(2, 3, dtype=tg.float32, device=device)
+    w = tg.ones(4, 3, dtype=tg.float64, device=device)
+    out = F.linear(x, w, tg.zeros(4, dtype=tg.float64, device=device))
+    assert out.dtype == tg.float64 and out.shape == (2, 4)
+
+
 def test_embedding_padding_idx_blocks_gradient(device):
     w = tg.randn(4, 2, dtype=tg.float64, device=device, requires_grad=True)
     out = F.embedding(tg.tensor([1, 2, 1], device=device), w, padding_idx=1)

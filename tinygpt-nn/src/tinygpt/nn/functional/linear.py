@@ -11,6 +11,7 @@ from __future__ import annotations
 import tinygpt as tg
 from tinygpt import Tensor
 from tinygpt.errors import DTypeError, ShapeError
+from tinygpt.ops.matmul import Linear
 
 __all__ = ["linear", "embedding", "dropout"]
 
@@ -28,16 +29,16 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "lin
             f"{op}: input {x.shape} does not fit weight {weight.shape}: the input's last dim "
             f"must be in_features={weight.shape[1]}"
         )
-    lead = x.shape[:-1]
-    # NOTE: (..., in) -> (N, in) makes one big 2-D matmul instead of a batch of small ones
-    # that would broadcast weight.T over the batch (and sum its gradient back over it)
-    flat = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-    out = flat @ weight.T  # (N, out)
-    if bias is not None:
-        if bias.shape != (weight.shape[0],):
-            raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
-        out = out + bias
-    return out.reshape(*lead, weight.shape[0]) if x.ndim != 2 else out
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
+    params = (weight,) if bias is None else (weight, bias)
+    if any(p.dtype != x.dtype or p.device != x.device for p in params):
+        # mixed dtypes or devices: the composed ops promote, or raise their clear errors
+        out = x @ weight.T
+        return out if bias is None else out + bias
+    # NOTE: one graph node; (..., in) -> (N, in) makes one big 2-D matmul instead of a batch
+    # of small ones that would broadcast weight.T over the batch
+    return Linear.apply(x, *params)
 
 
 def embedding(idx: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
