@@ -97,3 +97,17 @@ def test_count_parameters(device):
     model[0].requires_grad_(False)
     assert nn.utils.count_parameters(model) == 4 * 2 + 2
     assert nn.utils.count_parameters(model, trainable_only=False) == 26
+
+
+def test_clip_grad_norm_of_float16_and_0d_grads(device):
+    if tg.float16 not in tg.get_backend(device).dtypes:
+        pytest.skip(f"{device} has no float16")
+    big = nn.Parameter(tg.zeros(300, dtype=tg.float16, device=device))
+    big.grad = tg.full((300,), 100.0, dtype=tg.float16, device=device)  # squares overflow f16
+    scalar = nn.Parameter(tg.zeros((), device=device))
+    scalar.grad = tg.tensor(3.0, device=device)
+    total = nn.utils.clip_grad_norm_([big, scalar], max_norm=1.0)
+    want = math.sqrt(300 * 100.0**2 + 9.0)
+    assert total.dtype == tg.float32
+    np.testing.assert_allclose(total.item(), want, rtol=1e-5)
+    np.testing.assert_allclose(scalar.grad.item(), 3.0 / want, rtol=1e-5)

@@ -54,9 +54,11 @@ def clip_grad_norm_(
             peaks = [g.abs().max().to(dtype) for g in grads]
             total = tg.stack(peaks).max()
         elif norm_type == 2.0:
-            # the usual case: each g . g is one dot-product kernel, with no temporaries
-            flats = [g.reshape(-1).to(dtype) for g in grads]
-            total = tg.stack([f @ f for f in flats]).sum().sqrt()
+            # the usual case: each g . g is one (1, n) @ (n, 1) matmul, with no temporaries
+            # (2-D on purpose: a 1-D @ 1-D product adds four reshapes per gradient)
+            flats = [g.to(dtype) for g in grads]
+            squares = [f.reshape(1, -1) @ f.reshape(-1, 1) for f in flats]  # each (1, 1)
+            total = tg.cat(squares).sum().sqrt()
         else:
             # sum_i |g_i|^p over every gradient, then the p-th root: one norm for all
             powers = [(g.abs().to(dtype) ** norm_type).sum() for g in grads]
