@@ -11,9 +11,13 @@ q, k, v arrive as head-split views ((B, T, H, D) memory seen as (B, H, T, D)); B
 each (T, D) slice in place through its leading dimension. With `causal`, keys after the
 query (bottom-right aligned: query i sits at Tk - Tq + i) are skipped, not just masked:
 a query block's gemms stop at its last visible key.
+
+float32 heads small enough to keep whole in cache (the GPT training shape, T = 64) skip BLAS:
+attention_tiles.h does one head per call, forward or backward, with its own small products
+(a gemm call that size costs more in packing than in arithmetic). One head per thread.
 """
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, NAN, log
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -25,8 +29,37 @@ from .memory cimport convert, widened
 from .rowops cimport row_exp, row_max, row_scale, row_sum
 from .strided cimport View, new_dense, read_view, thread_count
 
+
+cdef extern from "attention_tiles.h" nogil:
+    ctypedef struct att_head:
+        Py_ssize_t tq, tk, d, offset
+        int causal
+        float scale
+        const float* q
+        const float* k
+        const float* v
+        Py_ssize_t q_row, k_row, v_row
+        const float* dout
+        const float* out
+        Py_ssize_t dout_row, out_row
+        float* lse
+        Py_ssize_t lse_step
+        float* o
+        float* dq
+        float* dk
+        float* dv
+    Py_ssize_t att_forward_scratch(Py_ssize_t tq, Py_ssize_t tk, Py_ssize_t d)
+    Py_ssize_t att_backward_scratch(Py_ssize_t tq, Py_ssize_t tk, Py_ssize_t d)
+    void att_forward(const att_head* h, float* scratch)
+    void att_backward(const att_head* h, float* scratch)
+    float* att_alloc(Py_ssize_t floats)
+    void att_free(float* scratch)
+
 cdef enum:
     QB = 64  # queries per tile
+    # a head takes the attention_tiles.h path when its backward scratch fits in this many
+    # bytes: the per-core L2 of current x86 servers holds it with room to spare
+    TILE_BYTES = 1 << 20
 
 
 cdef struct Attn:
@@ -176,11 +209,13 @@ cdef void _backward_head(const Attn* a, Py_ssize_t bh, real* dq, real* dk, real*
 cdef void _parallel(const Attn* a, Py_ssize_t items, bint forward, real* out, real* dq,
                     real* dk, real* dv) noexcept nogil:
     """Work items on OpenMP threads, each gemm single-threaded (two thread pools on the same
-    cores would fight); one item at a time with threaded gemms when there are few items."""
+    cores would fight); one item at a time with threaded gemms when there are fewer items
+    than threads. NOTE: not merely fewer than 2 per thread: threaded gemms this small
+    stalled for milliseconds each (a T = 1024 backward of 2 heads on 2 threads took 1 s)."""
     cdef int threads = thread_count(items * QB * a.tk * a.d)
     cdef int blas_threads = scipy_openblas_get_num_threads()
     cdef Py_ssize_t i
-    if items < 2 * threads:
+    if items < threads:
         threads = 1
     if threads > 1:
         scipy_openblas_set_num_threads(1)
@@ -191,6 +226,68 @@ cdef void _parallel(const Attn* a, Py_ssize_t items, bint forward, real* out, re
             _backward_head(a, i, dq, dk, dv)
     if threads > 1:
         scipy_openblas_set_num_threads(blas_threads)
+
+
+cdef bint _tiles_fit(const Attn* a, bint backward) noexcept nogil:
+    """Whether attention_tiles.h takes this call: float32 rows with unit column stride, and
+    heads small enough to keep in cache."""
+    if a.q.trans or a.k.trans or a.v.trans:
+        return False
+    if backward and (a.dout.trans or a.os[3] != 1):
+        return False
+    return att_backward_scratch(a.tq, a.tk, a.d) * <Py_ssize_t>sizeof(float) <= TILE_BYTES
+
+
+cdef void _tiles_head(const Attn* a, Py_ssize_t bh, bint backward, float* o, float* dq,
+                      float* dk, float* dv, float* scratch) noexcept nogil:
+    """Head bh = (b, h) through attention_tiles.h."""
+    cdef Py_ssize_t b = bh // a.h, h = bh % a.h
+    cdef att_head head
+    head.tq, head.tk, head.d, head.offset = a.tq, a.tk, a.d, a.offset
+    head.causal = a.causal
+    head.scale = <float>a.scale
+    head.q = <const float*>a.q.data + _at(&a.q, a.qs, b, h, 0)
+    head.k = <const float*>a.k.data + _at(&a.k, a.ks, b, h, 0)
+    head.v = <const float*>a.v.data + _at(&a.v, a.vs, b, h, 0)
+    head.q_row, head.k_row, head.v_row = a.q.ld, a.k.ld, a.v.ld
+    head.lse = <float*>a.lse + b * a.ls[0] + h * a.ls[1]
+    head.lse_step = a.ls[2]
+    if not backward:
+        head.o = o + bh * a.tq * a.d
+        att_forward(&head, scratch)
+        return
+    head.dout = <const float*>a.dout.data + _at(&a.dout, a.ds, b, h, 0)
+    head.dout_row = a.dout.ld
+    head.out = <const float*>a.out + b * a.os[0] + h * a.os[1]
+    head.out_row = a.os[2]
+    head.dq = dq + bh * a.tq * a.d
+    head.dk = dk + bh * a.tk * a.d
+    head.dv = dv + bh * a.tk * a.d
+    att_backward(&head, scratch)
+
+
+cdef int _tiles(const Attn* a, bint backward, float* o, float* dq, float* dk,
+                float* dv) except -1:
+    """Every head through attention_tiles.h, one head per thread at a time, each thread
+    with its own scratch."""
+    cdef Py_ssize_t heads = a.b * a.h, i
+    cdef int threads = thread_count(heads * a.tq * a.tk * a.d)
+    cdef Py_ssize_t floats
+    cdef float* scratch
+    if threads > heads:
+        threads = <int>heads
+    if backward:
+        floats = att_backward_scratch(a.tq, a.tk, a.d)
+    else:
+        floats = att_forward_scratch(a.tq, a.tk, a.d)
+    scratch = att_alloc(threads * floats)
+    if scratch == NULL:
+        raise MemoryError(f"attention: no memory for {threads} x {floats} floats of scratch")
+    with nogil:
+        for i in prange(heads, num_threads=threads, schedule="static"):
+            _tiles_head(a, i, backward, o, dq, dk, dv, scratch + threadid() * floats)
+    att_free(scratch)
+    return 0
 
 
 cdef object _setup(Attn* a, const View* q, const View* k, const View* v, bint causal,
@@ -230,7 +327,9 @@ def attention(q, k, v, bint causal, double scale):
     a.lse = lse.data
     a.ls[0], a.ls[1], a.ls[2] = lse.strides[0], lse.strides[1], lse.strides[2]
     items = a.b * a.h * ((a.tq + QB - 1) // QB)
-    if out.size > 0 and a.tk > 0:
+    if out.size > 0 and a.tk > 0 and wq.dtype == FLOAT32 and _tiles_fit(&a, False):
+        _tiles(&a, False, <float*>out.data, NULL, NULL, NULL)
+    elif out.size > 0 and a.tk > 0:
         with nogil:
             if wq.dtype == FLOAT32:
                 _parallel(&a, items, True, <float*>out.data, NULL, NULL, NULL)
@@ -262,7 +361,10 @@ def attention_backward(dout, q, k, v, out, lse, bint causal, double scale):
     dq_buffer = new_dense(&wq, wq.dtype, &dq)
     dk_buffer = new_dense(&wk, wq.dtype, &dk)
     dv_buffer = new_dense(&wv, wq.dtype, &dv)
-    if a.b * a.h > 0 and a.tq > 0 and a.tk > 0 and a.d > 0:
+    cdef bint work = a.b * a.h > 0 and a.tq > 0 and a.tk > 0 and a.d > 0
+    if work and wq.dtype == FLOAT32 and _tiles_fit(&a, True):
+        _tiles(&a, True, NULL, <float*>dq.data, <float*>dk.data, <float*>dv.data)
+    elif work:
         with nogil:
             if wq.dtype == FLOAT32:
                 _parallel(&a, a.b * a.h, False, NULL, <float*>dq.data, <float*>dk.data,
