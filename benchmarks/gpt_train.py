@@ -19,8 +19,9 @@ Python's own documentation (pydoc_data), its 64 most frequent characters plus on
 id, so the vocabulary is 65 here too. The last 10% is validation.
 
 Each framework runs in its own process, so its peak resident memory (ru_maxrss) is its own;
-"training peak" is that peak minus the resident memory just before the first step (the model,
-optimizer and libraries already loaded): what the steps themselves added;
+"training peak" is the peak resident memory during the steps (the high-water mark is reset just
+before the first one, on Linux) minus the resident memory then (model, optimizer and libraries
+loaded): what the steps themselves added;
 tinygpt's Python-side peak (tracemalloc, which sees NumPy's buffers) over two extra steps is
 reported too. Tokens/s = batch_size * block_size / step time, from the 10th percentile of the
 step times after 3 warm-up steps (the median-based figure is in the JSON file too).
@@ -135,8 +136,11 @@ def worker(name: str, init: str) -> int:
         from gpt_common import TinygptRunner
 
         runner = TinygptRunner(BABY, weights, device)
-    baseline = current_rss_mb()  # the model, optimizer and libraries, before any step
+    # the model, optimizer and libraries, before any step; the high-water mark restarts here
+    # (loading the text peaks higher than that, and would hide the steps' own peak)
+    baseline = current_rss_mb() if reset_peak_rss() else None
     times, losses = run_steps(runner, train, BABY["block_size"], BATCH, ARGS.steps, SEED)
+    training_peak = status_mb("VmHWM") - baseline if baseline is not None else None
     val_loss = estimate_val_loss(runner, val, BABY["block_size"], BATCH, ARGS.eval_batches)
     result = {
         "framework": name,
@@ -149,7 +153,7 @@ def worker(name: str, init: str) -> int:
         "val_loss": val_loss,
         "peak_rss_mb": peak_rss_mb(),
         # what training added on top of the loaded model: activations, gradients, state
-        "training_peak_mb": peak_rss_mb() - baseline if baseline is not None else None,
+        "training_peak_mb": training_peak,
         "python_peak_mb": runner.python_peak_mb(train, BATCH, lr_at(0, ARGS.steps)),
     }
     print(json.dumps(result))
@@ -163,15 +167,25 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes vs KiB
 
 
-def current_rss_mb() -> float | None:
-    """Resident memory now (Linux /proc), or None elsewhere."""
+def current_rss_mb() -> float:
+    return status_mb("VmRSS")
+
+
+def status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS: resident now, VmHWM: its peak) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss() -> bool:
+    """Restart the resident-memory high-water mark (Linux: "5" into clear_refs)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024  # kB
+        Path("/proc/self/clear_refs").write_text("5")
     except OSError:
-        pass
-    return None
+        return False  # not Linux, or not allowed: no training-peak column
+    return True
 
 
 def report(results: list[dict]) -> None:
