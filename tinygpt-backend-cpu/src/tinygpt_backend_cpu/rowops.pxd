@@ -7,6 +7,17 @@ from .dtypes cimport real
 from .mathfn cimport exp_rows, row_max_f32, row_scale_f32, row_sum_f32
 
 
+cdef extern from "vecmath.h" nogil:
+    # dense float32 rows, n >= 1, AVX-512 where the CPU has it: sum(exp(x - shift)), writing
+    # the exp into out unless out is NULL; and a whole (log-)softmax of a row in cache, which
+    # prefetches the next row's input and output (NULL: none) while it computes
+    double row_exp_sum_f32 "tg_row_exp_sum"(float* out, const float* x, float shift,
+                                            Py_ssize_t n)
+    void softmax_row_f32 "tg_softmax_row"(float* out, const float* x, Py_ssize_t n,
+                                          bint take_log, const float* next_x,
+                                          const float* next_out)
+
+
 cdef enum:
     LANES = 8  # partial sums kept side by side: the compiler maps them onto vector registers
     SUM_BLOCK = 512  # elements summed in the element type before a float64 add

@@ -15,7 +15,9 @@ from libc.math cimport exp, log
 from .dtypes cimport FLOAT16, FLOAT32, int64_t, real
 from .memory cimport convert, widened
 from .mathfn cimport exp_f32
-from .rowops cimport row_exp, row_max, row_scale, row_sum
+from .rowops cimport (
+    row_exp, row_exp_sum_f32, row_max, row_scale, row_sum, softmax_row_f32,
+)
 from .strided cimport (
     MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
     new_dense, read_view, thread_count,
@@ -27,11 +29,16 @@ cdef enum:
 
 # -------------------------------------------------------------------------- softmax
 cdef void _softmax_row(real* out, Py_ssize_t so, const real* x, Py_ssize_t sx, Py_ssize_t n,
-                       bint log_softmax) noexcept nogil:
-    cdef real m = row_max(x, sx, n)
+                       bint log_softmax, const real* next_x, const real* next_out) noexcept nogil:
+    cdef real m
     cdef double total
     cdef real scale, shift
     cdef Py_ssize_t i
+    if real is float:
+        if so == 1 and sx == 1:  # the common case: max, exp + sum, scale in one C call
+            softmax_row_f32(out, x, n, log_softmax, next_x, next_out)
+            return
+    m = row_max(x, sx, n)
     if so == 1:  # the axis is the last one: vectorized passes over a row in cache
         row_exp(out, x, sx, m, n)
         total = row_sum(out, 1, n)
@@ -61,10 +68,18 @@ cdef void _softmax_rows(const Loop* rows, Py_ssize_t start, Py_ssize_t stop, rea
     cdef Py_ssize_t index[MAX_DIMS]
     cdef Py_ssize_t offset[MAX_OPERANDS]
     cdef Py_ssize_t r
+    cdef real* row_out
+    cdef const real* row_x
     loop_seek(rows, rows.ndim, start, index, offset)
     for r in range(start, stop):
-        _softmax_row(out + offset[0], so, x + offset[1], sx, n, log_softmax)
+        row_out = out + offset[0]
+        row_x = x + offset[1]
         loop_advance(rows, rows.ndim, index, offset)
+        # offset is the next row's now: the row kernel prefetches it (see vecmath.h)
+        if r + 1 == stop:
+            _softmax_row(row_out, so, row_x, sx, n, log_softmax, NULL, NULL)
+        else:
+            _softmax_row(row_out, so, row_x, sx, n, log_softmax, x + offset[1], out + offset[0])
 
 
 cdef void _softmax(Loop* rows, real* out, Py_ssize_t so, const real* x, Py_ssize_t sx,
@@ -126,6 +141,9 @@ cdef inline double _logsumexp(const real* x, Py_ssize_t stride, Py_ssize_t n) no
     cdef real m = row_max(x, stride, n)
     cdef double total = 0
     cdef Py_ssize_t start = 0, k
+    if real is float:
+        if stride == 1:
+            return m + log(row_exp_sum_f32(NULL, x, m, n))  # no buffer: exp and sum fused
     while start < n:
         k = n - start if n - start < CHUNK else CHUNK
         row_exp(buffer, x + start * stride, stride, m, k)
