@@ -80,6 +80,12 @@ def tests(session: nox.Session) -> None:
     # fixture); the conformance kit checks each backend against the protocol on its own.
     for name in available_backends(session):
         session.run("pytest", "--pyargs", "tinygpt.testing", f"--tinygpt-backend={name}", "-q")
+    if "cpu" in available_backends(session):
+        # the cpu backend picks AVX-512, AVX2 or baseline SIMD code at run time; the runs
+        # above used this machine's best, so the kit also checks the two it did not pick
+        for level in ("avx2", "baseline"):
+            kit = ("--pyargs", "tinygpt.testing", "--tinygpt-backend=cpu", "-q")
+            session.run("pytest", *kit, env={"TINYGPT_CPU_SIMD": level})
 
     # The example third-party plugin, installed last the way a user would add one: the suite
     # above stays on the first-party backends (pure is slow and has no float16); the kit then
