@@ -89,4 +89,6 @@ def test_paths_agree_on_any_shape(device, shape, seed, approximate):
         else:
             backend.fused_ops = saved
     np.testing.assert_allclose(fused_y, y.numpy(), rtol=2e-5, atol=1e-6)
-    np.testing.assert_allclose(fused_dx, x.grad.numpy(), rtol=2e-5, atol=2e-6)
+    # NOTE: for x < -4 the composite's float32 tanh rounds to -1 and its slope to exactly 0,
+    # while a fused kernel may keep the true ~-2e-6: hence atol 1e-5 on the gradient
+    np.testing.assert_allclose(fused_dx, x.grad.numpy(), rtol=2e-5, atol=1e-5)

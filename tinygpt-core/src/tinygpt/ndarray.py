@@ -164,10 +164,18 @@ class NDArray:
 
     def reshape(self, shape: tuple[int, ...]) -> NDArray:
         """Same elements in a new shape: a view when the strides allow it, else a copy."""
-        shape = _infer_shape(shape, self.size, self.shape)
+        key = (self.shape, self.strides, shape)
+        plan = _RESHAPES.get(key)
+        if plan is None:
+            # a training step reshapes the same few layouts over and over: remember them
+            resolved = _infer_shape(shape, self.size, self.shape)
+            plan = (resolved, _reshape_strides(self.shape, self.strides, resolved))
+            if len(_RESHAPES) >= _RESHAPE_CACHE_LIMIT:
+                _RESHAPES.clear()
+            _RESHAPES[key] = plan
+        shape, strides = plan
         if shape == self.shape:
             return self
-        strides = _reshape_strides(self.shape, self.strides, shape)
         if strides is None:
             return self.compact().reshape(shape)
         return self.view(shape, strides, self.offset)
@@ -223,6 +231,11 @@ class NDArray:
                 offset += (index % size) * stride
             dim += 1
         return self.view(tuple(shape), tuple(strides), offset)
+
+
+#: (shape, strides, requested shape) -> (resolved shape, view strides or None: copy)
+_RESHAPES: dict[tuple, tuple[tuple[int, ...], tuple[int, ...] | None]] = {}
+_RESHAPE_CACHE_LIMIT = 4096
 
 
 def _infer_shape(shape: tuple[int, ...], size: int, old: tuple[int, ...]) -> tuple[int, ...]:

@@ -48,6 +48,8 @@ def zero_(x: Tensor) -> Tensor:
 
 def _update(op: str, x: Tensor, other: object, alpha: float = 1.0) -> Tensor:
     _check_writable(f"{op}_", x)
+    if _fast_update(op, x, other, alpha):
+        return x
     from ..autograd.function import no_grad
 
     with no_grad():
@@ -55,6 +57,33 @@ def _update(op: str, x: Tensor, other: object, alpha: float = 1.0) -> Tensor:
             other = M.binary("mul", M.as_tensor_like(other, x), alpha)
         result = M.binary(op, x.detach(), other)
     return _copy_no_check(x, result)
+
+
+def _fast_update(op: str, x: Tensor, other: object, alpha: float) -> bool:
+    """The optimizers' case, straight on the arrays (no graph nodes, no promotion): a float
+    tensor updated with a Python number or a tensor of its own dtype and device that
+    broadcasts to its shape. False: leave it to the general path."""
+    from ..dtypes import result_type
+    from ..tensor import Tensor
+
+    if x.dtype.kind != "f":
+        return False
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        if result_type(x.dtype, other) is not x.dtype:
+            return False
+        x.data.backend.setitem(x.data, A.scalar(op, x.data, other * alpha))
+        return True
+    if not isinstance(other, Tensor) or other.dtype is not x.dtype:
+        return False
+    if other.data.backend is not x.data.backend or len(other.shape) > len(x.shape):
+        return False
+    data = other.data if alpha == 1.0 else A.scalar("mul", other.data, alpha)
+    try:
+        data = data.broadcast_to(x.shape)
+    except ShapeError:
+        return False  # the general path raises the error that names both shapes
+    x.data.backend.setitem(x.data, A.binary(op, x.data, data))
+    return True
 
 
 def _copy_no_check(x: Tensor, result: Tensor) -> Tensor:

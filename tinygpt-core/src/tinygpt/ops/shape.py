@@ -220,8 +220,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"matmul: {a.shape} @ {b.shape}: batch dimensions {a2.shape[:-2]} and "
             f"{b2.shape[:-2]} do not broadcast"
         ) from None
-    a2 = expand(a2, *(batch + a2.shape[-2:]))
-    b2 = expand(b2, *(batch + b2.shape[-2:]))
+    if a2.shape[:-2] != batch:
+        a2 = expand(a2, *(batch + a2.shape[-2:]))
+    if b2.shape[:-2] != batch:
+        b2 = expand(b2, *(batch + b2.shape[-2:]))
     out = Matmul.apply(a2, b2)
     if a.ndim == 1:
         out = squeeze(out, -2)
