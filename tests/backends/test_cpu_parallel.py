@@ -200,3 +200,34 @@ def test_random_fills_do_not_depend_on_the_thread_count(backend):
         cpu.set_num_threads(2)
         two = _out(backend, backend.random(dist, 300_001, F32, 42, a, b), (300_001,))
         assert one.tobytes() == two.tobytes(), f"random({dist!r}) changed with the threads"
+
+
+# -------------------------------------------------------------------- gelu, adamw
+@pytest.mark.parametrize("approximate", ["tanh", "none"])
+def test_gelu_and_its_backward_split_over_threads(backend, approximate):
+    from tinygpt_backend_numpy import fused as reference
+
+    x = _data(100_003, low=-8, high=8)  # not a multiple of 16: a ragged last part
+    dy = _data(100_003, seed=1)
+    xs, dys = to_ndarray(backend, x), to_ndarray(backend, dy)
+    x64, dy64 = x.astype(np.float64), dy.astype(np.float64)
+    got = _out(backend, backend.gelu(xs, approximate), x.shape)
+    assert_close(got, reference.gelu(x64, approximate).astype(np.float32), "gelu, 2 threads")
+    got = _out(backend, backend.gelu_backward(dys, xs, approximate), x.shape)
+    want = reference.gelu_backward(dy64, x64, approximate).astype(np.float32)
+    assert_close(got, want, "gelu_backward, 2 threads", rtol=2e-5, atol=1e-6)
+
+
+def test_adamw_split_over_threads(backend):
+    from tinygpt_backend_numpy import fused as reference
+
+    p, g = _data(70_001), _data(70_001, seed=1)
+    m, v = _data(70_001, seed=2) * 0.1, _data(70_001, seed=3, low=0.0, high=0.1)
+    arrays = [to_ndarray(backend, a) for a in (p, g, m, v)]
+    backend.adamw(*arrays, 1e-2, 0.9, 0.99, 1e-8, 0.1, 3)
+    ref = [a.astype(np.float64) for a in (p, g, m, v)]
+    reference.adamw(*ref, 1e-2, 0.9, 0.99, 1e-8, 0.1, 3)  # in place on the float64 copies
+    for name, got, want in zip(
+        ("param", "exp_avg", "exp_avg_sq"), arrays[::2] + arrays[3:], ref[::2] + ref[3:]
+    ):
+        assert_close(to_numpy(got), want.astype(np.float32), f"adamw {name}, 2 threads", 1e-5, 1e-6)

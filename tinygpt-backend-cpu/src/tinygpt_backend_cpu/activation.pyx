@@ -16,7 +16,7 @@ from tinygpt.errors import BackendError
 
 from .dtypes cimport FLOAT16, FLOAT32, FLOAT64
 from .memory cimport compact, convert
-from .strided cimport View, is_dense, new_dense, read_view, thread_count
+from .strided cimport View, is_dense, new_dense, read_view, split_point, thread_count
 
 
 cdef extern from "gelu.h" nogil:
@@ -87,21 +87,13 @@ cdef void _run_range(const Run* run, Py_ssize_t start, Py_ssize_t stop) noexcept
             gelu_erf_f64(y64, x64, n)
 
 
-cdef inline Py_ssize_t _split(Py_ssize_t total, int part, int parts) noexcept nogil:
-    """Where part `part` of `parts` begins, on a 16-element (64-byte) boundary, so that two
-    threads never write one cache line."""
-    if part == parts:
-        return total
-    return (total * part // parts) & ~(<Py_ssize_t>15)
-
-
 cdef void _run(const Run* run, Py_ssize_t n) noexcept nogil:
     cdef int threads = thread_count(n * WORK_PER_ELEMENT), t
     if threads == 1:
         _run_range(run, 0, n)
         return
     for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
-        _run_range(run, _split(n, t, threads), _split(n, t + 1, threads))
+        _run_range(run, split_point(n, t, threads), split_point(n, t + 1, threads))
 
 
 cdef object _dense_float(const View* x, View* out):

@@ -55,6 +55,14 @@ cdef void for_each_view(const View** views, int nops, InnerLoop body, void* ctx)
 cdef int thread_count(Py_ssize_t work) noexcept nogil
 
 
+cdef inline Py_ssize_t split_point(Py_ssize_t total, int part, int parts) noexcept nogil:
+    """Where part `part` of `parts` of a dense run of `total` elements begins, on a
+    16-element (64-byte) boundary, so that two threads never write one cache line."""
+    if part == parts:
+        return total
+    return (total * part // parts) & ~(<Py_ssize_t>15)
+
+
 cdef inline Py_ssize_t loop_size(const Loop* loop, int ndim) noexcept nogil:
     """The number of positions in the first `ndim` dims."""
     cdef Py_ssize_t n = 1
