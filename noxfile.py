@@ -124,7 +124,7 @@ def wheels(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run benchmarks/run.py (arguments after `--` go to it, e.g. `-- --quick --threads 2`).
+    """Run the benchmarks (arguments after `--` go to each, e.g. `-- --quick --threads 2`).
 
     `-- --with-torch` or BENCH_TORCH=1 also installs PyTorch to run the same workloads in it.
     """
@@ -136,6 +136,9 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/run.py", *args)
     session.run("python", "benchmarks/nn_layers.py", *args)  # Conv2d, LSTM, TransformerBlock
     session.run("python", "benchmarks/cpu_backend.py", *args)  # cpu backend vs machine limits
+    # GPT training speed, memory and loss per backend (and PyTorch when installed)
+    quick = ["--steps", "20", "--eval-batches", "2"] if "--quick" in args else []
+    session.run("python", "benchmarks/gpt_train.py", *quick, *[a for a in args if a != "--quick"])
 
 
 @nox.session
