@@ -7,7 +7,7 @@ from .dtypes cimport real
 from .mathfn cimport exp_rows, row_max_f32, row_scale_f32, row_sum_f32
 
 
-cdef extern from "vecmath.h" nogil:
+cdef extern from "softmax_rows.h" nogil:
     # dense float32 rows, n >= 1, AVX-512 where the CPU has it: sum(exp(x - shift)), writing
     # the exp into out unless out is NULL; and a whole (log-)softmax of a row in cache, which
     # prefetches the next row's input and output (NULL: none) while it computes
