@@ -147,6 +147,8 @@ def cuda_compile(session: nox.Session) -> None:
 
     CuPy's NVRTC binding works without a driver; the [compile-check] extra brings CuPy and
     the NVRTC library. Also checks that `cuda` is reported unavailable, with the reason.
+    Then runs the conformance kit against the kernels that are plain grid-stride loops,
+    compiled for the CPU with the host C++ compiler (tests/backends/cuda_host.py).
     """
     session.install(
         "-e",
@@ -156,7 +158,13 @@ def cuda_compile(session: nox.Session) -> None:
         "-e",
         "./tinygpt-backend-cuda[compile-check]",
     )
-    session.run("pytest", "tests/backends/test_cuda_compile.py", "-q", *session.posargs)
+    session.run(
+        "pytest",
+        "tests/backends/test_cuda_compile.py",
+        "tests/backends/test_cuda_host_emulation.py",
+        "-q",
+        *session.posargs,
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -1,0 +1,164 @@
+"""The CUDA backend's numbers, checked without a GPU: the conformance kit against its kernels
+run on the CPU (see `cuda_host.py` for how, and for what cannot run that way).
+
+The real `CudaBackend` (its Python glue unchanged) launches the real rendered kernels, compiled
+for the host; the kit's own test functions run against it, for every dtype they cover
+(float16 included). Kernels that need a block of threads (reductions, softmax, layer norm,
+cross-entropy, attention) and cuBLAS's matmul are left out; `test_what_runs_here` lists them.
+
+Skips when CuPy, tinygpt-backend-cuda or a C++ compiler is missing; a kernel that fails to
+compile fails the test. Compiled libraries are cached in pytest's cache (``cuda-host``), keyed
+by their source. `nox -s cuda_compile` runs this file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cupy", reason="CuPy is not installed (nox -s cuda_compile installs it)")
+pytest.importorskip("tinygpt_backend_cuda.backend", reason="tinygpt-backend-cuda is not installed")
+
+
+def _load_cuda_host():
+    # NOTE: the suite imports test files in importlib mode, so a sibling module is not on
+    # sys.path: load it by path (registered first, as dataclasses need).
+    spec = importlib.util.spec_from_file_location(
+        "cuda_host", Path(__file__).with_name("cuda_host.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cuda_host"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cuda_host = _load_cuda_host()
+COMPILER = cuda_host.find_compiler()
+if COMPILER is None:
+    pytest.skip("no C++ compiler (g++, c++ or $CXX) on PATH", allow_module_level=True)
+
+# The kit's tests, collected here as this module's own: they take `kit_backend`, which the
+# fixture below provides (the emulated backend) in place of the kit plugin's.
+from tinygpt.testing.helpers import to_ndarray, to_numpy, wrap  # noqa: E402
+from tinygpt.testing.test_conformance import test_random_views_copy_and_elementwise  # noqa: E402
+from tinygpt.testing.test_conformance_elementwise import (  # noqa: E402
+    test_binary,
+    test_binary_scalar,
+    test_erf_tails,
+    test_sigmoid_is_stable,
+    test_unary,
+    test_where,
+)
+from tinygpt.testing.test_conformance_gelu_adamw import (  # noqa: E402
+    test_adamw,
+    test_gelu,
+    test_gelu_backward,
+    test_gelu_backward_finite_differences,
+    test_gelu_extremes,
+)
+from tinygpt.testing.test_conformance_matmul_index import (  # noqa: E402
+    test_gather,
+    test_scatter_add,
+)
+from tinygpt.testing.test_conformance_memory import (  # noqa: E402
+    test_cast,
+    test_cast_result_is_new,
+    test_copy,
+    test_copy_does_not_alias,
+    test_empty,
+    test_fill,
+    test_from_host_copies,
+    test_full,
+    test_host_round_trip,
+    test_setitem,
+    test_setitem_overlapping,
+    test_to_host_copies,
+)
+from tinygpt.testing.test_conformance_random import (  # noqa: E402
+    test_bernoulli,
+    test_normal,
+    test_reproducible_per_seed,
+    test_sizes_and_dtypes,
+    test_uniform,
+)
+
+#: the kit's tests that run here (every one that needs no reduction, matmul or fused block kernel)
+KIT_TESTS = [
+    test_random_views_copy_and_elementwise,
+    *(test_unary, test_sigmoid_is_stable, test_erf_tails, test_binary, test_binary_scalar),
+    *(test_where, test_gelu, test_gelu_extremes, test_gelu_backward),
+    *(test_gelu_backward_finite_differences, test_adamw, test_gather, test_scatter_add),
+    *(test_empty, test_full, test_host_round_trip, test_from_host_copies, test_to_host_copies),
+    *(test_copy, test_copy_does_not_alias, test_setitem, test_setitem_overlapping, test_fill),
+    *(test_cast, test_cast_result_is_new, test_reproducible_per_seed, test_sizes_and_dtypes),
+    *(test_uniform, test_normal, test_bernoulli),
+]
+#: kernel families (the first part of a `sources.all_sources` label) that run here, and not
+EMULATED = {"unary", "binary", "scalar", "cast", "where", "setitem", "index", "random"}
+EMULATED |= {"gelu.cu", "adamw.cu"}
+NEEDS_A_GPU = {"reduce", "arg_reduce", "matmul_tiled", "softmax.cu", "layer_norm.cu"}
+NEEDS_A_GPU |= {"cross_entropy.cu", "attention.cu"}
+
+
+@pytest.fixture(scope="module")
+def host_kernels(request, tmp_path_factory):
+    """Every emulatable kernel source, compiled (or found in the cache) once per run."""
+    cache = getattr(request.config, "cache", None)
+    folder = cache.mkdir("cuda-host") if cache else tmp_path_factory.mktemp("cuda-host")
+    compiler = cuda_host.HostCompiler(COMPILER, folder)
+    compiler.compile(list(cuda_host.emulatable_sources().values()))
+    return cuda_host.HostKernels(compiler)
+
+
+@pytest.fixture(scope="module")
+def kit_backend(host_kernels):
+    with cuda_host.emulated_backend(host_kernels) as backend:
+        yield backend
+
+
+# --------------------------------------------------------------------- the harness itself
+def test_what_runs_here():
+    """Which kernel families are grid-stride loops (they run here) and which need a block."""
+    families = {label.split("/")[0]: False for label, _ in cuda_host.sources.all_sources()}
+    for label in cuda_host.emulatable_sources():
+        families[label.split("/")[0]] = True
+    assert {name for name, ok in families.items() if ok} == EMULATED
+    assert {name for name, ok in families.items() if not ok} == NEEDS_A_GPU
+
+
+def test_the_kernels_really_run(kit_backend, host_kernels):
+    """The kit's tests above go through the host kernels, not some fallback."""
+    before = host_kernels.calls["binary"]
+    x = to_ndarray(kit_backend, np.arange(6, dtype=np.float32).reshape(2, 3))
+    got = to_numpy(wrap(kit_backend, kit_backend.binary("mul", x, x), (2, 3), x.dtype))
+    assert got.tolist() == [[0, 1, 4], [9, 16, 25]]
+    assert host_kernels.calls["binary"] == before + 1
+    assert isinstance(x.buffer, np.ndarray)
+
+
+def test_kernels_that_need_a_block_are_refused(kit_backend):
+    x = to_ndarray(kit_backend, np.ones((2, 3), np.float32))
+    with pytest.raises(cuda_host.NotEmulated, match="reduce needs a GPU: it uses .*block_reduce"):
+        kit_backend.reduce("sum", x, (1,))
+
+
+def test_launch_arguments_are_checked(host_kernels):
+    """A Python float where the kernel takes `float` would be a double on the GPU: refused."""
+    source = cuda_host.sources.scalar_source("add", "float32", False)
+    kernel = host_kernels(source, "scalar")
+    x, meta, out = np.ones(4, np.float32), np.array([1, 0, 4, 1], np.int64), np.empty(4, np.float32)
+    with pytest.raises(
+        TypeError, match=r"scalar argument 2 \(float\): expected float32, got float"
+    ):
+        kernel((1,), (256,), (x, meta, 2.0, out, np.int64(4)))
+    with pytest.raises(TypeError, match="expected contiguous float32, got float64"):
+        kernel((1,), (256,), (x.astype(np.float64), meta, np.float32(2), out, np.int64(4)))
+    too_far = np.array([1, 1, 4, 1], np.int64)  # 4 elements from offset 1: one past the end
+    with pytest.raises(IndexError, match=r"view xp reaches elements \[1, 5\) of a buffer of 4"):
+        kernel((1,), (256,), (x, too_far, np.float32(2), out, np.int64(4)))
+    kernel((1,), (256,), (x, meta, np.float32(2), out, np.int64(4)))
+    assert out.tolist() == [3.0] * 4
