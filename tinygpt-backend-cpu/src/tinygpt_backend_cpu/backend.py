@@ -6,7 +6,7 @@ a compiled kernel, which reads them in place whatever their strides and returns 
 
 - `memory`: buffers, host copies, compact, setitem, fill, cast;
 - `elementwise`: unary, binary, scalar ops, comparisons, where;
-- `reduce`: sum/max/min over any axes, argmax/argmin;
+- `reduce`: sum/max/min over any axes; `argreduce`: argmax/argmin;
 - `matmul`: batched matmul on OpenBLAS; `indexing`: gather, scatter_add; `random`: fills;
 - `softmax`: softmax, cross-entropy; `layernorm`; `attention`: causal attention;
 - `activation`: GELU and its backward; `optim`: the AdamW step.
@@ -30,6 +30,7 @@ from tinygpt.dtypes import DTYPES, DType
 
 from .native import (
     activation,
+    argreduce,
     attention,
     elementwise,
     indexing,
@@ -106,7 +107,7 @@ class CpuBackend(Backend):
         return reduce.reduce(op, x, axes)
 
     def arg_reduce(self, op: str, x: NDArray, axis: int) -> Buffer:
-        return reduce.arg_reduce(op, x, axis)
+        return argreduce.arg_reduce(op, x, axis)
 
     # --------------------------------------------------------------------- matmul
     def matmul(self, a: NDArray, b: NDArray) -> Buffer:

@@ -11,6 +11,7 @@ import scipy_openblas32  # noqa: F401 - must come before the extension modules
 
 from . import (  # noqa: E402
     activation,
+    argreduce,
     attention,
     buffer,
     elementwise,
@@ -27,6 +28,7 @@ from . import (  # noqa: E402
 
 __all__ = [
     "activation",
+    "argreduce",
     "attention",
     "buffer",
     "elementwise",

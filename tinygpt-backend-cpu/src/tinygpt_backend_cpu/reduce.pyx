@@ -1,6 +1,6 @@
 # cython: language_level=3
-"""Reductions: sum / max / min over any set of axes, argmax / argmin along one, read in
-place whatever the strides (no transposing copy).
+"""Reductions: sum / max / min over any set of axes, read in place whatever the strides (no
+transposing copy). argmax / argmin along one axis are in argreduce.pyx.
 
 The dims split into kept ones (the output's) and reduced ones, each walked by its own loop
 nest. Two traversals cover every layout:
@@ -45,9 +45,9 @@ cdef extern from "sums_f32.h" nogil:
                                     Py_ssize_t rows, Py_ssize_t n)
 
 cdef enum:
-    SUM, MAX, MIN, ARGMAX, ARGMIN
+    SUM, MAX, MIN
 
-_OPS = {"sum": SUM, "max": MAX, "min": MIN, "argmax": ARGMAX, "argmin": ARGMIN}
+_OPS = {"sum": SUM, "max": MAX, "min": MIN}
 
 
 # ------------------------------------------------------------------ accumulators
@@ -279,49 +279,8 @@ cdef void _reduce(int op, Loop* kept, Loop* red, const scalar* x, scalar* out) n
         _rows(op, kept, red, x, out, 0, outputs)
 
 
-# --------------------------------------------------------------------- arg_reduce
-cdef void _arg_rows(int op, const Loop* kept, Py_ssize_t n, Py_ssize_t stride,
-                    const scalar* x, int64_t* out, Py_ssize_t start,
-                    Py_ssize_t stop) noexcept nogil:
-    """out[o] = the first index of the max (min) of output o's run of n elements; nan wins."""
-    cdef Py_ssize_t index[MAX_DIMS]
-    cdef Py_ssize_t offset[MAX_OPERANDS]
-    cdef Py_ssize_t o, i, best_at
-    cdef const scalar* run
-    cdef scalar best, v
-    loop_seek(kept, kept.ndim, start, index, offset)
-    for o in range(start, stop):
-        run = x + offset[1]
-        best = run[0]
-        best_at = 0
-        for i in range(1, n):
-            v = run[i * stride]
-            if op == ARGMAX and v > best:
-                best = v
-                best_at = i
-            elif op == ARGMIN and v < best:
-                best = v
-                best_at = i
-            elif (scalar is float or scalar is double) and v != v and best == best:
-                best = v  # the first nan wins, as in NumPy
-                best_at = i
-        out[offset[0]] = best_at
-        loop_advance(kept, kept.ndim, index, offset)
-
-
-cdef void _arg_reduce(int op, Loop* kept, Py_ssize_t n, Py_ssize_t stride, const scalar* x,
-                      int64_t* out) noexcept nogil:
-    cdef Py_ssize_t outputs = loop_size(kept, kept.ndim)
-    cdef int threads = thread_count(outputs * n), t
-    if threads == 1:
-        _arg_rows(op, kept, n, stride, x, out, 0, outputs)
-        return
-    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
-        _arg_rows(op, kept, n, stride, x, out, outputs * t // threads, outputs * (t + 1) // threads)
-
-
 # ------------------------------------------------------------------------ kernels
-cdef void _split_dims(const View* x, const View* out, tuple axes, Loop* kept, Loop* red):
+cdef void split_dims(const View* x, const View* out, tuple axes, Loop* kept, Loop* red):
     """kept: the output's dims, operands (out, x); red: the reduced dims, operand (x,)."""
     cdef int d, k = 0, r = 0
     kept.nops = 2
@@ -342,7 +301,7 @@ cdef void _split_dims(const View* x, const View* out, tuple axes, Loop* kept, Lo
     loop_simplify(red)
 
 
-cdef object _output(const View* x, tuple axes, int dtype, View* out):
+cdef object reduced_output(const View* x, tuple axes, int dtype, View* out):
     """A new dense buffer shaped like x without `axes`."""
     cdef View shape
     cdef int d
@@ -358,10 +317,10 @@ cdef object _output(const View* x, tuple axes, int dtype, View* out):
 
 cdef object _reduce_view(int op, const View* x, tuple axes, View* out):
     cdef Loop kept, red
-    buffer = _output(x, axes, x.dtype, out)
+    buffer = reduced_output(x, axes, x.dtype, out)
     if out.size == 0:
         return buffer
-    _split_dims(x, out, axes, &kept, &red)
+    split_dims(x, out, axes, &kept, &red)
     with nogil:
         if x.dtype == FLOAT32:
             _reduce(op, &kept, &red, <const float*>x.data, <float*>out.data)
@@ -376,16 +335,16 @@ cdef object _reduce_view(int op, const View* x, tuple axes, View* out):
     return buffer
 
 
-cdef int _op_code(str op, int first, int last) except -1:
+cdef int _op_code(str op) except -1:
     code = _OPS.get(op)
-    if code is None or not first <= code <= last:
+    if code is None:
         raise BackendError(f"cpu backend: unknown reduction {op!r}")
     return code
 
 
 def reduce(str op, x, tuple axes):
     cdef View view, wide, out, wide_out
-    cdef int code = _op_code(op, SUM, MIN)
+    cdef int code = _op_code(op)
     read_view(x, &view)
     if view.dtype != FLOAT16:
         return _reduce_view(code, &view, axes, &out)
@@ -393,32 +352,3 @@ def reduce(str op, x, tuple axes):
     staged = convert(&view, FLOAT32, &wide)
     result = _reduce_view(code, &wide, axes, &wide_out)
     return convert(&wide_out, FLOAT16, &out)
-
-
-def arg_reduce(str op, x, int axis):
-    cdef View view, wide, out
-    cdef Loop kept, red
-    cdef int code = _op_code(op, ARGMAX, ARGMIN)
-    cdef Py_ssize_t n, stride
-    read_view(x, &view)
-    if view.dtype == FLOAT16:
-        staged = convert(&view, FLOAT32, &wide)  # exact, so the same element wins
-        view = wide
-    buffer = _output(&view, (axis,), INT64, &out)
-    if out.size == 0:
-        return buffer
-    _split_dims(&view, &out, (axis,), &kept, &red)
-    n = view.shape[axis]
-    stride = view.strides[axis]
-    with nogil:
-        if view.dtype == FLOAT32:
-            _arg_reduce(code, &kept, n, stride, <const float*>view.data, <int64_t*>out.data)
-        elif view.dtype == FLOAT64:
-            _arg_reduce(code, &kept, n, stride, <const double*>view.data, <int64_t*>out.data)
-        elif view.dtype == INT64:
-            _arg_reduce(code, &kept, n, stride, <const int64_t*>view.data, <int64_t*>out.data)
-        elif view.dtype == INT32:
-            _arg_reduce(code, &kept, n, stride, <const int32_t*>view.data, <int64_t*>out.data)
-        else:
-            _arg_reduce(code, &kept, n, stride, <const uint8_t*>view.data, <int64_t*>out.data)
-    return buffer
