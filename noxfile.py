@@ -52,10 +52,13 @@ TORCH = "torch==2.13.0"
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and check formatting with ruff (configured in the root pyproject.toml)."""
+    """Lint and check formatting with ruff (root pyproject.toml), then check the layering."""
     session.install(*dev_dependencies("ruff"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # The layering contract (DESIGN §8): nn and gpt use only public core API, core touches
+    # NumPy only for host transfer and file I/O. Standard library only, so ruff's venv runs it.
+    session.run("python", "tests/contract/layers.py")
 
 
 @nox.session

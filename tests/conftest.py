@@ -7,6 +7,9 @@
   nothing must never pass.
 - After every test the default device goes back to TINYGPT_DEVICE / the best backend.
 - Hypothesis runs the "ci" profile (HYPOTHESIS_PROFILE=thorough for a longer search).
+- Core's host-side input checks are on (TINYGPT_CHECKS=1, unless the environment says
+  otherwise), so bad indices and targets fail with core's messages; tests of the default,
+  sync-free mode turn them off with monkeypatch.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+os.environ.setdefault("TINYGPT_CHECKS", "1")
 
 
 def available_devices() -> list[str]:

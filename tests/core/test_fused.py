@@ -1,5 +1,6 @@
-"""tinygpt.ops.fused: the fused-kernel path and the composite fallback agree with each other, with
-NumPy, and (backward) with float64 finite differences, on every backend."""
+"""The fused ops (tinygpt.ops.normalization, .loss, .attention): the fused-kernel path and
+the composite fallback agree with each other, with NumPy, and (backward) with float64 finite
+differences, on every backend."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygpt as tg
-from tinygpt.ops import fused
+from tinygpt.ops.attention import attention
+from tinygpt.ops.loss import cross_entropy_rows
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    """Layer norm over the last dim (the fused op's own form)."""
+    return tg.layer_norm(x, x.shape[-1:], weight, bias, eps)
 
 
 def _t(array, device, requires_grad=False):
@@ -50,7 +57,7 @@ def test_layer_norm_forward_matches_numpy(device, path, affine):
     x = rng.normal(size=(2, 3, 5)).astype(np.float32)
     w = rng.normal(size=5).astype(np.float32) if affine != "none" else None
     b = rng.normal(size=5).astype(np.float32) if affine == "both" else None
-    got = fused.layer_norm(
+    got = layer_norm(
         _t(x, device), None if w is None else _t(w, device), None if b is None else _t(b, device)
     )
     np.testing.assert_allclose(got.numpy(), np_layer_norm(x, w, b, 1e-5), rtol=1e-4, atol=1e-5)
@@ -63,11 +70,11 @@ def test_layer_norm_gradcheck(device, path, affine):
     w = _t(rng.normal(size=4), device, True)
     b = _t(rng.normal(size=4), device, True)
     if affine == "both":
-        fn, inputs = (lambda x, w, b: fused.layer_norm(x, w, b)), [x, w, b]
+        fn, inputs = (lambda x, w, b: layer_norm(x, w, b)), [x, w, b]
     elif affine == "weight":
-        fn, inputs = (lambda x, w: fused.layer_norm(x, w, None)), [x, w]
+        fn, inputs = (lambda x, w: layer_norm(x, w, None)), [x, w]
     else:
-        fn, inputs = (lambda x: fused.layer_norm(x, None, None)), [x]
+        fn, inputs = (lambda x: layer_norm(x, None, None)), [x]
     assert tg.autograd.gradcheck(fn, inputs)
 
 
@@ -77,7 +84,7 @@ def test_layer_norm_paths_agree(device, monkeypatch):
 
     def run():
         x, w, b = (_t(a, device, True) for a in arrays)
-        y = fused.layer_norm(x, w, b)
+        y = layer_norm(x, w, b)
         (y * y).sum().backward()
         return [t.numpy() for t in (y, x.grad, w.grad, b.grad)]
 
@@ -89,7 +96,7 @@ def test_layer_norm_paths_agree(device, monkeypatch):
 
 def test_layer_norm_bad_weight_shape(device):
     with pytest.raises(tg.ShapeError, match=r"layer_norm: weight has shape \(3,\)"):
-        fused.layer_norm(tg.zeros(2, 4, device=device), tg.ones(3, device=device), None)
+        layer_norm(tg.zeros(2, 4, device=device), tg.ones(3, device=device), None)
 
 
 # ------------------------------------------------------------------- cross-entropy
@@ -97,7 +104,7 @@ def test_cross_entropy_forward_matches_numpy(device, path):
     rng = np.random.default_rng(3)
     logits = rng.normal(size=(6, 5)).astype(np.float32)
     targets = np.array([0, 4, -100, 2, 2, 1])
-    got = fused.cross_entropy(_t(logits, device), _t(targets, device), -100)
+    got = cross_entropy_rows(_t(logits, device), _t(targets, device), -100)
     np.testing.assert_allclose(got.numpy(), np_cross_entropy(logits, targets, -100), rtol=1e-5)
 
 
@@ -105,24 +112,24 @@ def test_cross_entropy_gradcheck(device, path):
     rng = np.random.default_rng(4)
     logits = _t(rng.normal(size=(5, 4)), device, True)
     targets = _t(np.array([3, 0, 7, 1, 1]), device)
-    assert tg.autograd.gradcheck(lambda z: fused.cross_entropy(z, targets, 7), [logits])
+    assert tg.autograd.gradcheck(lambda z: cross_entropy_rows(z, targets, 7), [logits])
 
 
 def test_cross_entropy_is_stable_for_huge_logits(device, path):
     logits = _t(np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]], dtype=np.float32), device)
-    loss = fused.cross_entropy(logits, _t(np.array([0, 0]), device), -100)
+    loss = cross_entropy_rows(logits, _t(np.array([0, 0]), device), -100)
     np.testing.assert_allclose(loss.numpy(), [0.0, 2e4], rtol=1e-6)
 
 
 def test_cross_entropy_rejects_out_of_range_target(device):
     logits = tg.zeros(2, 3, device=device)
     with pytest.raises(IndexError, match=r"target 3 \(row 1\) is out of range for 3 classes"):
-        fused.cross_entropy(logits, _t(np.array([0, 3]), device), -100)
+        cross_entropy_rows(logits, _t(np.array([0, 3]), device), -100)
 
 
 def test_cross_entropy_rejects_float_targets(device):
     with pytest.raises(tg.DTypeError, match="cross_entropy: targets must be class indices"):
-        fused.cross_entropy(tg.zeros(2, 3, device=device), tg.zeros(2, device=device), -100)
+        cross_entropy_rows(tg.zeros(2, 3, device=device), tg.zeros(2, device=device), -100)
 
 
 # ----------------------------------------------------------------------- attention
@@ -133,7 +140,7 @@ def test_attention_forward_matches_numpy(device, path, causal, tq, tk):
     q = rng.normal(size=(2, 3, tq, 4)).astype(np.float32)
     k = rng.normal(size=(2, 3, tk, 4)).astype(np.float32)
     v = rng.normal(size=(2, 3, tk, 4)).astype(np.float32)
-    got = fused.attention(_t(q, device), _t(k, device), _t(v, device), causal=causal)
+    got = attention(_t(q, device), _t(k, device), _t(v, device), causal=causal)
     want = np_attention(q, k, v, causal, 0.5)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-5)
 
@@ -146,7 +153,7 @@ def test_attention_gradcheck(device, path, causal):
     v = _t(rng.normal(size=(1, 2, 4, 2)), device, True)
 
     def fn(q, k, v):
-        return fused.attention(q, k, v, causal=causal, scale=0.7)
+        return attention(q, k, v, causal=causal, scale=0.7)
 
     assert tg.autograd.gradcheck(fn, [q, k, v])
 
@@ -155,7 +162,7 @@ def test_attention_matches_torch(device, path):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     q, k, v = (rng.normal(size=(2, 2, 5, 3)) for _ in range(3))
-    got = fused.attention(_t(q, device), _t(k, device), _t(v, device), causal=True)
+    got = attention(_t(q, device), _t(k, device), _t(v, device), causal=True)
     want = torch.nn.functional.scaled_dot_product_attention(
         *(torch.tensor(a) for a in (q, k, v)), is_causal=True
     )
@@ -165,10 +172,10 @@ def test_attention_matches_torch(device, path):
 def test_attention_bad_shapes(device):
     q = tg.zeros(1, 2, 3, 4, device=device)
     with pytest.raises(tg.ShapeError, match="attention: expected q"):
-        fused.attention(q, tg.zeros(2, 3, 4, device=device), tg.zeros(2, 3, 4, device=device))
+        attention(q, tg.zeros(2, 3, 4, device=device), tg.zeros(2, 3, 4, device=device))
     with pytest.raises(tg.ShapeError, match="differ in batch, heads or head size"):
         k = tg.zeros(1, 2, 3, 5, device=device)
-        fused.attention(q, k, k)
+        attention(q, k, k)
 
 
 # ------------------------------------------------------------- fused == composite
@@ -202,7 +209,7 @@ def test_cross_entropy_paths_agree(device, rows, classes, seed, scale):
 
     def run():
         x = _t(logits, device, True)
-        loss = fused.cross_entropy(x, _t(targets, device), -1)
+        loss = cross_entropy_rows(x, _t(targets, device), -1)
         loss.sum().backward()
         return loss.numpy(), x.grad.numpy()
 
@@ -224,7 +231,7 @@ def test_layer_norm_paths_agree_on_any_shape(device, shape, seed):
     def run():
         xt = _t(x, device, True)
         wt = _t(w, device, True)
-        y = fused.layer_norm(xt, wt, None)
+        y = layer_norm(xt, wt, None)
         (y * y).sum().backward()
         return y.numpy(), xt.grad.numpy(), wt.grad.numpy()
 

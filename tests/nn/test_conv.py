@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygpt as tg
 import tinygpt.nn.functional as F
 from tinygpt import nn
-from tinygpt.nn.functional import conv as conv_module
+from tinygpt.ops import convolution as conv_module
 
 RNG = np.random.default_rng(0)
 

@@ -14,7 +14,7 @@ import pytest
 import tinygpt as tg
 from tinygpt import cli
 from tinygpt.backend import hookimpl, registry
-from tinygpt.ops.fused import attention
+from tinygpt.ops.attention import attention
 
 
 class KernelPlugin:

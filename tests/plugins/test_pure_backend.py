@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygpt as tg
-from tinygpt.ops.fused import attention
+from tinygpt.ops.attention import attention
 
 from .conftest import PURE
 

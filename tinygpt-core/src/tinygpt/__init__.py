@@ -6,8 +6,9 @@
     print(x.grad)
 
 Reading order: `ndarray.py` (strided views) -> `backend/protocol.py` (what a device does) ->
-`backend/registry.py` (how devices are found) -> `autograd/function.py` and
-`ops/elementwise.py` (primitives) -> `autograd/engine.py` (backward) -> `tensor.py`.
+`backend/registry.py` (how devices are found) -> `tensor.py` -> `autograd/function.py` and
+`ops/elementwise.py` (primitives) -> `autograd/engine.py` (backward) -> `ops/__init__.py`
+(one file per op family). docs/architecture.md maps every concept to its file.
 """
 
 # tinygpt-nn and tinygpt-gpt add subpackages (tinygpt.nn, tinygpt.gpt) from their own
@@ -31,7 +32,6 @@ from .backend.registry import (  # noqa: E402
 )
 from .creation import (  # noqa: E402
     arange,
-    broadcast_tensors,
     empty,
     empty_like,
     eye,
@@ -54,6 +54,7 @@ from .creation import (  # noqa: E402
 from .device import Device, device  # noqa: E402
 from .dtypes import (  # noqa: E402
     DType,
+    as_dtype,
     float16,
     float32,
     float64,
@@ -96,10 +97,10 @@ __all__ = [
     "Tensor",
     "TinyGPTError",
     "arange",
+    "as_dtype",
     "autograd",
     "backends",
     "bool",
-    "broadcast_tensors",
     "default_device",
     "device",
     "empty",

@@ -1,10 +1,13 @@
 """Thin NDArray-level helpers: call one backend kernel, wrap its buffer in a dense NDArray.
 
-Autograd primitives (`tinygpt.ops`) write both `forward` and `backward` with these, so every
-formula reads as maths on arrays while each line is exactly one kernel call.
+This is the one layer of core that calls a backend's compute kernels. Autograd primitives
+(`tinygpt.ops`) write both `forward` and `backward` with these, so every formula reads as
+maths on arrays while each line is exactly one kernel call.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .dtypes import DType, bool_, int64
 from .ndarray import NDArray, broadcast_shapes, prod
@@ -24,6 +27,12 @@ __all__ = [
     "scatter_add",
     "unbroadcast",
     "expand_like",
+    "copy",
+    "write",
+    "fill",
+    "wrap",
+    "fused",
+    "fused_call",
 ]
 
 _COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
@@ -132,3 +141,37 @@ def expand_like(x: NDArray, reduced_axes: tuple[int, ...], shape: tuple[int, ...
     """Put reduced axes back as size 1 and broadcast to `shape` (the adjoint of a sum)."""
     kept = tuple(1 if i in reduced_axes else d for i, d in enumerate(shape))
     return x.reshape(kept).broadcast_to(shape)
+
+
+def copy(x: NDArray) -> NDArray:
+    """A dense copy of view `x` with its own memory."""
+    return _dense(x, x.backend.copy(x), x.shape, x.dtype)
+
+
+def write(dst: NDArray, src: NDArray) -> None:
+    """Write `src` (broadcast to dst's shape) into the view `dst`, in place."""
+    dst.backend.setitem(dst, src.broadcast_to(dst.shape))
+
+
+def fill(dst: NDArray, value: bool | int | float) -> None:
+    """Set every element of the view `dst` to `value`, in place."""
+    dst.backend.fill(dst, value)
+
+
+def wrap(like: NDArray, buffer: object, shape: tuple[int, ...], dtype: DType) -> NDArray:
+    """A dense NDArray over a buffer that a kernel of `like`'s backend returned."""
+    return _dense(like, buffer, shape, dtype)
+
+
+def fused(name: str, shape: tuple[int, ...], dtype: DType, x: NDArray, *args: object) -> NDArray:
+    """Run the backend's fused kernel `name` (one output buffer) on x and the other arguments.
+
+    Core's `ops.dispatch.use_fused` has decided that the backend offers it.
+    """
+    return _dense(x, getattr(x.backend, name)(x, *args), shape, dtype)
+
+
+def fused_call(name: str, x: NDArray, *args: object) -> Any:
+    """Run a fused kernel and return what it returns: several buffers (the caller wraps each
+    with `wrap`), or None for one that updates its arguments in place (adamw)."""
+    return getattr(x.backend, name)(x, *args)

@@ -136,9 +136,6 @@ class _CorePlugin:
             help="list the installed backends and the default (--check: smoke-test them)",
             add_arguments=_backends_arguments,
         )
-        from .plot import register_plot_command
-
-        register_plot_command(register)
 
 
 def _collect_commands() -> tuple[dict[str, Command], list[str]]:

@@ -5,13 +5,17 @@
   never imported (handy to keep a broken or slow plugin out of the way).
 - ``TINYGPT_CHECK_KERNELS``: ``1`` checks every buffer a kernel returns (its size, that it is
   new) and names the kernel at fault; for debugging a backend, off by default.
+- ``TINYGPT_CHECKS``: ``1`` makes core check index bounds and class targets on the host
+  before a kernel runs, with errors that name the first bad value. Off by default: each check
+  reads device memory back to the host (a stall per step on a GPU), and backends raise an
+  IndexError for out-of-range indices themselves. The test suite turns it on.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["env_default_device", "env_backend_allow_list", "env_check_kernels"]
+__all__ = ["env_default_device", "env_backend_allow_list", "env_check_kernels", "env_checks"]
 
 
 def env_default_device() -> str | None:
@@ -30,5 +34,13 @@ def env_backend_allow_list() -> frozenset[str] | None:
 
 def env_check_kernels() -> bool:
     """Whether TINYGPT_CHECK_KERNELS asks for check mode (1, true, yes, on)."""
-    value = os.environ.get("TINYGPT_CHECK_KERNELS", "").strip().lower()
-    return value in ("1", "true", "yes", "on")
+    return _flag("TINYGPT_CHECK_KERNELS")
+
+
+def env_checks() -> bool:
+    """Whether TINYGPT_CHECKS asks core for host-side input checks (1, true, yes, on)."""
+    return _flag("TINYGPT_CHECKS")
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")

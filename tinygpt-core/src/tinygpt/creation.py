@@ -9,6 +9,7 @@ from typing import Any
 from .backend.registry import get_backend
 from .dtypes import DType, as_dtype, bool_, float32, int64
 from .errors import DTypeError, ShapeError
+from .host import from_host_data
 from .ndarray import NDArray, prod
 from .tensor import Tensor
 
@@ -32,7 +33,6 @@ __all__ = [
     "randn_like",
     "manual_seed",
     "next_seed",
-    "broadcast_tensors",
 ]
 
 
@@ -68,8 +68,6 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     >>> tensor([[1, 2], [3, 4]]).dtype
     tinygpt.int64
     """
-    from .host import from_host_data
-
     if isinstance(data, Tensor):
         out = data.detach().to(device=device) if device is not None else data.detach()
         out = out.to(as_dtype(dtype)) if dtype is not None else out
@@ -255,11 +253,3 @@ def randint(
     out = Tensor._make(NDArray(u.data.backend, ints, shape, int64))
     out = out.clamp(0, high - low - 1) + low
     return out.to(as_dtype(dtype)) if dtype is not None else out
-
-
-def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
-    from .ndarray import broadcast_shapes
-    from .ops.shape import expand
-
-    shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in tensors))
-    return tuple(expand(t, *shape) for t in tensors)

@@ -1,46 +1,39 @@
-"""Tensor ops as `tg.<name>` functions, the PyTorch way (`tg.exp(x)`, `tg.cat([a, b])`)."""
+"""Tensor ops as `tg.<name>` functions, the PyTorch way (`tg.exp(x)`, `tg.cat([a, b])`).
 
-from .ops.indexing import getitem
-from .ops.math import (
+Each comes from its op family in `tinygpt.ops`; see `ops/__init__.py` for the map.
+"""
+
+from .ops.activation import gelu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .ops.attention import scaled_dot_product_attention
+from .ops.convolution import conv2d, unfold
+from .ops.elementwise import (
     abs,
     clamp,
     cos,
     erf,
     exp,
-    gelu,
     log,
     masked_fill,
     maximum,
     minimum,
-    relu,
     rsqrt,
-    sigmoid,
-    silu,
     sin,
     sqrt,
-    tanh,
+    tril,
+    triu,
     where,
 )
-from .ops.reductions import (
-    argmax,
-    argmin,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    softmax,
-    std,
-    sum,
-    var,
-)
-from .ops.shape import (
+from .ops.indexing import getitem
+from .ops.inplace import adam_step_
+from .ops.loss import cross_entropy, nll_loss
+from .ops.matmul import linear, matmul
+from .ops.movement import (
+    broadcast_tensors,
     broadcast_to,
     cat,
     chunk,
     expand,
     flatten,
-    matmul,
     pad,
     permute,
     reshape,
@@ -48,41 +41,63 @@ from .ops.shape import (
     squeeze,
     stack,
     transpose,
-    tril,
-    triu,
+    unbind,
     unsqueeze,
+)
+from .ops.normalization import layer_norm
+from .ops.pooling import avg_pool2d, max_pool2d
+from .ops.reductions import (
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    std,
+    sum,
+    var,
 )
 
 __all__ = [
     "abs",
+    "adam_step_",
     "argmax",
     "argmin",
+    "avg_pool2d",
+    "broadcast_tensors",
     "broadcast_to",
     "cat",
     "chunk",
     "clamp",
+    "conv2d",
     "cos",
+    "cross_entropy",
     "erf",
     "exp",
     "expand",
     "flatten",
     "gelu",
     "getitem",
+    "layer_norm",
+    "linear",
     "log",
     "log_softmax",
     "logsumexp",
     "masked_fill",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
     "minimum",
+    "nll_loss",
     "pad",
     "permute",
     "relu",
     "reshape",
     "rsqrt",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "sin",
@@ -97,6 +112,8 @@ __all__ = [
     "transpose",
     "tril",
     "triu",
+    "unbind",
+    "unfold",
     "unsqueeze",
     "var",
     "where",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from .backend.protocol import Backend
 
-__all__ = ["to_numpy", "from_host_data", "infer_dtype"]
+__all__ = ["to_numpy", "from_host_data", "infer_dtype", "format_array", "nonzero", "last_writes"]
 
 
 def to_numpy(x: NDArray) -> np.ndarray:
@@ -58,3 +58,39 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
     dense = np.ascontiguousarray(array, dtype=dtype.numpy_name).reshape(-1)
     buffer = backend.from_host(memoryview(dense).cast("B"), dtype)  # type: ignore[arg-type]
     return NDArray(backend, buffer, tuple(int(d) for d in array.shape), dtype)
+
+
+def format_array(x: NDArray, prefix: str = "") -> str:
+    """The values of `x` as NumPy prints them (for `repr(tensor)`)."""
+    import numpy as np
+
+    return np.array2string(to_numpy(x), separator=", ", prefix=prefix)
+
+
+def nonzero(mask: NDArray) -> list[NDArray]:
+    """The positions of the true elements of `mask`, one int64 array per dim (like NumPy's
+    `nonzero`). NOTE: a host read: how many there are decides the result's shape."""
+    positions = to_numpy(mask).nonzero()
+    return [_int64_array(p, mask.backend) for p in positions]
+
+
+def last_writes(positions: NDArray) -> tuple[NDArray, NDArray]:
+    """For a flat int64 array of write positions (repeats allowed): which writes survive when
+    they happen in order (the last one to each position, NumPy's rule), as (which, where).
+
+    NOTE: a host read of the positions; only advanced-index assignment (`x[idx] = v`) uses it.
+    """
+    import numpy as np
+
+    flat = to_numpy(positions).reshape(-1)
+    _, last_from_end = np.unique(flat[::-1], return_index=True)
+    which = np.sort(flat.size - 1 - last_from_end)
+    return _int64_array(which, positions.backend), _int64_array(flat[which], positions.backend)
+
+
+def _int64_array(values: Any, backend: Backend) -> NDArray:
+    import numpy as np
+
+    dense = np.ascontiguousarray(values, dtype="int64").reshape(-1)
+    buffer = backend.from_host(memoryview(dense).cast("B"), int64)  # type: ignore[arg-type]
+    return NDArray(backend, buffer, (dense.size,), int64)

@@ -93,27 +93,31 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
             print(self.table(self.limit))
 
     # ---------------------------------------------- called by Function.apply / engine
-    def forward(self, ctx: Function, tensors: tuple[Tensor, ...], options: dict) -> NDArray:
-        """Run `ctx.forward` on the tensors' arrays, timed; returns its output array."""
+    def forward(self, ctx: Function, tensors: tuple[Tensor, ...], options: dict) -> Any:
+        """Run `ctx.forward` on the tensors' arrays, timed; returns what it returns (an
+        array, or a tuple of arrays for a node with several outputs)."""
         inputs = [t.data for t in tensors]
         start = time.perf_counter()
         out = ctx.forward(*inputs, **options)
-        if self.sync:
-            out.backend.synchronize()
+        outs = out if isinstance(out, tuple) else (out,)
+        if self.sync and outs:
+            outs[0].backend.synchronize()
         elapsed = time.perf_counter() - start
-        self._add(type(ctx).__name__, elapsed, _allocated([out], inputs))
+        self._add(type(ctx).__name__, elapsed, _allocated(outs, inputs))
         return out
 
-    def backward(self, node: Function, grad: NDArray) -> Any:
-        """Run `node.backward(grad)`, timed; returns the parents' gradients."""
+    def backward(self, node: Function, grads: tuple[NDArray | None, ...]) -> Any:
+        """Run `node.backward(*grads)`, timed, exactly as the engine would; returns the
+        parents' gradients."""
         start = time.perf_counter()
-        grads = node.backward(grad)
-        if self.sync:
-            grad.backend.synchronize()
+        parent_grads = node.backward(*grads)
+        given = [g for g in grads if g is not None]
+        if self.sync and given:
+            given[0].backend.synchronize()
         elapsed = time.perf_counter() - start
-        outs = grads if isinstance(grads, tuple) else (grads,)
-        self._add(type(node).__name__ + "Backward", elapsed, _allocated(outs, [grad]))
-        return grads
+        outs = parent_grads if isinstance(parent_grads, tuple) else (parent_grads,)
+        self._add(type(node).__name__ + "Backward", elapsed, _allocated(outs, given))
+        return parent_grads
 
     def _add(self, name: str, seconds: float, nbytes: int) -> None:
         stats = self.stats.get(name)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .creation import tensor
 from .dtypes import DTYPES
 from .errors import SerializationError
 from .tensor import Tensor
@@ -84,8 +85,6 @@ def _encode(tensors: Mapping[str, Tensor], metadata: Mapping[str, str] | None):
 def load(path: str | os.PathLike[str], device: Any = None) -> dict[str, Tensor]:
     """Read a safetensors file into a dict of tensors on `device` (default device if None)."""
     import numpy as np
-
-    from .creation import tensor
 
     raw = Path(path).read_bytes()
     header, data = _split(raw, path)

@@ -1,7 +1,9 @@
 """Tensor: an NDArray plus the autograd bookkeeping (requires_grad, grad, grad_fn).
 
-The methods here are thin: the maths lives in `tinygpt.ops` (one family of ops per file) and
-the compute in the backend. Read `ops/elementwise.py` for what a primitive looks like.
+This file is about data and autograd only. The operators and maths methods (`x + y`,
+`x.sum()`, `x.reshape(...)`) are one-line calls into `tinygpt.ops`, listed in
+`tensor_methods.py`; `tinygpt.ops` imports this file, never the other way round. Read
+`ops/elementwise.py` for what a primitive looks like.
 
 >>> import tinygpt as tg
 >>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
@@ -19,11 +21,10 @@ from . import array_ops as A
 from .autograd import engine
 from .autograd.function import Function
 from .device import Device
-from .dtypes import DType, as_dtype, float32, int64
+from .dtypes import DType
 from .errors import DTypeError
+from .host import format_array, to_numpy
 from .ndarray import NDArray
-from .ops import indexing, reductions, shape
-from .ops import math as M
 from .tensor_methods import TensorMethods
 
 __all__ = ["Tensor"]
@@ -73,16 +74,6 @@ class Tensor(TensorMethods):
     def is_leaf(self) -> builtins.bool:
         return self.grad_fn is None
 
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
-        """All dims reversed (the matrix transpose for 2-D), as a view."""
-        return shape.permute(self, *reversed(range(self.ndim)))
-
-    @property
-    def mT(self) -> Tensor:  # noqa: N802 - the PyTorch name
-        """The last two dims swapped (a batch of transposed matrices), as a view."""
-        return shape.transpose(self, -2, -1)
-
     def dim(self) -> int:
         return self.ndim
 
@@ -106,8 +97,6 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------- conversion
     def numpy(self) -> Any:
         """A NumPy copy (detached; the tensor's memory is never shared)."""
-        from .host import to_numpy
-
         return to_numpy(self.data)
 
     def tolist(self) -> Any:
@@ -136,46 +125,8 @@ class Tensor(TensorMethods):
             )
         return bool(self.item())
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
-        """`.to("cpu")`, `.to(tg.float64)`, `.to("cuda", tg.float16)`; differentiable."""
-        for arg in args:
-            if isinstance(arg, (Device, str)) and not _names_dtype(arg):
-                device = arg
-            else:
-                dtype = arg
-        out = self
-        if device is not None:
-            from .backend.registry import get_backend
-
-            target = get_backend(device)
-            if target is not out.data.backend:
-                out = ToDevice.apply(out, backend=target)
-        if dtype is not None:
-            out = M.cast(out, as_dtype(dtype))
-        return out
-
-    def float(self) -> Tensor:
-        return M.cast(self, float32)
-
-    def double(self) -> Tensor:
-        return M.cast(self, as_dtype("float64"))
-
-    def long(self) -> Tensor:
-        return M.cast(self, int64)
-
-    def int(self) -> Tensor:
-        return M.cast(self, as_dtype("int32"))
-
-    def bool(self) -> Tensor:
-        return M.cast(self, as_dtype("bool"))
-
-    def half(self) -> Tensor:
-        return M.cast(self, as_dtype("float16"))
-
     def __repr__(self) -> str:
-        import numpy as np
-
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        body = format_array(self.data, prefix="tensor(")
         extras = [f"dtype={self.dtype}", f"device='{self.device}'"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -223,40 +174,4 @@ class Tensor(TensorMethods):
         self.grad_fn = other.grad_fn
         self.requires_grad = other.requires_grad
 
-    # ------------------------------------------------------- indexing
-    def __getitem__(self, index: object) -> Tensor:
-        return indexing.getitem(self, index)
-
-    def __setitem__(self, index: object, value: object) -> None:
-        indexing.setitem(self, index, value)
-
     __hash__ = object.__hash__
-
-
-def _names_dtype(arg: object) -> bool:
-    try:
-        as_dtype(arg)
-    except DTypeError:
-        return False
-    return True
-
-
-class ToDevice(Function):
-    """Copy to another device (through host memory); the gradient goes back the same way."""
-
-    def forward(self, x: NDArray, backend: Any = None) -> NDArray:
-        self.source = x.backend
-        return _transfer(x, backend)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        return _transfer(grad, self.source)
-
-
-def _transfer(x: NDArray, backend: Any) -> NDArray:
-    if x.dtype not in backend.dtypes:
-        raise DTypeError(f"to: device {backend.device} does not support {x.dtype}")
-    host = memoryview(x.backend.to_host(x)).cast("B")
-    return NDArray(backend, backend.from_host(host, x.dtype), x.shape, x.dtype)
-
-
-_ = (reductions,)  # re-exported through TensorMethods

@@ -1,22 +1,30 @@
 """The Tensor methods that are one-line calls into `tinygpt.ops`: operators, maths,
-reductions and shape changes. Kept apart from `tensor.py` so that file stays about data and
-autograd; every method here is also a `tg.<name>` function where PyTorch has one."""
+reductions, shape changes, indexing and in-place updates.
+
+Every method here is also a `tg.<name>` function where PyTorch has one. `tinygpt.ops`
+imports `Tensor` (its functions take and return tensors), so `tensor.py` cannot import it
+back: instead the ops package binds itself here when it is imported (`bind`, called once
+from `tinygpt/ops/__init__.py`), and each method looks its function up at call time.
+"""
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
-
-from .ops import elementwise as E
-from .ops import inplace as I
-from .ops import math as M
-from .ops import reductions as R
-from .ops import shape as S
-from .ops.movement import Clone
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["TensorMethods"]
+__all__ = ["TensorMethods", "bind"]
+
+#: the `tinygpt.ops` package, set by `bind` when it is imported
+ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
+
+
+def bind(package: ModuleType) -> None:
+    """Point every Tensor method at the op families of `package` (tinygpt.ops)."""
+    global ops
+    ops = package
 
 
 class TensorMethods:
@@ -26,267 +34,301 @@ class TensorMethods:
 
     # ---------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return M.binary("add", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("add", self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return M.binary("add", self, other, reflected=True)  # type: ignore[arg-type]
+        return ops.elementwise.binary("add", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Tensor:
-        return M.binary("sub", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("sub", self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return M.binary("sub", self, other, reflected=True)  # type: ignore[arg-type]
+        return ops.elementwise.binary("sub", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Tensor:
-        return M.binary("mul", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("mul", self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return M.binary("mul", self, other, reflected=True)  # type: ignore[arg-type]
+        return ops.elementwise.binary("mul", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return M.binary("div", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("div", self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return M.binary("div", self, other, reflected=True)  # type: ignore[arg-type]
+        return ops.elementwise.binary("div", self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Tensor:
-        return M.binary("pow", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("pow", self, other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return M.binary("pow", self, other, reflected=True)  # type: ignore[arg-type]
+        return ops.elementwise.binary("pow", self, other, reflected=True)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return S.matmul(self, other)  # type: ignore[arg-type]
+        return ops.matmul.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return S.matmul(M.as_tensor_like(other, self), self)  # type: ignore[arg-type]
+        return ops.matmul.matmul(ops.promotion.as_tensor_like(other, self), self)
 
     def __neg__(self) -> Tensor:
-        return E.Neg.apply(self)  # type: ignore[arg-type]
+        return ops.elementwise.neg(self)
 
     def __pos__(self) -> Tensor:
-        return self  # type: ignore[return-value]
+        return self  # type: ignore[return-value]  # a Tensor: this class is its mixin
 
     def __abs__(self) -> Tensor:
-        return M.abs(self)  # type: ignore[arg-type]
+        return ops.elementwise.abs(self)
 
     def __invert__(self) -> Tensor:
-        return M.logical_not(self)  # type: ignore[arg-type]
+        return ops.elementwise.logical_not(self)
 
     def __and__(self, other: Any) -> Tensor:
-        return _logical("logical_and", self, other)
+        return ops.elementwise.logical("logical_and", self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return _logical("logical_or", self, other)
+        return ops.elementwise.logical("logical_or", self, other)
 
     # --------------------------------------------------------- comparisons
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return M.compare("eq", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("eq", self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return M.compare("ne", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("ne", self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return M.compare("lt", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("lt", self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return M.compare("le", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("le", self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return M.compare("gt", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("gt", self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return M.compare("ge", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.compare("ge", self, other)
 
     # --------------------------------------------------------------- maths
     def exp(self) -> Tensor:
-        return M.exp(self)  # type: ignore[arg-type]
+        return ops.elementwise.exp(self)
 
     def log(self) -> Tensor:
-        return M.log(self)  # type: ignore[arg-type]
+        return ops.elementwise.log(self)
 
     def sqrt(self) -> Tensor:
-        return M.sqrt(self)  # type: ignore[arg-type]
+        return ops.elementwise.sqrt(self)
 
     def rsqrt(self) -> Tensor:
-        return M.rsqrt(self)  # type: ignore[arg-type]
+        return ops.elementwise.rsqrt(self)
 
     def abs(self) -> Tensor:
-        return M.abs(self)  # type: ignore[arg-type]
+        return ops.elementwise.abs(self)
 
     def sign(self) -> Tensor:
-        return M.sign(self)  # type: ignore[arg-type]
+        return ops.elementwise.sign(self)
 
     def sin(self) -> Tensor:
-        return M.sin(self)  # type: ignore[arg-type]
+        return ops.elementwise.sin(self)
 
     def cos(self) -> Tensor:
-        return M.cos(self)  # type: ignore[arg-type]
-
-    def tanh(self) -> Tensor:
-        return M.tanh(self)  # type: ignore[arg-type]
-
-    def sigmoid(self) -> Tensor:
-        return M.sigmoid(self)  # type: ignore[arg-type]
-
-    def relu(self) -> Tensor:
-        return M.relu(self)  # type: ignore[arg-type]
-
-    def gelu(self, approximate: str = "none") -> Tensor:
-        return M.gelu(self, approximate)  # type: ignore[arg-type]
-
-    def silu(self) -> Tensor:
-        return M.silu(self)  # type: ignore[arg-type]
+        return ops.elementwise.cos(self)
 
     def erf(self) -> Tensor:
-        return M.erf(self)  # type: ignore[arg-type]
+        return ops.elementwise.erf(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return M.clamp(self, min, max)  # type: ignore[arg-type]
+        return ops.elementwise.clamp(self, min, max)
 
     def maximum(self, other: Any) -> Tensor:
-        return M.maximum(self, other)  # type: ignore[arg-type]
+        return ops.elementwise.maximum(self, other)
 
     def minimum(self, other: Any) -> Tensor:
-        return M.minimum(self, other)  # type: ignore[arg-type]
+        return ops.elementwise.minimum(self, other)
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
-        return M.masked_fill(self, mask, value)  # type: ignore[arg-type]
+        return ops.elementwise.masked_fill(self, mask, value)
 
     def pow(self, other: Any) -> Tensor:
-        return M.binary("pow", self, other)  # type: ignore[arg-type]
+        return ops.elementwise.binary("pow", self, other)
 
     def logical_not(self) -> Tensor:
-        return M.logical_not(self)  # type: ignore[arg-type]
+        return ops.elementwise.logical_not(self)
+
+    # ---------------------------------------------------------- activations
+    def tanh(self) -> Tensor:
+        return ops.activation.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.activation.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.activation.relu(self)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        return ops.activation.gelu(self, approximate)
+
+    def silu(self) -> Tensor:
+        return ops.activation.silu(self)
+
+    def softmax(self, dim: int = -1) -> Tensor:
+        return ops.activation.softmax(self, dim)
+
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return ops.activation.log_softmax(self, dim)
 
     # ----------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return R.sum(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.sum(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return R.mean(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.mean(self, dim, keepdim)
 
     def var(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
-        return R.var(self, dim, keepdim, **kw)  # type: ignore[arg-type]
+        return ops.reductions.var(self, dim, keepdim, **kw)
 
     def std(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
-        return R.std(self, dim, keepdim, **kw)  # type: ignore[arg-type]
+        return ops.reductions.std(self, dim, keepdim, **kw)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return R.max(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.max(self, dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return R.min(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.min(self, dim, keepdim)
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return R.argmax(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.argmax(self, dim, keepdim)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return R.argmin(self, dim, keepdim)  # type: ignore[arg-type]
+        return ops.reductions.argmin(self, dim, keepdim)
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return R.logsumexp(self, dim, keepdim)  # type: ignore[arg-type]
-
-    def softmax(self, dim: int = -1) -> Tensor:
-        return R.softmax(self, dim)  # type: ignore[arg-type]
-
-    def log_softmax(self, dim: int = -1) -> Tensor:
-        return R.log_softmax(self, dim)  # type: ignore[arg-type]
+        return ops.reductions.logsumexp(self, dim, keepdim)
 
     def any(self) -> Tensor:
-        return (self != 0).sum() > 0
+        return ops.reductions.any(self)
 
     def all(self) -> Tensor:
-        return (self == 0).sum() == 0
+        return ops.reductions.all(self)
 
-    # --------------------------------------------------------------- shape
+    # ------------------------------------------------------ shape and views
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - the PyTorch name
+        """All dims reversed (the matrix transpose for 2-D), as a view."""
+        return ops.movement.reverse_dims(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - the PyTorch name
+        """The last two dims swapped (a batch of transposed matrices), as a view."""
+        return ops.movement.transpose(self, -2, -1)
+
     def reshape(self, *shape: Any) -> Tensor:
-        return S.reshape(self, *shape)  # type: ignore[arg-type]
+        return ops.movement.reshape(self, *shape)
 
     def view(self, *shape: Any) -> Tensor:
-        return S.reshape(self, *shape)  # type: ignore[arg-type]
+        return ops.movement.reshape(self, *shape)
 
     def permute(self, *dims: Any) -> Tensor:
-        return S.permute(self, *dims)  # type: ignore[arg-type]
+        return ops.movement.permute(self, *dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return S.transpose(self, dim0, dim1)  # type: ignore[arg-type]
+        return ops.movement.transpose(self, dim0, dim1)
 
     def expand(self, *shape: Any) -> Tensor:
-        return S.expand(self, *shape)  # type: ignore[arg-type]
+        return ops.movement.expand(self, *shape)
 
     def broadcast_to(self, *shape: Any) -> Tensor:
-        return S.expand(self, *shape)  # type: ignore[arg-type]
+        return ops.movement.expand(self, *shape)
 
     def expand_as(self, other: Tensor) -> Tensor:
-        return S.expand(self, *other.shape)  # type: ignore[arg-type]
+        return ops.movement.expand(self, *other.shape)
 
     def squeeze(self, dim: Any = None) -> Tensor:
-        return S.squeeze(self, dim)  # type: ignore[arg-type]
+        return ops.movement.squeeze(self, dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        return S.unsqueeze(self, dim)  # type: ignore[arg-type]
+        return ops.movement.unsqueeze(self, dim)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return S.flatten(self, start_dim, end_dim)  # type: ignore[arg-type]
+        return ops.movement.flatten(self, start_dim, end_dim)
 
     def contiguous(self) -> Tensor:
-        return S.contiguous(self)  # type: ignore[arg-type]
+        return ops.movement.contiguous(self)
 
     def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
-        return S.split(self, split_size, dim)  # type: ignore[arg-type]
+        return ops.movement.split(self, split_size, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-        return S.chunk(self, chunks, dim)  # type: ignore[arg-type]
+        return ops.movement.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.movement.unbind(self, dim)
 
     def tril(self, diagonal: int = 0) -> Tensor:
-        return S.tril(self, diagonal)  # type: ignore[arg-type]
+        return ops.elementwise.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
-        return S.triu(self, diagonal)  # type: ignore[arg-type]
+        return ops.elementwise.triu(self, diagonal)
 
     def matmul(self, other: Tensor) -> Tensor:
-        return S.matmul(self, other)  # type: ignore[arg-type]
-
-    # ------------------------------------------------------------ in place
-    def copy_(self, src: Any) -> Tensor:
-        return I.copy_(self, src)  # type: ignore[arg-type]
-
-    def fill_(self, value: Any) -> Tensor:
-        return I.fill_(self, value)  # type: ignore[arg-type]
-
-    def zero_(self) -> Tensor:
-        return I.zero_(self)  # type: ignore[arg-type]
-
-    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return I.add_(self, other, alpha)  # type: ignore[arg-type]
-
-    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return I.sub_(self, other, alpha)  # type: ignore[arg-type]
-
-    def mul_(self, other: Any) -> Tensor:
-        return I.mul_(self, other)  # type: ignore[arg-type]
-
-    def div_(self, other: Any) -> Tensor:
-        return I.div_(self, other)  # type: ignore[arg-type]
-
-    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return I.uniform_(self, low, high)  # type: ignore[arg-type]
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return I.normal_(self, mean, std)  # type: ignore[arg-type]
+        return ops.matmul.matmul(self, other)
 
     def clone(self) -> Tensor:
         """A copy with its own memory; gradients flow back to the original."""
-        return Clone.apply(self)  # type: ignore[arg-type]
+        return ops.movement.clone(self)
 
+    # ------------------------------------------------------------- indexing
+    def __getitem__(self, index: object) -> Tensor:
+        return ops.indexing.getitem(self, index)
 
-def _logical(op: str, a: Any, b: Any) -> Tensor:
-    from . import array_ops as A
-    from .dtypes import bool_
-    from .tensor import Tensor
+    def __setitem__(self, index: object, value: object) -> None:
+        ops.indexing.setitem(self, index, value)
 
-    other = M.as_tensor_like(b, a)
-    if a.dtype != bool_ or other.dtype != bool_:
-        raise M.DTypeError(f"{op}: needs bool tensors, got {a.dtype} and {other.dtype}")
-    return Tensor._make(A.binary(op, a.data, other.data), False)
+    # ------------------------------------------------------------ in place
+    def copy_(self, src: Any) -> Tensor:
+        return ops.inplace.copy_(self, src)
+
+    def fill_(self, value: Any) -> Tensor:
+        return ops.inplace.fill_(self, value)
+
+    def zero_(self) -> Tensor:
+        return ops.inplace.zero_(self)
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return ops.inplace.add_(self, other, alpha)
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return ops.inplace.sub_(self, other, alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        return ops.inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return ops.inplace.div_(self, other)
+
+    def uniform_(self, low: float = 0.0, high: float = 1.0) -> Tensor:
+        return ops.inplace.uniform_(self, low, high)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        return ops.inplace.normal_(self, mean, std)
+
+    # ------------------------------------------------- devices and dtypes
+    # NOTE: last in the class: `float`, `int` and `bool` shadow the builtins below them
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """`.to("cpu")`, `.to(tg.float64)`, `.to("cuda", tg.float16)`; differentiable."""
+        return ops.movement.to(self, *args, dtype=dtype, device=device)
+
+    def float(self) -> Tensor:
+        return ops.promotion.cast(self, "float32")
+
+    def double(self) -> Tensor:
+        return ops.promotion.cast(self, "float64")
+
+    def half(self) -> Tensor:
+        return ops.promotion.cast(self, "float16")
+
+    def long(self) -> Tensor:
+        return ops.promotion.cast(self, "int64")
+
+    def int(self) -> Tensor:
+        return ops.promotion.cast(self, "int32")
+
+    def bool(self) -> Tensor:
+        return ops.promotion.cast(self, "bool")

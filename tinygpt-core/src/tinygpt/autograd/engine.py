@@ -7,7 +7,7 @@ node's saved arrays as soon as its backward has run unless `retain_graph` is set
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import array_ops as A
 from ..errors import ShapeError
@@ -54,17 +54,15 @@ def _run(
 ) -> list[NDArray | None]:
     """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`."""
     collected: list[NDArray | None] = [None] * (len(wanted) if wanted else 0)
-    pending: dict[int, NDArray] = {}
-    # keys whose pending gradient is a buffer only this walk holds (a sum it made, or a
-    # slice's scatter): those may be added into in place
-    owned: set[int] = set()
+    # id(node) -> the gradient of its output summed so far (a list, one per output, for a
+    # node with several outputs)
+    pending: dict[int, Any] = {}
     roots: list[Function] = []
     for out, g in zip(outputs, grads, strict=True):
         if out.grad_fn is None:
             _deliver(out, g, wanted, collected)
             continue
-        key = id(out.grad_fn)
-        pending[key] = A.binary("add", pending[key], g) if key in pending else g
+        _add_pending(pending, out, g)
         roots.append(out.grad_fn)
     order = _merged_order(roots)
     with set_grad_enabled(False):
@@ -72,20 +70,12 @@ def _run(
             if id(node) not in pending:
                 continue
             g = pending.pop(id(node))
-            owned.discard(id(node))
             if node.released:
                 raise RuntimeError(
                     "backward: the graph was already freed by an earlier backward(); "
                     "pass retain_graph=True to the first call to go through it twice"
                 )
-            if _add_into_window(node, g, pending, owned, wanted):
-                if not retain_graph:
-                    node.release()
-                continue
-            if function.profile_hook is None:
-                parent_grads = node.backward(g)
-            else:
-                parent_grads = function.profile_hook.backward(node, g)
+            parent_grads = _call_backward(node, g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
             for parent, pg, needed in zip(
@@ -94,18 +84,10 @@ def _run(
                 if pg is None or not needed:
                     continue
                 _check_shape(node, parent, pg)
-                fn = parent.grad_fn
-                if fn is None:
+                if parent.grad_fn is None:
                     _deliver(parent, pg, wanted, collected)
                     continue
-                key = id(fn)
-                if key in pending:
-                    pending[key] = A.binary("add", pending[key], pg)
-                    owned.add(key)
-                else:
-                    pending[key] = pg
-                    if getattr(node, "grad_window", None) is not None:
-                        owned.add(key)  # a slice's backward scatters into fresh zeros
+                _add_pending(pending, parent, pg)
                 if wanted is not None and id(parent) in wanted:
                     _deliver(parent, pg, wanted, collected)
             if not retain_graph:
@@ -113,27 +95,28 @@ def _run(
     return collected
 
 
-def _add_into_window(
-    node: Function,
-    g: NDArray,
-    pending: dict[int, NDArray],
-    owned: set[int],
-    wanted: dict[int, int] | None,
-) -> bool:
-    """For a slice (a node with `grad_window`) whose input already has a gradient this walk
-    owns: add `g` into that window in place, instead of scattering it into new zeros and
-    adding two full-size arrays. True when done (q, k, v = qkv.split(...) hits this twice).
-    """
-    window = getattr(node, "grad_window", None)
-    if window is None or function.profile_hook is not None or not node.needs_grad[0]:
-        return False
-    parent = node.parents[0]
-    fn = parent.grad_fn
-    if fn is None or id(fn) not in owned or (wanted is not None and id(parent) in wanted):
-        return False
-    target = pending[id(fn)].slice(window())
-    target.backend.setitem(target, A.binary("add", target, g.broadcast_to(target.shape)))
-    return True
+def _add_pending(pending: dict[int, Any], tensor: Tensor, g: NDArray) -> None:
+    """Add `g`, a gradient of `tensor`, to what its grad_fn will receive."""
+    fn = tensor.grad_fn
+    assert fn is not None
+    key = id(fn)
+    if fn.output_ids is None:  # one output: one gradient, summed over its consumers
+        current = pending.get(key)
+        pending[key] = g if current is None else A.binary("add", current, g)
+        return
+    slots = pending.get(key)
+    if slots is None:
+        slots = pending[key] = [None] * len(fn.output_ids)
+    i = fn.output_ids[id(tensor)]
+    slots[i] = g if slots[i] is None else A.binary("add", slots[i], g)
+
+
+def _call_backward(node: Function, g: Any) -> Any:
+    """node.backward with one gradient per output (timed when a `tg.profile()` is open)."""
+    grads = tuple(g) if node.output_ids is not None else (g,)
+    if function.profile_hook is not None:
+        return function.profile_hook.backward(node, grads)
+    return node.backward(*grads)
 
 
 def _merged_order(roots: list[Function]) -> list[Function]:
@@ -218,14 +201,12 @@ def grad(
     >>> tg.autograd.grad((x * x).sum(), x)[0].tolist()
     [2.0, 4.0]
     """
-    from ..tensor import Tensor
-
-    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        gos: list[Tensor | None] = [grad_outputs] * len(outs)
+    outs: list[Tensor] = _listed(outputs)
+    ins: list[Tensor] = _listed(inputs)
+    if isinstance(grad_outputs, (list, tuple)):
+        gos: list[Tensor | None] = list(grad_outputs)
     else:
-        gos = list(grad_outputs)
+        gos = _listed(grad_outputs) * len(outs)
     seeds = [_seed_gradient(o, g, "autograd.grad") for o, g in zip(outs, gos, strict=True)]
     wanted = {id(t): i for i, t in enumerate(ins)}
     collected = _run(outs, seeds, retain_graph, wanted)
@@ -236,5 +217,10 @@ def grad(
                 f"autograd.grad: an input of shape {tuple(tensor.shape)} was not used to "
                 "compute the outputs; pass allow_unused=True to get None for it"
             )
-        result.append(None if g is None else Tensor._make(g, False))
+        result.append(None if g is None else type(tensor)._make(g, False))
     return tuple(result)
+
+
+def _listed(value: Any) -> list[Any]:
+    """One tensor or a sequence of them, as a list."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]

@@ -87,13 +87,16 @@ profile_hook: Any = None
 class Function:
     """Base class of differentiable primitives; an instance is one node of the graph."""
 
-    __slots__ = ("parents", "saved", "needs_grad", "released")
+    __slots__ = ("parents", "saved", "needs_grad", "released", "output_ids")
 
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
         self.parents = parents
         self.saved: tuple[Any, ...] = ()
         self.needs_grad = tuple(p.requires_grad for p in parents)
         self.released = False
+        #: for a node with several outputs: id(output tensor) -> its position; else None.
+        #: NOTE: an output's id stays valid while the graph holds that output as a parent
+        self.output_ids: dict[int, int] | None = None
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward needs; released with the graph after backward."""
@@ -104,18 +107,33 @@ class Function:
         raise NotImplementedError
 
     def backward(self, *args: Any, **kwargs: Any) -> Any:
-        """Gradients (NDArray or None) with respect to each parent, given the output's."""
+        """Gradients (NDArray or None) with respect to each parent, given the output's
+        (one argument per output)."""
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *tensors: Tensor, **options: Any) -> Tensor:
+    def apply(cls, *tensors: Tensor, **options: Any) -> Any:
+        """Run forward on the tensors' arrays; record this node as the output's `grad_fn`.
+
+        A forward that returns a tuple of arrays makes a node with several outputs (`Split`):
+        each output tensor gets the node as its grad_fn, and backward receives one gradient
+        per output (None for an output that got none).
+        """
         ctx = cls(tensors)
         if profile_hook is None:
             data = ctx.forward(*[t.data for t in tensors], **options)
         else:
             data = profile_hook.forward(ctx, tensors, options)
         requires_grad = _mode.enabled and True in ctx.needs_grad
-        out = type(tensors[0])._make(data, requires_grad)
+        make = type(tensors[0])._make
+        if isinstance(data, tuple):
+            outs = tuple(make(d, requires_grad) for d in data)
+            if requires_grad:
+                for out in outs:
+                    out.grad_fn = ctx
+                ctx.output_ids = {id(out): i for i, out in enumerate(outs)}
+            return outs
+        out = make(data, requires_grad)
         if requires_grad:
             out.grad_fn = ctx
         return out

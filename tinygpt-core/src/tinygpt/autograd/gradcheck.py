@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ..dtypes import DType, float64
+from ..host import from_host_data
+from .function import no_grad
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -19,13 +23,10 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
     """
     import numpy as np
 
-    from ..creation import tensor
-    from .function import no_grad
-
     with no_grad():
         base = [t.detach().numpy().astype(np.float64) for t in inputs]
-        device = inputs[0].device
-        probe = _probe(fn(*[tensor(b, device=device) for b in base]))
+        like = inputs[0]
+        probe = _probe(fn(*[_tensor(b, like) for b in base]))
         grads = []
         for k, t in enumerate(inputs):
             g = np.zeros_like(base[k])
@@ -35,9 +36,9 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: flo
                 for i in range(flat.size):
                     keep = flat[i]
                     flat[i] = keep + eps
-                    plus = _weighted(fn, base, probe, device)
+                    plus = _weighted(fn, base, probe, like)
                     flat[i] = keep - eps
-                    minus = _weighted(fn, base, probe, device)
+                    minus = _weighted(fn, base, probe, like)
                     flat[i] = keep
                     out[i] = (plus - minus) / (2 * eps)
             grads.append(g)
@@ -51,12 +52,16 @@ def _probe(out: Tensor):
     return rng.uniform(0.5, 1.5, size=out.shape)
 
 
-def _weighted(fn, base, probe, device) -> float:
+def _tensor(values: Any, like: Tensor, dtype: DType | None = None) -> Tensor:
+    """Host values as a new tensor on `like`'s device (in `like`'s dtype unless given)."""
+    data = from_host_data(values, like.dtype if dtype is None else dtype, like.data.backend)
+    return type(like)._make(data, False)
+
+
+def _weighted(fn, base, probe, like) -> float:
     import numpy as np
 
-    from ..creation import tensor
-
-    out = fn(*[tensor(b, device=device) for b in base]).numpy().astype(np.float64)
+    out = fn(*[_tensor(b, like) for b in base]).numpy().astype(np.float64)
     return float((out * probe).sum())
 
 
@@ -77,16 +82,12 @@ def gradcheck(
     """
     import numpy as np
 
-    from ..creation import tensor
-    from ..dtypes import float64
-
-    leaves = [
-        tensor(t.detach().numpy(), dtype=float64, device=t.device, requires_grad=t.requires_grad)
-        for t in inputs
-    ]
+    leaves = [_tensor(t.detach().numpy(), t, float64) for t in inputs]
+    for leaf, t in zip(leaves, inputs, strict=True):
+        leaf.requires_grad_(t.requires_grad)
     out = fn(*leaves)
     probe = _probe(out)
-    out.backward(tensor(probe, dtype=out.dtype, device=out.device))
+    out.backward(_tensor(probe, out))
     expected = numerical_grad(fn, leaves, eps)
     for k, (leaf, want) in enumerate(zip(leaves, expected, strict=True)):
         if not leaf.requires_grad:

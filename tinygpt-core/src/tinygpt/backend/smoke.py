@@ -17,6 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import tinygpt as tg
+
+from .registry import get_backend
+
 __all__ = ["SmokeResult", "smoke_test", "STEPS"]
 
 #: the steps in the order they run
@@ -36,8 +40,6 @@ class SmokeResult:
 
 def smoke_test(device: str) -> SmokeResult:
     """Run the steps on `device`; never raises (a failure is reported in the result)."""
-    from .registry import get_backend
-
     start = time.perf_counter()
     try:
         get_backend(device)
@@ -63,8 +65,6 @@ def smoke_test(device: str) -> SmokeResult:
 
 def _steps(device: str) -> Iterator[tuple[str, Callable[[], None]]]:
     """(step name, a check that raises AssertionError on a wrong answer)."""
-    import tinygpt as tg
-
     x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)  # (2, 2)
     yield "allocate", lambda: _expect(x, [[1.0, 2.0], [3.0, 4.0]], "tensor(...)")
     bias = tg.tensor([10.0, 20.0], device=device)  # (2,), broadcast over the rows

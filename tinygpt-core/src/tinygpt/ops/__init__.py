@@ -1,6 +1,60 @@
-"""The ops behind Tensor, one family per file.
+"""The ops behind Tensor, one file per op family.
 
-Primitives (each a `Function` with forward and backward): `elementwise`, `reduce`,
-`movement`, `matmul`. Tensor-level functions built on them: `math`, `reductions`, `shape`,
-`indexing`.
+Each file holds its primitives (`Function` subclasses, forward and backward side by side)
+and the public functions built on them:
+
+    elementwise    neg, exp, log, add, mul, pow, where, clamp, tril, ... (and comparisons)
+    activation     relu, tanh, sigmoid, gelu, silu, softmax, log_softmax
+    reductions     sum, mean, var, std, max, min, argmax, argmin, logsumexp
+    movement       reshape, permute, expand, slicing views, split, cat, pad, to(device)
+    indexing       x[index] (gather) and x[index] = v
+    matmul         matmul, linear
+    normalization  layer_norm
+    attention      scaled_dot_product_attention (and the fused attention under it)
+    loss           cross_entropy
+    convolution    conv2d, unfold;  pooling: max_pool2d, avg_pool2d
+    inplace        add_, mul_, copy_, fill_, normal_, ..., and the Adam update
+
+`promotion.py` makes operands meet (one device, one dtype) and `dispatch.py` is the one
+place that chooses a backend's fused kernel over the composite. Importing this package binds
+the Tensor methods (`tensor_methods.bind`): ops import Tensor, so Tensor cannot import ops.
 """
+
+import sys
+
+from .. import tensor_methods
+from . import (
+    activation,
+    attention,
+    convolution,
+    dispatch,
+    elementwise,
+    indexing,
+    inplace,
+    loss,
+    matmul,
+    movement,
+    normalization,
+    pooling,
+    promotion,
+    reductions,
+)
+
+__all__ = [
+    "activation",
+    "attention",
+    "convolution",
+    "dispatch",
+    "elementwise",
+    "indexing",
+    "inplace",
+    "loss",
+    "matmul",
+    "movement",
+    "normalization",
+    "pooling",
+    "promotion",
+    "reductions",
+]
+
+tensor_methods.bind(sys.modules[__name__])

@@ -1,8 +1,14 @@
-"""Elementwise primitives. Shape rules: A -> A (unary), A, A -> A (binary, same shapes:
-`tinygpt.ops.movement.Expand` is the one op that broadcasts), A, scalar -> A.
+"""Elementwise ops: each primitive (A -> A, A, A -> A, A, scalar -> A) next to the functions
+built on it.
 
-Derived ops (relu, gelu, silu, clamp, ...) live in `tinygpt.ops.composite` and need no
-backward of their own.
+Binary primitives take two arrays of one shape and dtype: `binary` below promotes dtypes
+(`promotion.py`) and broadcasts with `Expand` (`movement.py`), the one op that broadcasts, so
+its backward is the one place that un-broadcasts. Activations (relu, gelu, tanh, sigmoid,
+softmax) live in `activation.py`.
+
+>>> import tinygpt as tg
+>>> (tg.tensor([1.0, 2.0]) * tg.tensor([[3.0], [4.0]])).tolist()
+[[3.0, 6.0], [4.0, 8.0]]
 """
 
 from __future__ import annotations
@@ -11,7 +17,13 @@ import math
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..ndarray import NDArray
+from ..creation import arange, full
+from ..dtypes import bool_, float32, int64, result_type
+from ..errors import DTypeError, ShapeError
+from ..ndarray import NDArray, broadcast_shapes
+from ..tensor import Tensor
+from .movement import Expand
+from .promotion import as_tensor_like, cast, check_devices, detached, promote, to_float
 
 __all__ = [
     "Neg",
@@ -21,10 +33,7 @@ __all__ = [
     "Abs",
     "Sin",
     "Cos",
-    "Tanh",
-    "Sigmoid",
     "Erf",
-    "Relu",
     "Add",
     "Sub",
     "Mul",
@@ -33,9 +42,31 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Where",
-    "Cast",
     "ScalarOp",
+    "binary",
+    "compare",
+    "logical",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "sign",
+    "sin",
+    "cos",
+    "erf",
+    "logical_not",
+    "maximum",
+    "minimum",
+    "clamp",
+    "where",
+    "masked_fill",
+    "tril",
+    "triu",
 ]
+
+Scalar = bool | int | float
 
 
 # ------------------------------------------------------------------ A -> A
@@ -110,32 +141,6 @@ class Cos(Function):
         return A.binary("mul", grad, A.unary("neg", A.unary("sin", x)))
 
 
-class Tanh(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        out = A.unary("tanh", x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (out,) = self.saved
-        # d tanh = 1 - tanh^2
-        one_minus = A.scalar("sub", A.binary("mul", out, out), 1.0, reflected=True)
-        return A.binary("mul", grad, one_minus)
-
-
-class Sigmoid(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        out = A.unary("sigmoid", x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (out,) = self.saved
-        # d sigmoid = s (1 - s)
-        slope = A.binary("mul", out, A.scalar("sub", out, 1.0, reflected=True))
-        return A.binary("mul", grad, slope)
-
-
 class Erf(Function):
     def forward(self, x: NDArray) -> NDArray:
         self.save_for_backward(x)
@@ -146,17 +151,6 @@ class Erf(Function):
         # d erf(x) = 2/sqrt(pi) exp(-x^2)
         bell = A.unary("exp", A.unary("neg", A.binary("mul", x, x)))
         return A.binary("mul", grad, A.scalar("mul", bell, 2.0 / math.sqrt(math.pi)))
-
-
-class Relu(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        out = A.scalar("maximum", x, 0)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (out,) = self.saved
-        return A.binary("mul", grad, A.cast(A.scalar("gt", out, 0), grad.dtype))
 
 
 # ------------------------------------------------------------ A, A -> A
@@ -262,15 +256,6 @@ class Where(Function):
         return None, A.where(cond, grad, zero), A.where(cond, zero, grad)
 
 
-class Cast(Function):
-    def forward(self, x: NDArray, dtype: object = None) -> NDArray:
-        self.source = x.dtype
-        return A.cast(x, dtype)  # type: ignore[arg-type]
-
-    def backward(self, grad: NDArray) -> NDArray:
-        return A.cast(grad, self.source)
-
-
 # --------------------------------------------------------- A, scalar -> A
 class ScalarOp(Function):
     """`x op c` (or `c op x` when reflected) for a Python scalar c."""
@@ -309,3 +294,179 @@ class ScalarOp(Function):
         wins = A.cast(A.scalar("gt" if op == "maximum" else "lt", x, c), grad.dtype)
         ties = A.scalar("mul", A.cast(A.scalar("eq", x, c), grad.dtype), 0.5)
         return A.binary("mul", grad, A.binary("add", wins, ties))
+
+
+# ------------------------------------------------------------------ functions
+_PRIMITIVE = {
+    "add": Add,
+    "sub": Sub,
+    "mul": Mul,
+    "div": Div,
+    "pow": Pow,
+    "maximum": Maximum,
+    "minimum": Minimum,
+}
+
+#: bool arithmetic as in PyTorch: + is or, * is and (the kernels' add/mul need numbers)
+_BOOL_OPS = {
+    "add": "logical_or",
+    "mul": "logical_and",
+    "maximum": "logical_or",
+    "minimum": "logical_and",
+}
+
+
+def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
+    """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
+    if isinstance(b, (bool, int, float)):
+        dtype = result_type(a.dtype, b)
+        if op == "div" and not dtype.is_floating_point:
+            dtype = float32
+        if dtype.kind == "b":
+            return _bool_binary(op, a, as_tensor_like(b, a))
+        return ScalarOp.apply(cast(a, dtype), op=op, value=b, reflected=reflected)
+    other = as_tensor_like(b, a)
+    if reflected:
+        a, other = other, a
+    a, other = promote(op, a, other)
+    if a.dtype.kind == "b":
+        return _bool_binary(op, a, other)
+    if a.shape != other.shape:
+        shape = broadcast_shapes(op, a.shape, other.shape)
+        if a.shape != shape:
+            a = Expand.apply(a, shape=shape)
+        if other.shape != shape:
+            other = Expand.apply(other, shape=shape)
+    return _PRIMITIVE[op].apply(a, other)
+
+
+def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
+    if op in _BOOL_OPS:
+        return detached(A.binary(_BOOL_OPS[op], a.data, b.data))
+    if op == "sub":
+        raise DTypeError("sub: subtracting bool tensors is not supported; use ^ or logical_not")
+    return binary(op, cast(a, int64), cast(b, int64))  # pow: as integers
+
+
+def compare(op: str, a: Tensor, b: object) -> Tensor:
+    """Comparisons (eq, ne, lt, le, gt, ge): bool results, no gradient."""
+    if isinstance(b, (bool, int, float)):
+        dtype = result_type(a.dtype, b)
+        return detached(A.scalar(op, cast(a, dtype).data, b))
+    a, other = promote(op, a, as_tensor_like(b, a))
+    return detached(A.binary(op, a.data, other.data))
+
+
+def logical(op: str, a: Tensor, b: object) -> Tensor:
+    """`a & b`, `a | b` on bool tensors (op: "logical_and" or "logical_or")."""
+    other = as_tensor_like(b, a)
+    if a.dtype != bool_ or other.dtype != bool_:
+        raise DTypeError(f"{op}: needs bool tensors, got {a.dtype} and {other.dtype}")
+    check_devices(op, a, other)
+    return detached(A.binary(op, a.data, other.data))
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg.apply(x)
+
+
+def exp(x: Tensor) -> Tensor:
+    return Exp.apply(to_float(x))
+
+
+def log(x: Tensor) -> Tensor:
+    return Log.apply(to_float(x))
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return Sqrt.apply(to_float(x))
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return binary("div", sqrt(x), 1.0, reflected=True)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    return Abs.apply(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    return detached(A.unary("sign", x.data))
+
+
+def logical_not(x: Tensor) -> Tensor:
+    truth = x.data if x.dtype.kind == "b" else A.scalar("ne", x.data, 0)
+    return detached(A.unary("logical_not", truth))
+
+
+def sin(x: Tensor) -> Tensor:
+    return Sin.apply(to_float(x))
+
+
+def cos(x: Tensor) -> Tensor:
+    return Cos.apply(to_float(x))
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf.apply(to_float(x))
+
+
+def maximum(a: Tensor, b: object) -> Tensor:
+    return binary("maximum", a, b)
+
+
+def minimum(a: Tensor, b: object) -> Tensor:
+    return binary("minimum", a, b)
+
+
+def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
+    if min is not None:
+        x = binary("maximum", x, min)
+    if max is not None:
+        x = binary("minimum", x, max)
+    return x
+
+
+def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
+    """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise DTypeError("where: at least one of a, b must be a tensor")
+    like = a if isinstance(a, Tensor) else b
+    assert isinstance(like, Tensor)
+    if cond.dtype != bool_:
+        raise DTypeError(f"where: condition must be bool, got {cond.dtype}")
+    if not isinstance(a, Tensor):
+        a = full((), a, dtype=result_type(like.dtype, a), device=like.device)
+    if not isinstance(b, Tensor):
+        b = full((), b, dtype=result_type(like.dtype, b), device=like.device)
+    check_devices("where", cond, a)
+    a, b = promote("where", a, b)
+    shape = broadcast_shapes("where", cond.shape, a.shape, b.shape)
+    parts = [t if t.shape == shape else Expand.apply(t, shape=shape) for t in (cond, a, b)]
+    return Where.apply(*parts)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value: Scalar) -> Tensor:
+    """x with `value` wherever `mask` is true (mask broadcasts to x)."""
+    filled = where(mask, value, x)
+    return filled if filled.dtype == x.dtype else cast(filled, x.dtype)
+
+
+def _band(x: Tensor, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        raise ShapeError(f"{'tril' if lower else 'triu'}: needs >= 2 dims, got {x.shape}")
+    rows = arange(x.shape[-2], device=x.device).reshape(-1, 1)
+    cols = arange(x.shape[-1], device=x.device).reshape(1, -1)
+    offset = cols - rows  # (R, C): how far right of the diagonal each element is
+    keep = (offset <= diagonal) if lower else (offset >= diagonal)
+    return where(keep, x, False if x.dtype == bool_ else 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (the rest zero)."""
+    return _band(x, diagonal, lower=True)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (the rest zero)."""
+    return _band(x, diagonal, lower=False)

@@ -1,36 +1,97 @@
-"""`x[index]` and `x[index] = value` with NumPy's rules.
+"""`x[index]` and `x[index] = value` with NumPy's rules, and the gather primitive under them.
 
-Basic indices (ints, slices with steps, None, ...) make a strided view (`Slice`). Integer
-arrays/tensors and boolean masks are "advanced": their positions are merged into one axis and
-read with a single differentiable `Gather`, whose backward scatter-adds (repeats accumulate).
+Basic indices (ints, slices with steps, None, ...) make a strided view (`Slice`, in
+`movement.py`). Integer arrays/tensors and boolean masks are "advanced": their positions are
+merged into one axis and read with a single differentiable `Gather`, whose backward
+scatter-adds (repeats accumulate).
+
+No host sync on the way: negative indices are wrapped on the device, and an index out of
+range is reported by the backend's kernel (an IndexError). With TINYGPT_CHECKS=1 core also
+checks bounds on the host first, naming the first bad index. Boolean masks are the exception:
+how many elements they select decides the result's shape, so they are read on the host.
+
+>>> import tinygpt as tg
+>>> x = tg.arange(6.0).reshape(2, 3)
+>>> x[1, [0, 2]].tolist()
+[3.0, 5.0]
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import array_ops as A
+from .. import host
 from ..autograd.function import Function, is_grad_enabled
+from ..config import env_checks
+from ..creation import arange, tensor
 from ..dtypes import bool_, int64
 from ..errors import DTypeError
 from ..ndarray import NDArray, prod
-from . import math as M
-from .matmul import Gather
-from .movement import Permute, Reshape, Slice
+from ..tensor import Tensor
+from .elementwise import where
+from .movement import Permute, Reshape, Slice, broadcast_tensors
+from .promotion import cast, check_devices, detached
 
-if TYPE_CHECKING:
-    from ..tensor import Tensor
-
-__all__ = ["getitem", "setitem"]
+__all__ = ["Gather", "SetSlice", "getitem", "setitem"]
 
 Item = Any  # None | int | slice | Tensor (int64, an advanced index)
 
 
+class Gather(Function):
+    """x picked along `axis` by an int64 index array; backward scatter-adds the gradient.
+
+    x (..., n, ...), index (I...) -> (..., I..., ...): `axis` is replaced by the index's dims.
+    """
+
+    def forward(self, x: NDArray, index: NDArray, axis: int = 0) -> NDArray:
+        self.axis = axis
+        self.shape = x.shape
+        self.save_for_backward(index)
+        return A.gather(x, axis, index)
+
+    def backward(self, grad: NDArray) -> tuple[NDArray, None]:
+        (index,) = self.saved
+        return A.scatter_add(self.shape, self.axis, index, grad.compact()), None
+
+
+class SetSlice(Function):
+    """out = x with `value` written into the basic-index window (autograd-aware setitem)."""
+
+    def forward(self, x: NDArray, value: NDArray, items: tuple = ()) -> NDArray:
+        self.items = items
+        self.value_shape = value.shape
+        out = A.copy(x)
+        A.write(out.slice(items), value)
+        return out
+
+    def backward(self, grad: NDArray) -> tuple[NDArray, NDArray]:
+        dx = A.copy(grad)
+        A.fill(dx.slice(self.items), 0)
+        return dx, A.unbroadcast(grad.slice(self.items).compact(), self.value_shape)
+
+
+# ------------------------------------------------------------------ reading
+def getitem(x: Tensor, index: object) -> Tensor:
+    items = _parse(x, index)
+    if not any(_is_advanced(i) for i in items):
+        return Slice.apply(x, items=tuple(items))
+    if any(isinstance(i, int) for i in items):
+        # NumPy treats ints next to arrays as 0-d arrays: keep them as advanced indices
+        items = [tensor(i, device=x.device) if isinstance(i, int) else i for i in items]
+    basic = tuple(slice(None) if _is_advanced(i) else i for i in items)
+    view = Slice.apply(x, items=basic)
+    positions = []
+    arrays = []
+    for dim, item in enumerate(items):
+        if _is_advanced(item):
+            positions.append(dim)
+            arrays.append(_wrap_negative(item, view.shape[dim], dim))
+    return _gather_positions(view, positions, arrays)
+
+
 def _parse(x: Tensor, index: object) -> list[Item]:
     """Index -> one entry per consumed dim (Ellipsis expanded), plus None for new dims."""
-    from ..creation import tensor
-    from ..tensor import Tensor
-
     raw = list(index) if isinstance(index, tuple) else [index]
     items: list[Item] = []
     for item in raw:
@@ -41,18 +102,7 @@ def _parse(x: Tensor, index: object) -> list[Item]:
         elif isinstance(item, int) or hasattr(item, "__index__") and not hasattr(item, "shape"):
             items.append(int(item))
         else:
-            array = item if isinstance(item, Tensor) else tensor(item, device=x.device)
-            if array.device != x.device:  # like PyTorch: the index follows the data
-                array = array.to(x.device)
-            if array.dtype == bool_:
-                items.extend(_mask_to_indices(array))
-            elif array.dtype.kind == "i":
-                items.append(M.cast(array.detach(), int64))
-            else:
-                raise DTypeError(
-                    f"getitem: index tensors must be int or bool, got {array.dtype}; "
-                    "use .long() for float indices"
-                )
+            items.extend(_array_index(x, item))
     consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
     if consumed > x.ndim:
         raise IndexError(f"getitem: too many indices ({consumed}) for a tensor of shape {x.shape}")
@@ -66,57 +116,44 @@ def _parse(x: Tensor, index: object) -> list[Item]:
     return items
 
 
-def _mask_to_indices(mask: Tensor) -> list[Tensor]:
-    """A boolean mask -> one int64 index tensor per mask dim (NOTE: reads the mask on host)."""
-    from ..creation import tensor
-
-    positions = mask.numpy().nonzero()
-    return [tensor(p.astype("int64"), device=mask.device) for p in positions]
+def _array_index(x: Tensor, item: object) -> list[Tensor]:
+    """An integer or boolean array index as int64 tensors on x's device (one per mask dim)."""
+    array = item if isinstance(item, Tensor) else tensor(item, device=x.device)
+    if array.device != x.device:  # like PyTorch: the index follows the data
+        array = array.to(x.device)
+    if array.dtype == bool_:
+        return [detached(p) for p in host.nonzero(array.data)]
+    if array.dtype.kind != "i":
+        raise DTypeError(
+            f"getitem: index tensors must be int or bool, got {array.dtype}; "
+            "use .long() for float indices"
+        )
+    return [cast(array.detach(), int64)]
 
 
 def _is_advanced(item: Item) -> bool:
     return not (item is None or isinstance(item, (int, slice)))
 
 
-def _check_bounds(index: Tensor, size: int, dim: int) -> Tensor:
-    """Negative indices wrap; out-of-range ones raise (NOTE: one host read of min/max)."""
+def _wrap_negative(index: Tensor, size: int, dim: int) -> Tensor:
+    """Negative indices count from the end (on the device: no host read)."""
+    if env_checks():
+        _check_bounds(index, size, dim)
+    return where(index < 0, index + size, index)
+
+
+def _check_bounds(index: Tensor, size: int, dim: int) -> None:
+    """TINYGPT_CHECKS=1 only: name the first out-of-range index (NOTE: two host reads)."""
     if index.numel() == 0:
-        return index
+        return
     low = int(index.min().item())
     high = int(index.max().item())
     if low < -size or high >= size:
         bad = high if high >= size else low
         raise IndexError(f"getitem: index {bad} is out of bounds for dim {dim} with size {size}")
-    if low < 0:
-        index = M.where(index < 0, index + size, index)
-    return index
-
-
-def getitem(x: Tensor, index: object) -> Tensor:
-    items = _parse(x, index)
-    if not any(_is_advanced(i) for i in items):
-        return Slice.apply(x, items=tuple(items))
-    if any(isinstance(i, int) for i in items):
-        # NumPy treats ints next to arrays as 0-d arrays: keep them as advanced indices
-        from ..creation import tensor
-
-        items = [tensor(i, device=x.device) if isinstance(i, int) else i for i in items]
-    basic = tuple(slice(None) if _is_advanced(i) else i for i in items)
-    view = Slice.apply(x, items=basic)
-    positions = []
-    arrays = []
-    dim = 0
-    for item in items:
-        if _is_advanced(item):
-            positions.append(dim)
-            arrays.append(_check_bounds(item, view.shape[dim], dim))
-        dim += 1
-    return _gather_positions(view, positions, arrays)
 
 
 def _gather_positions(view: Tensor, positions: list[int], arrays: list[Tensor]) -> Tensor:
-    from ..creation import broadcast_tensors
-
     arrays = list(broadcast_tensors(*arrays))
     if len(positions) == 1:
         return Gather.apply(view, arrays[0], axis=positions[0])
@@ -137,28 +174,9 @@ def _gather_positions(view: Tensor, positions: list[int], arrays: list[Tensor]) 
     return Gather.apply(merged, linear, axis=target)
 
 
-class SetSlice(Function):
-    """out = x with `value` written into the basic-index window (autograd-aware setitem)."""
-
-    def forward(self, x: NDArray, value: NDArray, items: tuple = ()) -> NDArray:
-        self.items = items
-        out = NDArray(x.backend, x.backend.copy(x), x.shape, x.dtype)
-        window = out.slice(items)
-        x.backend.setitem(window, value.broadcast_to(window.shape))
-        self.value_shape = value.shape
-        return out
-
-    def backward(self, grad: NDArray) -> tuple[NDArray, NDArray]:
-        dx = NDArray(grad.backend, grad.backend.copy(grad), grad.shape, grad.dtype)
-        grad.backend.fill(dx.slice(self.items), 0)
-        return dx, A.unbroadcast(grad.slice(self.items).compact(), self.value_shape)
-
-
+# ------------------------------------------------------------------ writing
 def setitem(x: Tensor, index: object, value: object) -> None:
     """Write `value` into `x[index]` in place (through autograd when it is recording)."""
-    from ..creation import tensor
-    from ..tensor import Tensor
-
     recording = is_grad_enabled() and (
         x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
     )
@@ -169,8 +187,8 @@ def setitem(x: Tensor, index: object, value: object) -> None:
         )
     items = _parse(x, index)
     if isinstance(value, Tensor):
-        M._check_devices("setitem", x, value)
-        source = M.cast(value, x.dtype)
+        check_devices("setitem", x, value)
+        source = cast(value, x.dtype)
     else:
         source = tensor(value, dtype=x.dtype, device=x.device)
     if recording:
@@ -182,11 +200,9 @@ def setitem(x: Tensor, index: object, value: object) -> None:
         before = x
     if not any(_is_advanced(i) for i in items):
         if recording:
-            out = SetSlice.apply(before, source, items=tuple(items))
-            x._become(out)
+            x._become(SetSlice.apply(before, source, items=tuple(items)))
             return
-        window = x.data.slice(tuple(items))
-        x.data.backend.setitem(window, A.cast(source.data, x.dtype).broadcast_to(window.shape))
+        A.write(x.data.slice(tuple(items)), A.cast(source.data, x.dtype))
         return
     _setitem_advanced(x, before, index, source, recording)
 
@@ -196,49 +212,23 @@ def _setitem_advanced(
 ) -> None:
     """Advanced-index write as where(selected, scattered values, x): exact, last write wins.
 
-    The written positions are computed on host from the index (not from the data); the
-    gradient flows to `x` but not to `source`.
+    The flat positions written are found by indexing an arange of x's positions with the same
+    index, on the device; the gradient flows to `x` but not to `source`.
     """
-    import numpy as np
-
     if recording and source.requires_grad:
         raise NotImplementedError(
             "setitem: writing a tensor that requires grad through an integer or boolean index "
             "is not differentiable yet; use tg.where(mask, value, x) instead"
         )
-    from ..creation import tensor
-
-    positions = np.arange(x.numel()).reshape(x.shape)[_host_index(index)]  # type: ignore[call-overload]
-    flat_positions = positions.reshape(-1)
+    positions = getitem(arange(x.numel(), device=x.device).reshape(*x.shape), index)
     values = source.expand(*positions.shape).reshape(-1) if positions.ndim else source.reshape(1)
-    # keep the last write to each position, like NumPy
-    _, last = np.unique(flat_positions[::-1], return_index=True)
-    keep = np.sort(flat_positions.size - 1 - last)
-    picked = tensor(keep, device=x.device)
-    where_to = tensor(flat_positions[keep], device=x.device)
-    written = values[picked]
-    scattered = A.scatter_add((x.numel(),), 0, where_to.data, written.data.compact())
-    hit = A.scatter_add((x.numel(),), 0, where_to.data, A.full(x.data, (keep.size,), 1, x.dtype))
-    selected = _wrap(A.scalar("ne", hit, 0)).reshape(*x.shape)
-    new = M.where(selected, _wrap(scattered).reshape(*x.shape), before)
+    which, where_to = host.last_writes(positions.data)  # repeats: keep the last, like NumPy
+    written = A.gather(values.data, 0, which)
+    scattered = A.scatter_add((x.numel(),), 0, where_to, written)
+    hit = A.scatter_add((x.numel(),), 0, where_to, A.full(x.data, which.shape, 1, x.dtype))
+    selected = detached(A.scalar("ne", hit, 0)).reshape(*x.shape)
+    new = where(selected, detached(scattered).reshape(*x.shape), before)
     if recording:
         x._become(new)
         return
-    x.data.backend.setitem(x.data, new.data)
-
-
-def _wrap(array: NDArray) -> Tensor:
-    from ..tensor import Tensor
-
-    return Tensor._make(array, False)
-
-
-def _host_index(index: object) -> object:
-    """The index with every tensor replaced by its NumPy value (positions are computed on host)."""
-    from ..tensor import Tensor
-
-    if isinstance(index, tuple):
-        return tuple(_host_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.numpy()
-    return index
+    A.write(x.data, new.data)

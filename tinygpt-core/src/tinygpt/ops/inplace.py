@@ -7,17 +7,28 @@ in `tg.no_grad()`), since that would silently corrupt the gradient.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import array_ops as A
-from ..autograd.function import is_grad_enabled
+from ..autograd.function import is_grad_enabled, no_grad
+from ..creation import rand, randn
+from ..dtypes import result_type
 from ..errors import ShapeError
-from . import math as M
+from ..tensor import Tensor
+from .dispatch import use_fused
+from .elementwise import binary, maximum
+from .promotion import as_tensor_like, check_devices
 
-if TYPE_CHECKING:
-    from ..tensor import Tensor
-
-__all__ = ["copy_", "fill_", "zero_", "add_", "sub_", "mul_", "div_", "uniform_", "normal_"]
+__all__ = [
+    "copy_",
+    "fill_",
+    "zero_",
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "uniform_",
+    "normal_",
+    "adam_step_",
+]
 
 
 def _check_writable(op: str, x: Tensor) -> None:
@@ -31,14 +42,14 @@ def _check_writable(op: str, x: Tensor) -> None:
 def copy_(x: Tensor, src: object) -> Tensor:
     """Write `src` (broadcast to x's shape, cast to x's dtype) into x."""
     _check_writable("copy_", x)
-    source = M.as_tensor_like(src, x)
-    M._check_devices("copy_", x, source)
+    source = as_tensor_like(src, x)
+    check_devices("copy_", x, source)
     return _copy_no_check(x, source)
 
 
 def fill_(x: Tensor, value: bool | int | float) -> Tensor:
     _check_writable("fill_", x)
-    x.data.backend.fill(x.data, value)
+    A.fill(x.data, value)
     return x
 
 
@@ -50,12 +61,10 @@ def _update(op: str, x: Tensor, other: object, alpha: float = 1.0) -> Tensor:
     _check_writable(f"{op}_", x)
     if _fast_update(op, x, other, alpha):
         return x
-    from ..autograd.function import no_grad
-
     with no_grad():
         if alpha != 1.0:
-            other = M.binary("mul", M.as_tensor_like(other, x), alpha)
-        result = M.binary(op, x.detach(), other)
+            other = binary("mul", as_tensor_like(other, x), alpha)
+        result = binary(op, x.detach(), other)
     return _copy_no_check(x, result)
 
 
@@ -63,15 +72,12 @@ def _fast_update(op: str, x: Tensor, other: object, alpha: float) -> bool:
     """The optimizers' case, straight on the arrays (no graph nodes, no promotion): a float
     tensor updated with a Python number or a tensor of its own dtype and device that
     broadcasts to its shape. False: leave it to the general path."""
-    from ..dtypes import result_type
-    from ..tensor import Tensor
-
     if x.dtype.kind != "f":
         return False
     if isinstance(other, (int, float)) and not isinstance(other, bool):
         if result_type(x.dtype, other) is not x.dtype:
             return False
-        x.data.backend.setitem(x.data, A.scalar(op, x.data, other * alpha))
+        A.write(x.data, A.scalar(op, x.data, other * alpha))
         return True
     if not isinstance(other, Tensor) or other.dtype is not x.dtype:
         return False
@@ -82,7 +88,7 @@ def _fast_update(op: str, x: Tensor, other: object, alpha: float) -> bool:
         data = data.broadcast_to(x.shape)
     except ShapeError:
         return False  # the general path raises the error that names both shapes
-    x.data.backend.setitem(x.data, A.binary(op, x.data, data))
+    A.write(x.data, A.binary(op, x.data, data))
     return True
 
 
@@ -94,7 +100,7 @@ def _copy_no_check(x: Tensor, result: Tensor) -> Tensor:
             data = data.broadcast_to(x.shape)
         except ShapeError:
             raise ShapeError(f"copy_: cannot write shape {result.shape} into {x.shape}") from None
-    x.data.backend.setitem(x.data, data)
+    A.write(x.data, data)
     return x
 
 
@@ -117,8 +123,6 @@ def div_(x: Tensor, other: object) -> Tensor:
 
 def uniform_(x: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
     """Fill x with uniform samples from [low, high), seeded by tg.manual_seed."""
-    from ..creation import rand
-
     _check_writable("uniform_", x)
     sample = rand(*x.shape, dtype=x.dtype, device=x.device) * (high - low) + low
     return _copy_no_check(x, sample)
@@ -126,8 +130,71 @@ def uniform_(x: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
 
 def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill x with normal samples, seeded by tg.manual_seed."""
-    from ..creation import randn
-
     _check_writable("normal_", x)
     sample = randn(*x.shape, dtype=x.dtype, device=x.device) * std + mean
     return _copy_no_check(x, sample)
+
+
+def adam_step_(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    *,
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+    step: int,
+    amsgrad_max: Tensor | None = None,
+    decoupled: bool = True,
+) -> None:
+    """One Adam/AdamW update of `param`, in place (also updates the two moment buffers).
+
+    `step` counts from 1. AdamW (`decoupled`) shrinks the weights by `1 - lr * weight_decay`;
+    Adam with weight decay adds `weight_decay * param` to the gradient (L2). With
+    `amsgrad_max` the running maximum of the second moment is used (and updated).
+    One fused kernel does it when the backend lists "adamw" and the update is plain AdamW
+    (or Adam without decay) on dense tensors of one dtype; otherwise it is composed below.
+    """
+    beta1, beta2 = betas
+    if _adamw_fusable(param, grad, exp_avg, exp_avg_sq, weight_decay, amsgrad_max, decoupled):
+        arrays = (param.data, grad.data, exp_avg.data, exp_avg_sq.data)
+        A.fused_call("adamw", *arrays, lr, beta1, beta2, eps, weight_decay, step)
+        return
+    with no_grad():
+        if weight_decay != 0:
+            if decoupled:
+                # AdamW: shrink the weights directly, so the decay is not rescaled by 1/sqrt(v)
+                param.mul_(1 - lr * weight_decay)
+            else:
+                grad = grad + param * weight_decay
+        exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
+        v_hat = exp_avg_sq
+        if amsgrad_max is not None:
+            amsgrad_max.copy_(maximum(amsgrad_max, exp_avg_sq))
+            v_hat = amsgrad_max
+        step_size = lr / (1 - beta1**step)
+        # NOTE: eps is added after the bias correction of sqrt(v), as in PyTorch
+        denom = v_hat.sqrt() / (1 - beta2**step) ** 0.5 + eps
+        param.add_(exp_avg / denom, alpha=-step_size)
+
+
+def _adamw_fusable(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    weight_decay: float,
+    amsgrad_max: Tensor | None,
+    decoupled: bool,
+) -> bool:
+    """Whether the backend's fused "adamw" kernel can do this update (see protocol.py)."""
+    if amsgrad_max is not None or (weight_decay != 0 and not decoupled):
+        return False  # AMSGrad and the L2 form of weight decay are composed
+    if not use_fused("adamw", param) or not param.dtype.is_floating_point:
+        return False
+    if grad.dtype != param.dtype or grad.shape != param.shape or grad.device != param.device:
+        return False
+    return all(t.data.is_contiguous() for t in (param, exp_avg, exp_avg_sq))

@@ -1,15 +1,25 @@
-"""Matmul primitive: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims already broadcast.
+"""Matrix products: `Matmul` (batched, broadcasting) and `Linear` (x @ W.T + b in one node).
 
-Transposed operands reach the backend as views (swapped strides), never as copies.
+Shapes: (..., M, K) @ (..., K, N) -> (..., M, N). Transposed operands reach the backend as
+views (swapped strides), never as copies: `x @ w.T` and the backward's `grad @ b.T` read
+their operands in place.
+
+>>> import tinygpt as tg
+>>> (tg.ones(2, 3) @ tg.ones(3, 4)).shape
+(2, 4)
 """
 
 from __future__ import annotations
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..ndarray import NDArray
+from ..errors import ShapeError
+from ..ndarray import NDArray, broadcast_shapes
+from ..tensor import Tensor
+from .movement import expand, squeeze, unsqueeze
+from .promotion import as_tensor_like, promote
 
-__all__ = ["Matmul", "Linear", "Gather"]
+__all__ = ["Matmul", "Linear", "matmul", "linear"]
 
 
 class Matmul(Function):
@@ -56,15 +66,59 @@ class Linear(Function):
         return dx, dw, db
 
 
-class Gather(Function):
-    """x picked along `axis` by an int64 index array; backward scatters-adds the gradient."""
+# ------------------------------------------------------------------ functions
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """NumPy-style matmul: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    b = as_tensor_like(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands need >= 1 dim, got {a.shape} @ {b.shape}")
+    a, b = promote("matmul", a, b)
+    a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+    b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ShapeError(
+            f"matmul: {a.shape} @ {b.shape}: inner dimensions {a2.shape[-1]} and "
+            f"{b2.shape[-2]} differ"
+        )
+    try:
+        batch = broadcast_shapes("matmul", a2.shape[:-2], b2.shape[:-2])
+    except ShapeError:
+        raise ShapeError(
+            f"matmul: {a.shape} @ {b.shape}: batch dimensions {a2.shape[:-2]} and "
+            f"{b2.shape[:-2]} do not broadcast"
+        ) from None
+    if a2.shape[:-2] != batch:
+        a2 = expand(a2, *(batch + a2.shape[-2:]))
+    if b2.shape[:-2] != batch:
+        b2 = expand(b2, *(batch + b2.shape[-2:]))
+    out = Matmul.apply(a2, b2)
+    if a.ndim == 1:
+        out = squeeze(out, -2)
+    if b.ndim == 1:
+        out = squeeze(out, -1)
+    return out
 
-    def forward(self, x: NDArray, index: NDArray, axis: int = 0) -> NDArray:
-        self.axis = axis
-        self.shape = x.shape
-        self.save_for_backward(index)
-        return A.gather(x, axis, index)
 
-    def backward(self, grad: NDArray) -> tuple[NDArray, None]:
-        (index,) = self.saved
-        return A.scatter_add(self.shape, self.axis, index, grad.compact()), None
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "linear") -> Tensor:
+    """x @ weight.T + bias.  x (..., in), weight (out, in), bias (out,) -> (..., out).
+
+    `weight.T` is a strided view: the backend reads it in place, nothing is copied.
+    `op` names the caller in error messages (the Linear layer passes its own description).
+    """
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be (out_features, in_features), got {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"{op}: input {x.shape} does not fit weight {weight.shape}: the input's last dim "
+            f"must be in_features={weight.shape[1]}"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
+    params = (weight,) if bias is None else (weight, bias)
+    if any(p.dtype != x.dtype or p.device != x.device for p in params):
+        # mixed dtypes or devices: the composed ops promote, or raise their clear errors
+        out = matmul(x, weight.T)
+        return out if bias is None else out + bias
+    # NOTE: one graph node; (..., in) -> (N, in) makes one big 2-D matmul instead of a batch
+    # of small ones that would broadcast weight.T over the batch
+    return Linear.apply(x, *params)

@@ -1,21 +1,32 @@
-"""Reductions over `dim` (an int, a tuple, or None for all) with `keepdim`, and softmax."""
+"""Reductions: sum, mean, var, std, max, min, argmax, argmin, logsumexp, any, all.
+
+Shape rule: A -> reduced A over `dim` (an int, a tuple, or None for all), the reduced axes
+removed or, with `keepdim`, kept as size 1. The primitives `Sum`, `Max` and `Min` come first;
+the functions after them are built on them.
+
+>>> import tinygpt as tg
+>>> tg.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(0).tolist()
+[4.0, 6.0]
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .. import array_ops as A
+from ..autograd.function import Function
 from ..dtypes import int64
 from ..errors import ShapeError
-from ..ndarray import normalize_axis, prod
-from . import math as M
-from .reduce import Max, Min, Softmax, Sum
-
-if TYPE_CHECKING:
-    from ..tensor import Tensor
+from ..ndarray import NDArray, normalize_axis, prod
+from ..tensor import Tensor
+from .elementwise import exp, log, sqrt
+from .promotion import cast, detached, to_float
 
 __all__ = [
+    "Sum",
+    "Max",
+    "Min",
     "normalize_dims",
     "sum",
     "mean",
@@ -26,11 +37,51 @@ __all__ = [
     "argmax",
     "argmin",
     "logsumexp",
-    "softmax",
-    "log_softmax",
+    "any",
+    "all",
     "MaxResult",
 ]
 
+
+class Sum(Function):
+    def forward(self, x: NDArray, axes: tuple[int, ...] = (), keepdim: bool = False) -> NDArray:
+        self.axes = axes
+        self.shape = x.shape
+        return A.reduce("sum", x, axes, keepdim)
+
+    def backward(self, grad: NDArray) -> NDArray:
+        # every input element contributed once: broadcast the gradient back
+        return A.expand_like(grad, self.axes, self.shape)
+
+
+class _Extreme(Function):
+    """max/min over axes: the gradient is shared equally between tied winners."""
+
+    op = ""
+
+    def forward(self, x: NDArray, axes: tuple[int, ...] = (), keepdim: bool = False) -> NDArray:
+        self.axes = axes
+        out = A.reduce(self.op, x, axes, keepdim)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, grad: NDArray) -> NDArray:
+        x, out = self.saved
+        winners = A.cast(A.binary("eq", x, A.expand_like(out, self.axes, x.shape)), x.dtype)
+        count = A.reduce("sum", winners, self.axes, keepdim=True)
+        share = A.binary("div", A.expand_like(grad, self.axes, x.shape), count)
+        return A.binary("mul", winners, share)
+
+
+class Max(_Extreme):
+    op = "max"
+
+
+class Min(_Extreme):
+    op = "min"
+
+
+# ------------------------------------------------------------------ functions
 Dim = int | Sequence[int] | None
 
 
@@ -55,7 +106,7 @@ def normalize_dims(op: str, dim: Dim, ndim: int) -> tuple[int, ...]:
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = normalize_dims("sum", dim, x.ndim)
     if x.dtype.kind != "f":
-        x = M.cast(x, int64)  # like PyTorch: integer and bool sums are int64
+        x = cast(x, int64)  # like PyTorch: integer and bool sums are int64
     return Sum.apply(x, axes=axes, keepdim=keepdim)
 
 
@@ -63,7 +114,7 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims("mean", dim, x.ndim)
     count = prod(tuple(x.shape[a] for a in axes))
     # NOTE: an empty reduction divides by 0 and gives nan, as in PyTorch and NumPy
-    return sum(M._float(x, "mean"), axes, keepdim) / float(count)
+    return sum(to_float(x), axes, keepdim) / float(count)
 
 
 def var(
@@ -79,7 +130,7 @@ def var(
         correction = 1 if unbiased else 0
     axes = normalize_dims("var", dim, x.ndim)
     count = prod(tuple(x.shape[a] for a in axes))
-    x = M._float(x, "var")
+    x = to_float(x)
     centered = x - mean(x, axes, keepdim=True)
     return sum(centered * centered, axes, keepdim) / float(count - correction)
 
@@ -92,7 +143,7 @@ def std(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    return M.sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
+    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
 
 
 def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, keepdim: bool):
@@ -117,8 +168,6 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
 
 
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
-    from ..tensor import Tensor
-
     if x.numel() == 0:
         raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
     data = x.data
@@ -128,9 +177,9 @@ def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     else:
         axis = normalize_axis(op, dim, x.ndim)
     if data.ndim == 0:
-        return Tensor._make(A.full(data, (), 0, int64), False)
+        return detached(A.full(data, (), 0, int64))
     out = A.arg_reduce(op, data, axis, keepdim and dim is not None)
-    return Tensor._make(out, False)
+    return detached(out)
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -145,31 +194,16 @@ def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) computed stably: the max is subtracted first so exp cannot overflow."""
     axes = normalize_dims("logsumexp", dim, x.ndim)
     peak = Max.apply(x, axes=axes, keepdim=True).detach()
-    total = sum(M.exp(x - peak), axes, keepdim=True)
-    out = M.log(total) + peak
+    total = sum(exp(x - peak), axes, keepdim=True)
+    out = log(total) + peak
     return out if keepdim else out.squeeze(axes)
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return _softmax(x, dim, log=False)
+def any(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    """True when some element is nonzero (a 0-d bool tensor)."""
+    return (x != 0).sum() > 0
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    return _softmax(x, dim, log=True)
-
-
-def _softmax(x: Tensor, dim: int, log: bool) -> Tensor:
-    x = M._float(x, "softmax")
-    axis = normalize_axis("softmax", dim, x.ndim)
-    if x.ndim == 0:
-        x = x.reshape(1)
-        out = _softmax(x, 0, log)
-        return out.reshape(())
-    if "softmax" in x.data.backend.fused_ops:
-        return Softmax.apply(x, axis=axis, log=log)
-    # composite fallback; NOTE: subtracting the max keeps exp() from overflowing
-    shifted = x - Max.apply(x, axes=(axis,), keepdim=True).detach()
-    if log:
-        return shifted - M.log(sum(M.exp(shifted), axis, keepdim=True))
-    e = M.exp(shifted)
-    return e / sum(e, axis, keepdim=True)
+def all(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    """True when every element is nonzero (a 0-d bool tensor)."""
+    return (x == 0).sum() == 0

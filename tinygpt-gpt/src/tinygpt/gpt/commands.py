@@ -1,11 +1,11 @@
-"""The `tinygpt train`, `tinygpt sample` and `tinygpt eval` commands.
+"""The `tinygpt train`, `tinygpt sample`, `tinygpt eval` and `tinygpt plot` commands.
 
 This module is a `tinygpt.commands` plugin (see tinygpt-core's `cli.py`): the entry point
 in pyproject.toml names it, and core calls `tinygpt_register_commands` to add the commands.
 
 Bad arguments (a missing file, an empty corpus, a block size larger than the corpus, an
-unknown preset or device) end the command with one `tinygpt CMD: error: ...` line on stderr
-and exit status 2, never a traceback.
+unknown preset or device, a path that is not a run) end the command with one
+`tinygpt CMD: error: ...` line on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 import tinygpt as tg
-from tinygpt.backend.hookspecs import hookimpl
+from tinygpt.plugins import hookimpl
 
 from .config import ConfigError, TrainConfig
 from .corpus import DEFAULT_CORPUS, CorpusError, corpus_names
+from .plot import MATPLOTLIB_MISSING, PlotError, plot_runs, read_run, summary_table
 from .runs import RunError, resolve_run
 from .tokenizers import TokenizerError
 
 __all__ = ["tinygpt_register_commands", "parse_duration", "USAGE_ERRORS"]
 
 #: errors that mean "the arguments cannot work", reported as one line instead of a traceback
-USAGE_ERRORS = (ConfigError, CorpusError, RunError, TokenizerError, tg.DeviceError)
+USAGE_ERRORS = (ConfigError, CorpusError, PlotError, RunError, TokenizerError, tg.DeviceError)
 
 #: (TrainConfig field, argparse type, help) for every `tinygpt train` option
 TRAIN_FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
@@ -192,6 +193,28 @@ def _eval_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- plot
+def _plot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", help="run folders (runs/a runs/latest) or .jsonl files")
+    parser.add_argument(
+        "--out", default="loss-comparison.png", help="picture to write (.png, .svg, .pdf)"
+    )
+    parser.add_argument("--title", default="", help="title of the picture")
+
+
+def _plot_run(args: argparse.Namespace) -> int:
+    runs = [read_run(path) for path in args.runs]
+    print(summary_table(runs))
+    try:
+        out = plot_runs(runs, args.out, args.title)
+    except ImportError:
+        # the table is printed either way: exit 1 only says that the picture is missing
+        print(f"tinygpt plot: {MATPLOTLIB_MISSING}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}")
+    return 0
+
+
 # ---------------------------------------------------------------------- plugin
 def _one_line_errors(name: str, run: Callable[[argparse.Namespace], int]):
     """Wrap a command so that usage errors print one line and exit 2."""
@@ -226,4 +249,10 @@ def tinygpt_register_commands(register: Callable[..., None]) -> None:
         _one_line_errors("eval", _eval_run),
         help="report a trained run's loss on some text",
         add_arguments=_eval_arguments,
+    )
+    register(
+        "plot",
+        _one_line_errors("plot", _plot_run),
+        help="compare the loss curves of training runs in one picture",
+        add_arguments=_plot_arguments,
     )

@@ -9,8 +9,8 @@ Parameter names are nanoGPT's / GPT-2's: `transformer.wte.weight`, `transformer.
 `transformer.h.0.attn.c_attn`, `...attn.c_proj`, `...mlp.c_fc`, `...mlp.c_proj`,
 `transformer.ln_f`, `lm_head.weight` (the same Parameter as `transformer.wte.weight`).
 
-Attention, layer norm and cross-entropy go through `tinygpt.ops.fused` (directly or through
-`nn.functional`), which runs a backend's fused kernel when it has one.
+Attention, layer norm, GELU and cross-entropy go through `tinygpt.nn.functional`, which runs a
+backend's fused kernel when it has one (core decides, in `tinygpt/ops/dispatch.py`).
 
 >>> import tinygpt as tg
 >>> from tinygpt.gpt import GPT, GPTConfig
@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 import tinygpt as tg
 import tinygpt.nn.functional as F
 from tinygpt import Tensor, nn
-from tinygpt.ops import fused
 
 from .config import GPTConfig
 
@@ -62,27 +61,27 @@ class CausalSelfAttention(nn.Module):
         if cache is not None:
             # the keys and values of every earlier position, kept from previous calls
             k, v = cache.update(k, v, start)  # (B, nh, start + T, hs)
-        if self.training and self.dropout > 0.0:
-            y = _attention_with_dropout(q, k, v, self.dropout)
-        else:
-            # subtle: with a cache, T queries meet start + T keys; the fused op aligns its
-            # causal mask bottom-right, so query i sits at position start + i
-            y = fused.attention(q, k, v, causal=True)  # (B, nh, T, hs)
+        p = self.dropout if self.training else 0.0
+        y = _causal_attention(q, k, v, p)  # (B, nh, T, hs)
         y = y.transpose(1, 2).reshape(B, T, C)  # re-assemble the heads side by side
         return self.resid_dropout(self.c_proj(y))
 
 
-def _attention_with_dropout(q: Tensor, k: Tensor, v: Tensor, p: float) -> Tensor:
-    """Attention with dropout on the attention weights (training only, no cache).
+def _causal_attention(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
+    """Each query sees its own position and the ones before it.  (B, nh, T, hs) queries,
+    (B, nh, Tk, hs) keys and values -> (B, nh, T, hs).
 
-    The fused kernel has no dropout, so this path builds the (T, T) weights explicitly.
+    subtle: with a cache, T queries meet Tk = start + T keys and query i sits at position
+    start + i. PyTorch's `is_causal` aligns the mask top-left, which is right only when
+    T == Tk; one new token (T == 1) sees every key, and a longer chunk needs the mask aligned
+    bottom-right, passed explicitly.
     """
-    T = q.shape[2]
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))  # (B, nh, T, T)
-    positions = tg.arange(T, device=q.device)
-    future = positions.reshape(1, T) > positions.reshape(T, 1)  # (T, T): key j after query i
-    weights = scores.masked_fill(future, float("-inf")).softmax(-1)
-    return F.dropout(weights, p, training=True) @ v  # (B, nh, T, hs)
+    T, Tk = q.shape[2], k.shape[2]
+    if T == Tk or T == 1:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=T > 1)
+    rows = tg.arange(T, device=q.device).reshape(T, 1) + (Tk - T)
+    allowed = tg.arange(Tk, device=q.device).reshape(1, Tk) <= rows  # (T, Tk)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout_p)
 
 
 class MLP(nn.Module):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "seed_from_tinygpt"]
@@ -80,14 +81,7 @@ class Subset(Dataset):
 def seed_from_tinygpt() -> int:
     """A fresh seed from the stream that `tg.manual_seed` resets, so that after
     `tg.manual_seed(s)` shuffles and splits without a `seed` are reproducible too."""
-    import tinygpt as tg
-
-    if hasattr(tg, "next_seed"):
-        return int(tg.next_seed())
-    # NOTE: core has no public accessor yet; its seed stream lives in tinygpt.creation
-    from tinygpt import creation
-
-    return int(creation._generator.next_seed())
+    return int(tg.next_seed())
 
 
 def random_split(

@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.dtypes import DType, as_dtype
-from tinygpt.errors import DTypeError
+from tinygpt import DType, DTypeError, Tensor, as_dtype
 
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictError, collect_state, load_state

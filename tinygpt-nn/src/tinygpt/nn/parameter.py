@@ -15,10 +15,9 @@ and that `Module.__setattr__` recognises and registers.
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
-from tinygpt import Tensor
-from tinygpt.errors import DTypeError
-from tinygpt.ndarray import NDArray
+from tinygpt import DTypeError, Tensor
 
 __all__ = ["Parameter"]
 
@@ -55,7 +54,7 @@ class Parameter(Tensor):
         pass
 
     @classmethod
-    def _make(cls, data: NDArray, requires_grad: builtins.bool = False) -> Tensor:
+    def _make(cls, data: Any, requires_grad: builtins.bool = False) -> Tensor:
         # subtle: Function.apply wraps an op's output with `type(first input)._make`; the result
         # of `w @ x` must be a plain Tensor, or a Module would register it as a new parameter
         return Tensor._make(data, requires_grad)

@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.errors import TinyGPTError
+from tinygpt import Tensor, TinyGPTError
 
 if TYPE_CHECKING:
     from .module import Module

@@ -12,8 +12,7 @@ import math
 from collections.abc import Iterable
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.errors import ShapeError
+from tinygpt import ShapeError, Tensor
 
 from .module import Module
 

@@ -87,41 +87,20 @@ class Adam(Optimizer):
         step = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
 
-        if _fused_ok(p, grad, m, v, group):
-            # one kernel does the whole update below (in place on p, m and v)
-            p.data.backend.adamw(
-                p.data, grad.data, m.data, v.data, lr, beta1, beta2, eps, weight_decay, step
-            )
-            return
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                # AdamW: shrink the weights directly, so the decay is not rescaled by 1/sqrt(v)
-                p.mul_(1 - lr * weight_decay)
-            else:
-                grad = grad + p * weight_decay
-        m.mul_(beta1).add_(grad, alpha=1 - beta1)
-        v.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
-        if group["amsgrad"]:
-            v_hat = state["max_exp_avg_sq"]
-            v_hat.copy_(tg.maximum(v_hat, v))
-        else:
-            v_hat = v
-
-        step_size = lr / (1 - beta1**step)
-        # NOTE: eps is added after the bias correction of sqrt(v), as in PyTorch
-        denom = v_hat.sqrt() / (1 - beta2**step) ** 0.5 + eps
-        p.add_(m / denom, alpha=-step_size)
-
-
-def _fused_ok(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, group: dict[str, Any]) -> bool:
-    """Whether the backend's fused "adamw" kernel can do this update (see protocol.py)."""
-    if group["amsgrad"] or (group["weight_decay"] != 0 and not group["decoupled_weight_decay"]):
-        return False  # AMSGrad and the L2 form of weight decay are composed below
-    if "adamw" not in p.data.backend.fused_ops or not p.dtype.is_floating_point:
-        return False
-    if grad.dtype != p.dtype or grad.shape != p.shape or grad.device != p.device:
-        return False
-    return all(t.data.is_contiguous() for t in (p, m, v))
+        # one core call: a fused kernel where the backend has one, else composed from ops
+        tg.adam_step_(
+            p,
+            grad,
+            m,
+            v,
+            lr=lr,
+            betas=(beta1, beta2),
+            eps=eps,
+            weight_decay=weight_decay,
+            step=step,
+            amsgrad_max=state["max_exp_avg_sq"] if group["amsgrad"] else None,
+            decoupled=group["decoupled_weight_decay"],
+        )
 
 
 class AdamW(Adam):

@@ -4,13 +4,13 @@ import tinygpt.nn.functional as F
 loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 """
 
+from tinygpt import avg_pool2d, conv2d, max_pool2d, unfold
+
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
 from .attention import scaled_dot_product_attention
-from .conv import conv2d, unfold
 from .linear import dropout, embedding, linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .normalization import batch_norm, layer_norm, rms_norm
-from .pooling import avg_pool2d, max_pool2d
 from .rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 
 __all__ = [

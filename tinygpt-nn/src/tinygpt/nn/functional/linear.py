@@ -9,36 +9,9 @@
 from __future__ import annotations
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.errors import DTypeError, ShapeError
-from tinygpt.ops.matmul import Linear
+from tinygpt import DTypeError, ShapeError, Tensor, linear
 
 __all__ = ["linear", "embedding", "dropout"]
-
-
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "linear") -> Tensor:
-    """x @ weight.T + bias.  x (..., in), weight (out, in), bias (out,) -> (..., out).
-
-    `weight.T` is a strided view: the backend reads it in place, nothing is copied.
-    `op` names the caller in error messages (the Linear layer passes its own description).
-    """
-    if weight.ndim != 2:
-        raise ShapeError(f"{op}: weight must be (out_features, in_features), got {weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-        raise ShapeError(
-            f"{op}: input {x.shape} does not fit weight {weight.shape}: the input's last dim "
-            f"must be in_features={weight.shape[1]}"
-        )
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
-    params = (weight,) if bias is None else (weight, bias)
-    if any(p.dtype != x.dtype or p.device != x.device for p in params):
-        # mixed dtypes or devices: the composed ops promote, or raise their clear errors
-        out = x @ weight.T
-        return out if bias is None else out + bias
-    # NOTE: one graph node; (..., in) -> (N, in) makes one big 2-D matmul instead of a batch
-    # of small ones that would broadcast weight.T over the batch
-    return Linear.apply(x, *params)
 
 
 def embedding(idx: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:

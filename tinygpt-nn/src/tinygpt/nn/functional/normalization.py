@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.errors import ShapeError
-from tinygpt.ops import fused
+from tinygpt import ShapeError, Tensor, layer_norm
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm"]
 
@@ -30,29 +28,6 @@ def _normalized_dims(op: str, x: Tensor, normalized_shape: int | Sequence[int]) 
             "the normalized dims must be the last ones"
         )
     return shape
-
-
-def layer_norm(
-    x: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    eps: float = 1e-5,
-) -> Tensor:
-    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalized_shape` dims.
-
-    x (..., *normalized_shape); weight and bias have shape `normalized_shape`.
-    Uses the backend's fused kernel when it has one (see `tinygpt.ops.fused`).
-    """
-    shape = _normalized_dims("layer_norm", x, normalized_shape)
-    if len(shape) == 1:
-        return fused.layer_norm(x, weight, bias, eps)
-    # several normalized dims: flatten them into one, normalize, and restore the shape
-    lead = x.shape[: x.ndim - len(shape)]
-    flat_w = None if weight is None else weight.reshape(-1)
-    flat_b = None if bias is None else bias.reshape(-1)
-    y = fused.layer_norm(x.reshape(*lead, -1), flat_w, flat_b, eps)
-    return y.reshape(*x.shape)
 
 
 def rms_norm(

@@ -12,15 +12,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
 from .. import init
-from ..functional.conv import IntPair, Window, conv2d
+from ..functional import conv2d
 from ..module import Module
 from ..parameter import Parameter
+
+IntPair = int | Sequence[int]
 
 __all__ = ["Conv2d"]
 
@@ -51,18 +54,13 @@ class Conv2d(Module):
                 f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
                 f"out_channels={out_channels}"
             )
-        # Window.make checks the int-or-pair arguments now, not at the first forward
-        window = Window.make(
-            "Conv2d", kernel_size, stride, 0 if isinstance(padding, str) else padding, dilation
-        )
+        # the int-or-pair arguments are checked now, not at the first forward
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = window.kernel
-        self.stride = window.stride
-        self.padding = (
-            padding if isinstance(padding, str) else (window.padding[0][0], window.padding[1][0])
-        )
-        self.dilation = window.dilation
+        self.kernel_size = _pair("kernel_size", kernel_size, minimum=1)
+        self.stride = _pair("stride", stride, minimum=1)
+        self.padding = padding if isinstance(padding, str) else _pair("padding", padding, 0)
+        self.dilation = _pair("dilation", dilation, minimum=1)
         self.groups = groups
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(tg.empty(*shape, device=device, dtype=dtype))
@@ -109,3 +107,13 @@ class Conv2d(Module):
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+def _pair(name: str, value: IntPair, minimum: int) -> tuple[int, int]:
+    """PyTorch's int-or-pair argument as a pair, each at least `minimum`."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or min(pair) < minimum:
+        raise ValueError(
+            f"Conv2d: {name} must be an int or a pair of ints >= {minimum}, got {value}"
+        )
+    return int(pair[0]), int(pair[1])

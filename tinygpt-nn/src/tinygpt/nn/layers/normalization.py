@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import tinygpt as tg
-from tinygpt import Tensor
-from tinygpt.errors import ShapeError
+from tinygpt import ShapeError, Tensor
 
 from .. import functional as F
 from ..module import Module

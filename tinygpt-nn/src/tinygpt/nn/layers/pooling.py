@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tinygpt import Tensor
 
-from ..functional.conv import IntPair
-from ..functional.pooling import avg_pool2d, max_pool2d
+from ..functional import avg_pool2d, max_pool2d
 from ..module import Module
+
+IntPair = int | Sequence[int]
 
 __all__ = ["MaxPool2d", "AvgPool2d"]
 

@@ -36,19 +36,6 @@ __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM; each (B, H)
 
 
-def _unstack(x: Tensor) -> list[Tensor]:
-    """x (T, ...) -> T tensors (...), by splitting in halves recursively.
-
-    NOTE: `[x[t] for t in range(T)]` reads simpler, but the backward of each slice allocates a
-    gradient as large as all of x, so T slices cost O(T^2) memory traffic; halves cost
-    O(T log T). The forward is free either way: slices are views.
-    """
-    if x.shape[0] == 1:
-        return [x.squeeze(0)]
-    half = x.shape[0] // 2
-    return _unstack(x[:half]) + _unstack(x[half:])
-
-
 class _RNNBase(Module):
     """The shared machinery; subclasses set `gates` and `_step` (one timestep's maths)."""
 
@@ -144,7 +131,7 @@ class _RNNBase(Module):
             b_ih, b_hh = b_ih + b_hh, None  # one bias add for all timesteps instead of T
         # every timestep's input projection at once: (T, B, I) -> (T, B, G*H), one matmul
         xp = F.linear(x, getattr(self, "weight_ih" + suffix), b_ih)
-        steps = _unstack(xp)
+        steps = list(xp.unbind(0))  # views; backward writes all their gradients into one
         if direction:
             steps.reverse()
         hs = []

@@ -12,8 +12,7 @@ tensors, because it keeps memory bounded: it saves only x and the weight, and bo
 build the columns a chunk of the batch at a time (at most `MAX_UNFOLD_BYTES` each).
 
 >>> import tinygpt as tg
->>> from tinygpt.nn.functional import conv2d
->>> conv2d(tg.ones(1, 1, 4, 4), tg.ones(1, 1, 3, 3)).tolist()
+>>> tg.conv2d(tg.ones(1, 1, 4, 4), tg.ones(1, 1, 3, 3)).tolist()
 [[[[9.0, 9.0], [9.0, 9.0]]]]
 """
 
@@ -22,12 +21,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tinygpt import DeviceError, DTypeError, ShapeError, Tensor
-from tinygpt import array_ops as A
-from tinygpt.autograd.function import Function
-from tinygpt.ndarray import NDArray
+from .. import array_ops as A
+from ..autograd.function import Function
+from ..errors import DeviceError, DTypeError, ShapeError
+from ..ndarray import NDArray
+from ..tensor import Tensor
 
-__all__ = ["conv2d", "unfold", "Window", "Conv", "Unfold", "MAX_UNFOLD_BYTES"]
+__all__ = [
+    "Conv",
+    "Unfold",
+    "Window",
+    "conv2d",
+    "unfold",
+    "unfold_array",
+    "fold_array",
+    "MAX_UNFOLD_BYTES",
+]
 
 #: The largest column matrix (in bytes) built at once; bigger batches are done in chunks.
 MAX_UNFOLD_BYTES = 64 * 2**20
@@ -90,9 +99,7 @@ def _pad(x: NDArray, window: Window, value: float) -> NDArray:
         return x
     n, c, h, w = x.shape
     out = A.full(x, (n, c, top + h + bottom, left + w + right), value)
-    x.backend.setitem(
-        out.slice((slice(None), slice(None), slice(top, top + h), slice(left, left + w))), x
-    )
+    A.write(out.slice((slice(None), slice(None), slice(top, top + h), slice(left, left + w))), x)
     return out
 
 
@@ -125,7 +132,7 @@ def fold_array(cols: NDArray, window: Window, shape: tuple[int, ...]) -> NDArray
                 (n, c, ho, wo), (sn, sc, th * sh, tw * sw), i * dh * sh + j * dw * sw
             )
             slab = cols.slice((slice(None), slice(None), i, j, slice(None), slice(None)))
-            cols.backend.setitem(target, A.binary("add", target, slab))
+            A.write(target, A.binary("add", target, slab))
     inside = (slice(None), slice(None), slice(top, top + shape[2]), slice(left, left + shape[3]))
     return padded.slice(inside)
 
@@ -150,7 +157,7 @@ def _stitch(parts: list[NDArray], like: NDArray, shape: tuple[int, ...]) -> NDAr
     out = A.zeros(like, shape)
     start = 0
     for part in parts:
-        like.backend.setitem(_rows(out, start, start + part.shape[0]), part)
+        A.write(_rows(out, start, start + part.shape[0]), part)
         start += part.shape[0]
     return out
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tinygpt.cli import main
-from tinygpt.plot import METRICS_FILE, PlotError, read_run, summary_table
+from tinygpt.gpt.plot import METRICS_FILE, PlotError, read_run, summary_table
 
 
 def fake_run(folder: Path, rate: float, steps: int = 100) -> Path:

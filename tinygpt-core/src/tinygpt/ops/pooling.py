@@ -1,4 +1,4 @@
-"""2-D max and average pooling over (N, C, H, W), built on the im2col view of `conv.py`.
+"""2-D max and average pooling over (N, C, H, W), built on the im2col view of `convolution.py`.
 
 Each window becomes a column of kh*kw values; pooling reduces that column. Max pooling is a
 primitive so its backward can send each gradient to exactly one element, the first maximum
@@ -6,21 +6,22 @@ of its window (what PyTorch does), keeping only the int64 argmax for it. Average
 a mean over the unfolded windows and needs no backward of its own.
 
 >>> import tinygpt as tg
->>> from tinygpt.nn.functional import max_pool2d
->>> max_pool2d(tg.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+>>> tg.max_pool2d(tg.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
 [[[[5.0, 7.0], [13.0, 15.0]]]]
 """
 
 from __future__ import annotations
 
-from tinygpt import ShapeError, Tensor
-from tinygpt import array_ops as A
-from tinygpt.autograd.function import Function
-from tinygpt.ndarray import NDArray
+from .. import array_ops as A
+from ..autograd.function import Function
+from ..creation import arange, ones
+from ..errors import ShapeError
+from ..ndarray import NDArray
+from ..tensor import Tensor
+from .convolution import IntPair, Unfold, Window, fold_array, unfold_array
+from .promotion import detached
 
-from .conv import IntPair, Unfold, Window, fold_array, unfold_array
-
-__all__ = ["max_pool2d", "avg_pool2d", "MaxPool"]
+__all__ = ["MaxPool", "max_pool2d", "avg_pool2d"]
 
 
 class MaxPool(Function):
@@ -39,8 +40,6 @@ class MaxPool(Function):
         return A.reduce("max", cols, (2,))
 
     def backward(self, grad: NDArray) -> NDArray:
-        from tinygpt import arange
-
         (winner,) = self.saved
         n, c, ho, wo = grad.shape
         kh, kw = self.window.kernel
@@ -107,8 +106,6 @@ def avg_pool2d(
 
 def _real_pixels(x: Tensor, window: Window) -> Tensor:
     """(Ho, Wo): how many non-padding pixels each window covers."""
-    from tinygpt import ones
-
     plane = ones(1, 1, x.shape[2], x.shape[3], dtype=x.dtype, device=x.device)
-    counts = Tensor._make(unfold_array(plane.data, window), False)  # (1, 1, kh, kw, Ho, Wo)
+    counts = detached(unfold_array(plane.data, window))  # (1, 1, kh, kw, Ho, Wo)
     return counts.sum(dim=(0, 1, 2, 3))
