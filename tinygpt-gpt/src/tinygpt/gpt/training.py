@@ -183,6 +183,7 @@ class _Loop:
         started = time.perf_counter()
         window_start, window_tokens = started, 0
         train_loss = val_loss = float("nan")
+        last_loss: tg.Tensor | None = None  # on the device: read only when it is logged
         evaluated_at = step if step > 0 else -1  # a resumed run's checkpoint is current
         stopped = "max_steps"
         with _StopFlag() as stop:
@@ -193,10 +194,11 @@ class _Loop:
                 if c.time_budget is not None and time.perf_counter() - started > c.time_budget:
                     stopped = "time_budget"
                     break
-                train_loss = self._step(step)
+                last_loss = self._step(step)
                 step += 1
                 window_tokens += c.batch_size * c.grad_accum * self.block_size
                 if step % c.log_interval == 0 or step == c.max_steps:
+                    train_loss = last_loss.item()  # the step's one read of the device
                     now = time.perf_counter()
                     rate = window_tokens / max(now - window_start, 1e-9)
                     window_start, window_tokens = now, 0
@@ -211,6 +213,8 @@ class _Loop:
                     window_start += time.perf_counter() - paused  # tokens/s counts training only
             if evaluated_at != step:
                 val_loss, best = self._evaluate(step, best, bar)  # checkpoints where it stopped
+        if last_loss is not None:
+            train_loss = last_loss.item()
         bar.close()
         elapsed = time.perf_counter() - started
         self._report(stopped, step, elapsed, train_loss, val_loss, best)
@@ -242,8 +246,9 @@ class _Loop:
         if stopped != "max_steps":
             print(f"continue with: tinygpt train --resume {self.run_dir}", file=self.log)
 
-    def _step(self, step: int) -> float:
-        """One optimizer step (all micro-batches); returns the mean training loss."""
+    def _step(self, step: int) -> tg.Tensor:
+        """One optimizer step (all micro-batches); returns the mean training loss, a 0-d
+        tensor left on the device (reading it is a host sync: the caller does it to log)."""
         c = self.config
         lr = optim.warmup_cosine_lr(
             step,
@@ -256,7 +261,7 @@ class _Loop:
             group["lr"] = lr
         # dropout's randomness, like the batches', is a function of (seed, step): see top
         tg.manual_seed(c.seed * 1_000_003 + step)
-        total = 0.0
+        total = None
         for micro in range(c.grad_accum):
             offsets = batch_offsets(
                 len(self.data.train), self.block_size, c.batch_size, [c.seed, step, micro]
@@ -266,11 +271,12 @@ class _Loop:
             assert loss is not None
             # the gradients of the micro-batches add up, so each counts 1/grad_accum
             (loss * (1.0 / c.grad_accum)).backward()
-            total += loss.item()
+            total = loss.detach() if total is None else total + loss.detach()
         if c.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad()
+        assert total is not None
         return total / c.grad_accum
 
     def _evaluate(self, step: int, best: float, bar: ProgressBar) -> tuple[float, float]:
