@@ -1,7 +1,8 @@
 """pluggy hook specifications: how plugins add backends, fused kernels and commands to tinygpt.
 
 A plugin is any module (found through an entry point) that defines functions with these names
-decorated by `tinygpt.plugins.hookimpl`, each taking one argument named ``register``. Entry-point groups:
+decorated by `tinygpt.plugins.hookimpl`, each taking one argument named ``register``.
+Entry-point groups:
 
 - ``tinygpt.backends``: modules implementing `tinygpt_register_backends` and/or
   `tinygpt_register_kernels`;
