@@ -7,6 +7,9 @@ embedding lookup is then one memcpy of a row per token.
 
 scatter_add must let repeated indices accumulate, so two threads must never add to the same
 row: its threads split the pre dims and the columns of the post block, never the indices.
+
+The kernels index raw memory, so every index is checked first (one scan of the int64 index,
+before anything is read or written): one outside [0, size) raises IndexError.
 """
 
 from cython.parallel cimport prange
@@ -52,6 +55,43 @@ cdef void _split(const View* x, int axis, Py_ssize_t count, const View* out,
     loop_simplify(&s.post)
 
 
+# ----------------------------------------------------------------------- bounds
+cdef Py_ssize_t _first_out_of_bounds(const int64_t* index, Py_ssize_t n,
+                                     Py_ssize_t size) noexcept nogil:
+    """The position of the first index outside [0, size), or -1 when there is none."""
+    cdef int64_t last = size - 1, signs = 0
+    cdef Py_ssize_t i
+    # NOTE: an index x is out of bounds iff x < 0 or last - x < 0: a sign bit either way
+    # (with -fwrapv, last - x can only wrap when x < 0, whose own sign bit is set). OR-ing
+    # them is branch-free 64-bit sub/or, which vectorizes even on SSE2 (it has no 64-bit
+    # compare); only a failure looks for where.
+    for i in range(n):
+        signs |= index[i] | (last - index[i])
+    if signs >= 0:
+        return -1
+    for i in range(n):
+        if index[i] < 0 or index[i] > last:
+            return i
+    return -1
+
+
+cdef int _check_bounds(str op, const View* index, int axis, Py_ssize_t size) except -1:
+    """Raise IndexError naming the first index (dense int64) outside [0, size)."""
+    cdef Py_ssize_t at
+    with nogil:
+        at = _first_out_of_bounds(<const int64_t*>index.data, index.size, size)
+    if at < 0:
+        return 0
+    value = (<const int64_t*>index.data)[at]
+    hint = ""
+    if value < 0 and size > 0:
+        hint = f" (negative ones arrive wrapped: this one was below -{size})"
+    raise IndexError(
+        f"{op}: index {value} is out of bounds for dim {axis} with size {size}; "
+        f"indices must be in [0, {size}){hint}"
+    )
+
+
 # --------------------------------------------------------------------------- gather
 cdef void _copy_block(const Loop* post, char* dst, const char* src, int itemsize) noexcept nogil:
     """Copy one post block (dense in dst) from src, whatever src's post strides."""
@@ -93,6 +133,7 @@ def gather(x, int axis, index):
     if not is_dense(&vi):
         keep = compact(&vi, &dense_index)
         vi = dense_index
+    _check_bounds("gather", &vi, axis, vx.shape[axis])
     shape.ndim = 0  # x.shape[:axis] + index.shape + x.shape[axis + 1:]
     for d in range(axis):
         shape.shape[shape.ndim] = vx.shape[d]
@@ -164,9 +205,13 @@ def scatter_add(dst, int axis, index, src):
     read_view(dst, &vd)
     read_view(index, &vi)
     read_view(src, &vs)
+    keep_index = None
+    staged_index = vi
+    if not is_dense(&vi):
+        keep_index = compact(&vi, &staged_index)
+    _check_bounds("scatter_add", &staged_index, axis, vd.shape[axis])  # before any write
     if vs.size == 0:
         return
-    keep_index = compact(&vi, &staged_index)
     if vd.dtype == FLOAT16:  # accumulate in float32, round once, write back in place
         keep_dst = convert(&vd, FLOAT32, &wide_dst)
         keep_src = convert(&vs, FLOAT32, &wide_src)

@@ -5,6 +5,9 @@ Composed from core ops, softmax costs five passes over memory (max, subtract, ex
 divide), each writing a full-size temporary. Here each row is read from memory once and
 written once: the max, exp and sum passes run while the row sits in cache.
 
+Cross-entropy reads logits[i, target[i]] from raw memory, so the targets are scanned first: one
+outside [0, C) that is not ignore_index raises IndexError before any kernel runs.
+
 NOTE: every row subtracts its max before exp: softmax(x) = softmax(x - c) for any c, and with
 c = max(x) no exponent is positive, so logits of 1e4 cannot overflow to inf / inf = nan.
 """
@@ -197,11 +200,47 @@ cdef void _read_rows(const View* logits, const View* targets, int64_t ignore_ind
     rows.ignore_index = ignore_index
 
 
+cdef Py_ssize_t _first_bad_target(const Rows* rows) noexcept nogil:
+    """The first row whose target is neither in [0, C) nor ignore_index, or -1 if none."""
+    cdef int64_t last = rows.c - 1, signs = 0, target, other
+    cdef Py_ssize_t i
+    # NOTE: branch-free sign bits, as in indexing.pyx, so that the loop vectorizes: the sign
+    # of (t | (last - t)) says t is out of range, that of (d | -d) with d = t ^ ignore_index
+    # says t is not ignore_index (d != 0). Only a failure looks for the row.
+    for i in range(rows.n):
+        target = rows.targets[i * rows.target_stride]
+        other = target ^ rows.ignore_index
+        signs |= (target | (last - target)) & (other | -other)
+    if signs >= 0:
+        return -1
+    for i in range(rows.n):
+        target = rows.targets[i * rows.target_stride]
+        if (target < 0 or target > last) and target != rows.ignore_index:
+            return i
+    return -1
+
+
+cdef int _check_targets(str op, const Rows* rows) except -1:
+    """Raise IndexError naming the first target the kernels would read out of bounds with."""
+    cdef Py_ssize_t row
+    with nogil:
+        row = _first_bad_target(rows)
+    if row < 0:
+        return 0
+    raise IndexError(
+        f"{op}: target {rows.targets[row * rows.target_stride]} (row {row}) is out of range "
+        f"for {rows.c} classes; targets must be in [0, {rows.c}) or equal "
+        f"ignore_index={rows.ignore_index}"
+    )
+
+
 def cross_entropy(logits, targets, int64_t ignore_index):
     cdef View vl, vt, wide, loss_view, lse_view, out_loss, out_lse
     cdef Rows rows
     read_view(logits, &vl)
     read_view(targets, &vt)
+    _read_rows(&vl, &vt, ignore_index, &rows)
+    _check_targets("cross_entropy", &rows)  # before any work: the kernel trusts every target
     keep = widened(&vl, &wide)
     loss = new_dense(&vt, wide.dtype, &loss_view)  # (N,)
     lse = new_dense(&vt, wide.dtype, &lse_view)
@@ -224,6 +263,8 @@ def cross_entropy_backward(dloss, logits, targets, lse, int64_t ignore_index):
     read_view(logits, &vl)
     read_view(targets, &vt)
     read_view(lse, &vs)
+    _read_rows(&vl, &vt, ignore_index, &rows)
+    _check_targets("cross_entropy_backward", &rows)
     keep = (widened(&vd, &wide_d), widened(&vl, &wide_l), widened(&vs, &wide_s))
     buffer = new_dense(&wide_l, wide_l.dtype, &grad)
     _read_rows(&wide_l, &vt, ignore_index, &rows)

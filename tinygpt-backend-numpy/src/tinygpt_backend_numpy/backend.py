@@ -159,12 +159,14 @@ class NumpyBackend(Backend):
     # ----------------------------------------------------------------- indexing
     def gather(self, x: NDArray, axis: int, index: NDArray) -> np.ndarray:
         # (x.shape[:axis] + index.shape + x.shape[axis+1:]), exactly np.take's shape rule
-        return np.take(as_numpy(x), as_numpy(index), axis=axis).reshape(-1)
+        ix = _check_bounds("gather", as_numpy(index), axis, x.shape[axis])
+        return np.take(as_numpy(x), ix, axis=axis).reshape(-1)
 
     def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
         # subtle: `dst[idx] += src` would keep only the last of repeated indices;
         # np.add.at applies every one of them (unbuffered), so repeats accumulate.
-        where = (slice(None),) * axis + (as_numpy(index),)
+        ix = _check_bounds("scatter_add", as_numpy(index), axis, dst.shape[axis])
+        where = (slice(None),) * axis + (ix,)
         np.add.at(as_numpy(dst), where, as_numpy(src))
 
     # ------------------------------------------------------------------- random
@@ -255,6 +257,24 @@ class NumpyBackend(Backend):
 
 def _maybe(x: NDArray | None) -> np.ndarray | None:
     return None if x is None else as_numpy(x)
+
+
+def _check_bounds(op: str, index: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """`index`, once every value is in [0, size); else IndexError naming the first bad one.
+
+    NOTE: NumPy would wrap -1 to the last row without a word; the protocol says core has
+    already wrapped negative indices, so one reaching a kernel is a bug to report.
+    """
+    if index.size == 0 or (index.min() >= 0 and index.max() < size):
+        return index
+    bad = index.reshape(-1)[np.flatnonzero((index < 0) | (index >= size))[0]]
+    hint = ""
+    if bad < 0 and size > 0:
+        hint = f" (negative ones arrive wrapped: this one was below -{size})"
+    raise IndexError(
+        f"{op}: index {bad} is out of bounds for dim {axis} with size {size}; "
+        f"indices must be in [0, {size}){hint}"
+    )
 
 
 # --------------------------------------------------------------------- samplers

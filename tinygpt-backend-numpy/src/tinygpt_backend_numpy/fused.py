@@ -103,6 +103,21 @@ def layer_norm_backward(
     return dx.astype(dy.dtype, copy=False), dweight, dbias.astype(dy.dtype, copy=False)
 
 
+def _check_targets(op: str, targets: np.ndarray, classes: int, ignore_index: int) -> None:
+    """IndexError naming the first target neither in [0, classes) nor `ignore_index`.
+
+    NOTE: checked up front: NumPy would wrap a target of -1 to the last class silently.
+    """
+    bad = ((targets < 0) | (targets >= classes)) & (targets != ignore_index)  # (N,)
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad)[0])
+    raise IndexError(
+        f"{op}: target {targets[row]} (row {row}) is out of range for {classes} classes; "
+        f"targets must be in [0, {classes}) or equal ignore_index={ignore_index}"
+    )
+
+
 def cross_entropy(
     logits: np.ndarray, targets: np.ndarray, ignore_index: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +125,7 @@ def cross_entropy(
 
     Rows whose target is `ignore_index` get loss 0 (their lse is still computed).
     """
+    _check_targets("cross_entropy", targets, logits.shape[1], ignore_index)
     lf = _upcast(logits)
     row_max = np.max(lf, axis=1)  # (N,); subtracted so that exp cannot overflow
     lse = row_max + np.log(np.sum(np.exp(lf - row_max[:, None]), axis=1))
@@ -128,6 +144,7 @@ def cross_entropy_backward(
     ignore_index: int,
 ) -> np.ndarray:
     """d logits (N, C) = dloss * (softmax(logits) - onehot(targets)); ignored rows get 0."""
+    _check_targets("cross_entropy_backward", targets, logits.shape[1], ignore_index)
     probs = np.exp(_upcast(logits) - _upcast(lse)[:, None])  # (N, C) softmax from saved lse
     valid = targets != ignore_index
     rows = np.nonzero(valid)[0]
