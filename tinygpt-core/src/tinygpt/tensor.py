@@ -33,11 +33,16 @@ __all__ = ["Tensor"]
 class Tensor(TensorMethods):
     """A multi-dimensional array on a device, recording the ops that made it."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_base", "__weakref__")
     data: NDArray
     requires_grad: builtins.bool
     grad: Tensor | None
     grad_fn: Function | None
+    #: how many in-place writes the memory has had: one counter shared by a tensor and all
+    #: its views, so autograd can tell when a value saved for backward was overwritten
+    _version: list[int]
+    #: for a view made by an op (reshape, slicing, ...): the tensor whose memory it shows
+    _base: Tensor | None
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, *_: object, **__: object) -> None:
@@ -46,12 +51,20 @@ class Tensor(TensorMethods):
     @classmethod
     def _make(cls, data: NDArray, requires_grad: builtins.bool = False) -> Tensor:
         """Wrap an NDArray without copying (internal constructor)."""
-        out = object.__new__(cls)
-        out.data = data
-        out.requires_grad = requires_grad
-        out.grad = None
-        out.grad_fn = None
-        return out
+        return _new(cls, data, requires_grad)
+
+    @property
+    def _version_now(self) -> int:
+        return self._version[0]
+
+    def _bump_version(self) -> None:
+        """Record an in-place write into this tensor's memory (and so into its views')."""
+        self._version[0] += 1
+
+    def _share_memory_of(self, other: Tensor) -> None:
+        """Make this tensor a view of `other`'s memory for autograd (one version counter)."""
+        self._version = other._version
+        self._base = other if other._base is None else other._base
 
     # ------------------------------------------------------------- facts
     @property
@@ -157,8 +170,10 @@ class Tensor(TensorMethods):
         return out
 
     def detach(self) -> Tensor:
-        """The same data, cut out of the graph."""
-        return Tensor._make(self.data, False)
+        """The same data (and version counter), cut out of the graph."""
+        out = Tensor._make(self.data, False)
+        out._version = self._version
+        return out
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if requires_grad and not self.dtype.is_floating_point:
@@ -168,10 +183,16 @@ class Tensor(TensorMethods):
         self.requires_grad = requires_grad
         return self
 
-    def _become(self, other: Tensor) -> None:
-        """Take over `other`'s data and graph position (in-place ops under autograd)."""
-        self.data = other.data
-        self.grad_fn = other.grad_fn
-        self.requires_grad = other.requires_grad
-
     __hash__ = object.__hash__
+
+
+def _new(cls: type[Tensor], data: NDArray, requires_grad: builtins.bool) -> Tensor:
+    """A tensor of class `cls` over `data`: no graph, no gradient, a fresh version counter."""
+    out = object.__new__(cls)
+    out.data = data
+    out.requires_grad = requires_grad
+    out.grad = None
+    out.grad_fn = None
+    out._version = [0]
+    out._base = None
+    return out

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .. import array_ops as A
 from ..errors import ShapeError
 from . import function
-from .function import Function, set_grad_enabled
+from .function import Function, check_versions, set_grad_enabled
 
 if TYPE_CHECKING:
     from ..ndarray import NDArray
@@ -38,8 +38,7 @@ def topological_order(root: Function) -> list[Function]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for parent in node.parents:
-            fn = parent.grad_fn
+        for fn in node.parent_fns:
             if fn is not None and id(fn) not in visited:
                 stack.append((fn, False))
     order.reverse()  # post-order reversed: outputs first
@@ -62,7 +61,7 @@ def _run(
         if out.grad_fn is None:
             _deliver(out, g, wanted, collected)
             continue
-        _add_pending(pending, out, g)
+        _add_pending(pending, out.grad_fn, out, g)
         roots.append(out.grad_fn)
     order = _merged_order(roots)
     with set_grad_enabled(False):
@@ -75,19 +74,21 @@ def _run(
                     "backward: the graph was already freed by an earlier backward(); "
                     "pass retain_graph=True to the first call to go through it twice"
                 )
+            if node.versions:
+                check_versions(node)
             parent_grads = _call_backward(node, g)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
-            for parent, pg, needed in zip(
-                node.parents, parent_grads, node.needs_grad, strict=False
+            for parent, fn, pg, needed in zip(
+                node.parents, node.parent_fns, parent_grads, node.needs_grad, strict=False
             ):
                 if pg is None or not needed:
                     continue
                 _check_shape(node, parent, pg)
-                if parent.grad_fn is None:
+                if fn is None:
                     _deliver(parent, pg, wanted, collected)
                     continue
-                _add_pending(pending, parent, pg)
+                _add_pending(pending, fn, parent, pg)
                 if wanted is not None and id(parent) in wanted:
                     _deliver(parent, pg, wanted, collected)
             if not retain_graph:
@@ -95,10 +96,8 @@ def _run(
     return collected
 
 
-def _add_pending(pending: dict[int, Any], tensor: Tensor, g: NDArray) -> None:
-    """Add `g`, a gradient of `tensor`, to what its grad_fn will receive."""
-    fn = tensor.grad_fn
-    assert fn is not None
+def _add_pending(pending: dict[int, Any], fn: Function, tensor: Tensor, g: NDArray) -> None:
+    """Add `g`, a gradient of `tensor` (an output of `fn`), to what `fn` will receive."""
     key = id(fn)
     if fn.output_ids is None:  # one output: one gradient, summed over its consumers
         current = pending.get(key)
@@ -128,15 +127,8 @@ def _merged_order(roots: list[Function]) -> list[Function]:
         pass
 
     virtual = _Root(())
-    virtual.parents = tuple(_Holder(r) for r in roots)  # type: ignore[misc]
+    virtual.parent_fns = tuple(roots)
     return topological_order(virtual)[1:]
-
-
-class _Holder:
-    """Stands in for a tensor whose grad_fn is `fn` (used by the virtual root)."""
-
-    def __init__(self, fn: Function) -> None:
-        self.grad_fn = fn
 
 
 def _check_shape(node: Function, parent: Tensor, g: NDArray) -> None:

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-__all__ = ["Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled"]
+__all__ = [
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "set_grad_enabled",
+    "check_versions",
+]
 
 
 class _GradMode(threading.local):
@@ -87,16 +94,30 @@ profile_hook: Any = None
 class Function:
     """Base class of differentiable primitives; an instance is one node of the graph."""
 
-    __slots__ = ("parents", "saved", "needs_grad", "released", "output_ids")
+    __slots__ = (
+        "parents",
+        "parent_fns",
+        "saved",
+        "needs_grad",
+        "released",
+        "output_ids",
+        "versions",
+    )
 
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
         self.parents = parents
+        #: each parent's grad_fn when this node was made: the graph's edges. subtle: not
+        #: `parent.grad_fn` at backward time, which an in-place op may have moved on since
+        self.parent_fns = tuple(p.grad_fn for p in parents)
         self.saved: tuple[Any, ...] = ()
         self.needs_grad = tuple(p.requires_grad for p in parents)
         self.released = False
         #: for a node with several outputs: id(output tensor) -> its position; else None.
         #: NOTE: an output's id stays valid while the graph holds that output as a parent
         self.output_ids: dict[int, int] | None = None
+        #: (what, tensor's version counter, its value when saved) for each tensor whose
+        #: memory `saved` holds: backward refuses to run if one was written in place since
+        self.versions: list[tuple[str, list[int], int]] = []
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward needs; released with the graph after backward."""
@@ -128,21 +149,55 @@ class Function:
         make = type(tensors[0])._make
         if isinstance(data, tuple):
             outs = tuple(make(d, requires_grad) for d in data)
+            for out in outs:
+                _link_view(out, tensors[0])
             if requires_grad:
                 for out in outs:
                     out.grad_fn = ctx
                 ctx.output_ids = {id(out): i for i, out in enumerate(outs)}
             return outs
         out = make(data, requires_grad)
+        _link_view(out, tensors[0])
         if requires_grad:
             out.grad_fn = ctx
+            if ctx.saved:
+                _remember_versions(ctx, tensors, out)
         return out
 
     def release(self) -> None:
         """Drop the saved arrays and parents so the graph can be freed."""
         self.saved = ()
         self.parents = ()
+        self.parent_fns = ()
         self.released = True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _link_view(out: Tensor, source: Tensor) -> None:
+    """An output over its first input's memory (a view) shares that input's version counter."""
+    if out.data.buffer is source.data.buffer:
+        out._share_memory_of(source)
+
+
+def _remember_versions(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    """Note the version of every input (and the output) whose memory backward will read."""
+    saved = {id(getattr(value, "buffer", None)) for value in ctx.saved}
+    for i, tensor in enumerate(inputs):
+        if id(tensor.data.buffer) in saved:
+            ctx.versions.append((f"input {i}", tensor._version, tensor._version[0]))
+    if id(out.data.buffer) in saved:
+        ctx.versions.append(("output", out._version, out._version[0]))
+
+
+def check_versions(node: Function) -> None:
+    """Raise if a tensor `node` saved for backward was modified in place since."""
+    for what, counter, expected in node.versions:
+        if counter[0] != expected:
+            raise RuntimeError(
+                f"backward: {type(node).__name__}Backward needs its {what} as it was when the "
+                f"graph was built (version {expected}), but an in-place op has modified it "
+                f"since (version {counter[0]}); use an out-of-place op (x = x * 2 instead of "
+                "x.mul_(2)) or modify a .clone()"
+            )

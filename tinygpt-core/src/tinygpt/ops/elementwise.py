@@ -265,8 +265,11 @@ class ScalarOp(Function):
         self.value = value
         self.reflected = reflected
         out = A.scalar(op, x, value, reflected)
-        if op in ("mul", "div", "pow", "maximum", "minimum"):
-            self.save_for_backward(x, out)
+        # keep only what backward reads (a kept array pins its memory's version)
+        if op in ("maximum", "minimum") or (op == "pow" and not reflected):
+            self.save_for_backward(x)
+        elif op == "pow" or (op == "div" and reflected):
+            self.save_for_backward(out)
         return out
 
     def backward(self, grad: NDArray) -> NDArray:
@@ -276,21 +279,26 @@ class ScalarOp(Function):
             return grad
         if op == "sub":
             return A.unary("neg", grad) if self.reflected else grad
-        x, out = self.saved
         if op == "mul":
             return A.scalar("mul", grad, c)
         if op == "div" and not self.reflected:
             return A.scalar("div", grad, c)
         if op == "div":
-            # d (c / x) = -c / x^2 = -out / x
-            return A.unary("neg", A.binary("mul", grad, A.binary("div", out, x)))
+            # d (c / x) = -c / x^2 = -out^2 / c
+            (out,) = self.saved
+            return A.unary(
+                "neg", A.binary("mul", grad, A.scalar("div", A.binary("mul", out, out), c))
+            )
         if op == "pow" and not self.reflected:
             # d x^c = c x^(c-1)
+            (x,) = self.saved
             return A.binary("mul", grad, A.scalar("mul", A.scalar("pow", x, c - 1), c))
         if op == "pow":
             # d c^x = c^x log c
+            (out,) = self.saved
             return A.scalar("mul", A.binary("mul", grad, out), math.log(c))
         # maximum / minimum with a constant: the gradient flows where x won (half on ties)
+        (x,) = self.saved
         wins = A.cast(A.scalar("gt" if op == "maximum" else "lt", x, c), grad.dtype)
         ties = A.scalar("mul", A.cast(A.scalar("eq", x, c), grad.dtype), 0.5)
         return A.binary("mul", grad, A.binary("add", wins, ties))

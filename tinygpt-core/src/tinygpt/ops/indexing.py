@@ -30,6 +30,7 @@ from ..errors import DTypeError
 from ..ndarray import NDArray, prod
 from ..tensor import Tensor
 from .elementwise import where
+from .inplace import check_writable, commit, graph_alias
 from .movement import Permute, Reshape, Slice, broadcast_tensors
 from .promotion import cast, check_devices, detached
 
@@ -185,24 +186,21 @@ def setitem(x: Tensor, index: object, value: object) -> None:
             "setitem: a leaf tensor that requires grad cannot be modified in place; "
             "wrap the write in tg.no_grad() or work on a clone()"
         )
+    check_writable("setitem", x)
     items = _parse(x, index)
     if isinstance(value, Tensor):
         check_devices("setitem", x, value)
         source = cast(value, x.dtype)
     else:
         source = tensor(value, dtype=x.dtype, device=x.device)
-    if recording:
-        # NOTE: the op's input must be x's *old* self, or x would become its own parent
-        before = x.detach()
-        before.requires_grad = x.requires_grad
-        before.grad_fn = x.grad_fn
-    else:
-        before = x
+    # NOTE: the op's input must be x's *old* self, or x would become its own parent
+    before = graph_alias(x) if recording else x
     if not any(_is_advanced(i) for i in items):
         if recording:
-            x._become(SetSlice.apply(before, source, items=tuple(items)))
+            commit("setitem", x, SetSlice.apply(before, source, items=tuple(items)))
             return
         A.write(x.data.slice(tuple(items)), A.cast(source.data, x.dtype))
+        x._bump_version()
         return
     _setitem_advanced(x, before, index, source, recording)
 
@@ -229,6 +227,7 @@ def _setitem_advanced(
     selected = detached(A.scalar("ne", hit, 0)).reshape(*x.shape)
     new = where(selected, detached(scattered).reshape(*x.shape), before)
     if recording:
-        x._become(new)
+        commit("setitem", x, new)
         return
     A.write(x.data, new.data)
+    x._bump_version()

@@ -1,21 +1,26 @@
 """In-place updates (`zero_`, `copy_`, `add_`, `normal_`, ...): write into a tensor's own memory.
 
-They are for optimizers, initialisers and buffers: they never record a graph, and like PyTorch
-they refuse to modify a leaf that requires grad while autograd is recording (wrap the update
-in `tg.no_grad()`), since that would silently corrupt the gradient.
+Every write bumps the memory's version counter (shared with its views), so backward can tell
+that a value it saved was overwritten and refuse, naming the op. Outside autograd (optimizers,
+initialisers, buffers, anything under `tg.no_grad()`) a write is just a write. While autograd
+records, an in-place op on a tensor in the graph is recorded too, as in PyTorch: the new value
+is computed by ordinary ops from a copy of the old one, written into the memory, and becomes
+the tensor's place in the graph (`commit`); a write through a view also rewrites the base's.
+A leaf that requires grad (or a view of one) cannot be modified while recording.
 """
 
 from __future__ import annotations
 
 from .. import array_ops as A
 from ..autograd.function import is_grad_enabled, no_grad
-from ..creation import rand, randn
-from ..dtypes import result_type
+from ..creation import full, rand, randn
+from ..dtypes import bool_, result_type
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .dispatch import use_fused
-from .elementwise import binary, maximum
-from .promotion import as_tensor_like, check_devices
+from .elementwise import binary, maximum, where
+from .movement import Clone, WriteView
+from .promotion import as_tensor_like, cast, check_devices
 
 __all__ = [
     "copy_",
@@ -28,28 +33,107 @@ __all__ = [
     "uniform_",
     "normal_",
     "adam_step_",
+    "commit",
+    "check_writable",
+    "graph_alias",
 ]
 
 
-def _check_writable(op: str, x: Tensor) -> None:
-    if is_grad_enabled() and x.requires_grad and x.is_leaf:
+def check_writable(op: str, x: Tensor) -> None:
+    """Refuse in-place writes that would corrupt a result or a gradient."""
+    if any(st == 0 and d > 1 for d, st in zip(x.shape, x.data.strides)):
+        raise RuntimeError(
+            f"{op}: tensor of shape {x.shape} is a broadcast view (stride 0): one element of "
+            "memory stands for several, so an in-place write is ambiguous; write into a "
+            ".clone() or .contiguous() copy instead"
+        )
+    if not is_grad_enabled():
+        return
+    if x.requires_grad and x.is_leaf:
         raise RuntimeError(
             f"{op}: a leaf tensor that requires grad cannot be modified in place while "
             "autograd is recording; wrap the update in `with tg.no_grad():`"
         )
+    base = x._base
+    if base is not None and base.requires_grad and base.is_leaf:
+        raise RuntimeError(
+            f"{op}: this tensor is a view of a leaf tensor that requires grad, which cannot "
+            "be modified in place while autograd is recording; wrap the update in "
+            "`with tg.no_grad():`, or modify a .clone()"
+        )
+
+
+def _recording(x: Tensor, other: object) -> bool:
+    """Whether an in-place op on x with `other` must be recorded in the graph."""
+    if not is_grad_enabled():
+        return False
+    return x.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+
+
+def commit(op: str, x: Tensor, new: Tensor) -> Tensor:
+    """Write `new` (a result of autograd ops, x's shape) into x's memory; it becomes x's value
+    in the graph. A write through a view of a base in the graph rewrites the base's too."""
+    if new.shape != x.shape:
+        raise ShapeError(f"{op}: the result has shape {new.shape}, but {x.shape} is written")
+    new = cast(new, x.dtype)
+    A.write(x.data, new.data)
+    x._bump_version()
+    if not new.requires_grad:
+        return x
+    base = x._base
+    if base is not None and base.data.buffer is x.data.buffer:
+        # the base's old value in the graph, with the view's elements replaced by `new`
+        rewritten = WriteView.apply(graph_alias(base), new, view=x.data)
+        base.grad_fn = rewritten.grad_fn
+        base.requires_grad = True
+    x.grad_fn = new.grad_fn
+    x.requires_grad = True
+    return x
+
+
+def graph_alias(x: Tensor) -> Tensor:
+    """x's current place in the graph, as a separate tensor object (same memory).
+
+    subtle: an op recorded on x itself would keep x as its parent, and once `commit` gives x a
+    new grad_fn the graph would run in a circle; the alias keeps the old one.
+    """
+    alias = x.detach()
+    alias.requires_grad = x.requires_grad
+    alias.grad_fn = x.grad_fn
+    return alias
+
+
+def _record(op: str, x: Tensor, other: object, alpha: float) -> Tensor:
+    """`x op= alpha * other` as graph ops on a copy of x's old value, then `commit`."""
+    old = Clone.apply(graph_alias(x)) if x.requires_grad else x.detach()
+    if alpha != 1.0:
+        other = binary("mul", as_tensor_like(other, x), alpha)
+    new = binary(op, old, other)
+    if new.shape != x.shape:
+        raise ShapeError(f"{op}_: cannot write shape {new.shape} into {x.shape}")
+    return commit(f"{op}_", x, new)
 
 
 def copy_(x: Tensor, src: object) -> Tensor:
     """Write `src` (broadcast to x's shape, cast to x's dtype) into x."""
-    _check_writable("copy_", x)
+    check_writable("copy_", x)
     source = as_tensor_like(src, x)
     check_devices("copy_", x, source)
+    if _recording(x, source):
+        # the gradient flows to src (summed over any broadcast), none to x's old value
+        new = source.expand(*x.shape) if source.shape != x.shape else source
+        return commit("copy_", x, Clone.apply(new))
     return _copy_no_check(x, source)
 
 
 def fill_(x: Tensor, value: bool | int | float) -> Tensor:
-    _check_writable("fill_", x)
+    check_writable("fill_", x)
+    if is_grad_enabled() and x.requires_grad:
+        # recorded: `value` everywhere, so the old value gets a zero gradient
+        everywhere = full(x.shape, True, dtype=bool_, device=x.device)
+        return commit("fill_", x, where(everywhere, value, Clone.apply(graph_alias(x))))
     A.fill(x.data, value)
+    x._bump_version()
     return x
 
 
@@ -58,8 +142,11 @@ def zero_(x: Tensor) -> Tensor:
 
 
 def _update(op: str, x: Tensor, other: object, alpha: float = 1.0) -> Tensor:
-    _check_writable(f"{op}_", x)
+    check_writable(f"{op}_", x)
+    if _recording(x, other):
+        return _record(op, x, other, alpha)
     if _fast_update(op, x, other, alpha):
+        x._bump_version()
         return x
     with no_grad():
         if alpha != 1.0:
@@ -101,6 +188,7 @@ def _copy_no_check(x: Tensor, result: Tensor) -> Tensor:
         except ShapeError:
             raise ShapeError(f"copy_: cannot write shape {result.shape} into {x.shape}") from None
     A.write(x.data, data)
+    x._bump_version()
     return x
 
 
@@ -123,14 +211,14 @@ def div_(x: Tensor, other: object) -> Tensor:
 
 def uniform_(x: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
     """Fill x with uniform samples from [low, high), seeded by tg.manual_seed."""
-    _check_writable("uniform_", x)
+    check_writable("uniform_", x)
     sample = rand(*x.shape, dtype=x.dtype, device=x.device) * (high - low) + low
     return _copy_no_check(x, sample)
 
 
 def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill x with normal samples, seeded by tg.manual_seed."""
-    _check_writable("normal_", x)
+    check_writable("normal_", x)
     sample = randn(*x.shape, dtype=x.dtype, device=x.device) * std + mean
     return _copy_no_check(x, sample)
 
@@ -161,6 +249,8 @@ def adam_step_(
     if _adamw_fusable(param, grad, exp_avg, exp_avg_sq, weight_decay, amsgrad_max, decoupled):
         arrays = (param.data, grad.data, exp_avg.data, exp_avg_sq.data)
         A.fused_call("adamw", *arrays, lr, beta1, beta2, eps, weight_decay, step)
+        for written in (param, exp_avg, exp_avg_sq):
+            written._bump_version()
         return
     with no_grad():
         if weight_decay != 0:

@@ -42,11 +42,9 @@ class Parameter(Tensor):
                 f"Parameter: only floating tensors can require grad, got {data.dtype}; "
                 "pass requires_grad=False or convert with .float()"
             )
-        out = object.__new__(cls)
-        out.data = data.data  # the same NDArray: no copy, like torch.nn.Parameter
-        out.requires_grad = requires_grad
-        out.grad = None
-        out.grad_fn = None
+        # the same NDArray: no copy, like torch.nn.Parameter (and one version counter)
+        out = Tensor._make.__func__(cls, data.data, requires_grad)  # type: ignore[attr-defined]
+        out._share_memory_of(data)
         return out
 
     def __init__(self, data: Tensor | None = None, requires_grad: builtins.bool = True) -> None:
