@@ -4,12 +4,15 @@
 functions take the backend instance first: the registry binds them as methods of it, so
 ``backend.attention(q, k, v, causal, scale)`` calls `attention(backend, q, k, v, ...)`.
 
-The shapes: q (B, H, Tq, D); k, v (B, H, Tk, D); out (B, H, Tq, D); lse (B, H, Tq).
+The shapes: q (B, H, Tq, D); k, v (B, H, Tk, D); out (B, H, Tq, D); lse (B, H, Tq). The
+backend sets ``dense_inputs``, and core applies it to contributed kernels too: every input
+here is dense and row-major, so a (T, D) slab of it is a slice of the buffer (`_rows`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import scalar
@@ -23,19 +26,17 @@ if TYPE_CHECKING:
 
 __all__ = ["attention", "attention_backward"]
 
-Matrix = list[list[float]]
+Matrix = list[Sequence[float]]  # rows: lists, or slices of an array
 
 
 def _rows(x: NDArray, b: int, h: int) -> Matrix:
-    """x[b, h] as a list of rows (T lists of D numbers), read through x's strides."""
-    sb, sh, st, sd = x.strides
-    base = x.offset + b * sb + h * sh
-    return [
-        [x.buffer[base + t * st + d * sd] for d in range(x.shape[3])] for t in range(x.shape[2])
-    ]
+    """x[b, h] as a list of rows (T rows of D numbers); x is a dense (B, H, T, D) input."""
+    _, heads, length, width = x.shape
+    start = (b * heads + h) * length * width
+    return [x.buffer[start + t * width : start + (t + 1) * width] for t in range(length)]
 
 
-def _dot(u: list[float], v: list[float]) -> float:
+def _dot(u: Sequence[float], v: Sequence[float]) -> float:
     return sum(p * q for p, q in zip(u, v))
 
 
@@ -43,7 +44,7 @@ def _probabilities(q: Matrix, k: Matrix, causal: bool, scale: float) -> tuple[Ma
     """P[i][j] = softmax_j(q_i . k_j * scale), masked entries 0; and each row's logsumexp."""
     tq = len(q)
     tk = len(k)
-    probs = []
+    probs: Matrix = []
     lses = []
     for i, q_row in enumerate(q):
         # NOTE: the causal diagonal is aligned bottom-right: query i sits at position

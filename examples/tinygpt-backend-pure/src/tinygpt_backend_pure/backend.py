@@ -1,8 +1,11 @@
 """`PureBackend`: every kernel of `tinygpt.backend.protocol.Backend` as a plain Python loop.
 
 Read it next to the protocol: each method is the protocol's sentence written as a loop over
-elements. A kernel reads its input views in place through `buffers.positions` (whatever the
-strides) and returns a new dense buffer, an `array.array`, in row-major order.
+elements. It sets ``dense_inputs = True``, so core compacts views before calling a compute
+kernel: every input is dense and row-major (`buffers.dense`), and element (i, j, k) of a
+(I, J, K) input is ``buffer[(i * J + j) * K + k]``. Only the memory movers (copy, setitem,
+fill, to_host) read arbitrary views, through `buffers.positions`. Each kernel returns a new
+dense buffer, an `array.array`, in row-major order.
 
 >>> from tinygpt.device import Device
 >>> from tinygpt.dtypes import float32
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 import random as _random
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tinygpt.backend.protocol import Backend
@@ -26,7 +30,7 @@ from tinygpt.dtypes import DTYPES, DType, int64
 from tinygpt.ndarray import prod
 
 from . import scalar
-from .buffers import TYPECODES, convert, new_buffer, positions, typecode, values, walk
+from .buffers import TYPECODES, convert, dense, new_buffer, positions, typecode, values
 
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
@@ -40,6 +44,7 @@ class PureBackend(Backend):
     name = "pure"
     dtypes = frozenset(DTYPES[name] for name in TYPECODES)  # all but float16
     fused_ops = frozenset({"softmax"})  # attention comes from plugin.tinygpt_register_kernels
+    dense_inputs = True  # core compacts views for the compute kernels: no strides below
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("pure")
@@ -59,7 +64,7 @@ class PureBackend(Backend):
     def to_host(self, x: NDArray) -> array:
         return self.copy(x)  # a new array: it supports the buffer protocol, as asked
 
-    # ----------------------------------------------------------- strided memory
+    # ------------------------------------- strided memory: the only readers of any view
     def copy(self, x: NDArray) -> array:
         return new_buffer(x.dtype, values(x))
 
@@ -75,18 +80,18 @@ class PureBackend(Backend):
         for position in positions(dst):
             buffer[position] = item
 
+    # ------------------------------------------- elementwise (inputs dense from here on)
     def cast(self, x: NDArray, dtype: DType) -> array:
-        return new_buffer(dtype, [convert(item, dtype) for item in values(x)])
+        return new_buffer(dtype, [convert(item, dtype) for item in dense(x)])
 
-    # ---------------------------------------------------------------- elementwise
     def unary(self, op: str, x: NDArray) -> array:
         fn = scalar.UNARY[op]
-        return new_buffer(x.dtype, [fn(item) for item in values(x)])
+        return new_buffer(x.dtype, [fn(item) for item in dense(x)])
 
     def binary(self, op: str, a: NDArray, b: NDArray) -> array:
         fn = scalar.BINARY[op]
         out_dtype = DTYPES["bool"] if op in _COMPARISONS else a.dtype
-        return new_buffer(out_dtype, [fn(p, q) for p, q in zip(values(a), values(b))])
+        return new_buffer(out_dtype, [fn(p, q) for p, q in zip(dense(a), dense(b))])
 
     def binary_scalar(
         self, op: str, a: NDArray, value: bool | int | float, reflected: bool
@@ -95,91 +100,83 @@ class PureBackend(Backend):
         s = convert(value, a.dtype)  # the scalar becomes an element of a's dtype first
         out_dtype = DTYPES["bool"] if op in _COMPARISONS else a.dtype
         if reflected:
-            return new_buffer(out_dtype, [fn(s, item) for item in values(a)])
-        return new_buffer(out_dtype, [fn(item, s) for item in values(a)])
+            return new_buffer(out_dtype, [fn(s, item) for item in dense(a)])
+        return new_buffer(out_dtype, [fn(item, s) for item in dense(a)])
 
     def where(self, cond: NDArray, a: NDArray, b: NDArray) -> array:
-        picked = [p if c else q for c, p, q in zip(values(cond), values(a), values(b))]
+        picked = [p if c else q for c, p, q in zip(dense(cond), dense(a), dense(b))]
         return new_buffer(a.dtype, picked)
 
     # ----------------------------------------------------------------- reductions
     def reduce(self, op: str, x: NDArray, axes: tuple[int, ...]) -> array:
-        # Walk the kept dims outermost and the reduced ones innermost: each output element's
-        # inputs are then `group` consecutive items, and the outputs come out in row-major order.
-        kept = tuple(i for i in range(x.ndim) if i not in axes)
-        source = positions(x.permute(kept + axes))
-        group = prod(tuple(x.shape[i] for i in axes))
-        outputs = prod(tuple(x.shape[i] for i in kept))
+        # One axis at a time, the last first: each pass reduces every line along one axis.
         fn = scalar.REDUCE[op]
-        buffer = x.buffer
-        out = []
-        for k in range(outputs):
-            out.append(fn([buffer[p] for p in source[k * group : (k + 1) * group]]))
-        return new_buffer(x.dtype, out)
+        items: Sequence[bool | int | float] = dense(x)
+        shape = x.shape
+        for axis in reversed(axes):
+            items = [fn([items[p] for p in line]) for line in _lines(shape, axis)]
+            shape = shape[:axis] + shape[axis + 1 :]
+        return new_buffer(x.dtype, items)
 
     def arg_reduce(self, op: str, x: NDArray, axis: int) -> array:
-        kept = tuple(i for i in range(x.ndim) if i != axis)
-        source = positions(x.permute(kept + (axis,)))
-        group = x.shape[axis]
         better = scalar.BINARY["gt" if op == "argmax" else "lt"]
-        buffer = x.buffer
+        items = dense(x)
         out = []
-        for start in range(0, len(source), group):
-            items = [buffer[p] for p in source[start : start + group]]
+        for line in _lines(x.shape, axis):
+            row = [items[p] for p in line]
             best = 0
-            for i, item in enumerate(items):
+            for i, item in enumerate(row):
                 if item != item:  # NaN wins, as in NumPy: the first one
                     best = i
                     break
-                if better(item, items[best]):  # strictly better: ties keep the first index
+                if better(item, row[best]):  # strictly better: ties keep the first index
                     best = i
             out.append(best)
         return new_buffer(int64, out)
 
     # --------------------------------------------------------------------- matmul
     def matmul(self, a: NDArray, b: NDArray) -> array:
-        # out[..., i, j] = sum over t of a[..., i, t] * b[..., t, j], read through the strides:
-        # a transposed operand (`x @ w.T`) just has its last two strides swapped.
+        # out[..., i, j] = sum over t of a[..., i, t] * b[..., t, j]. NOTE: `x @ w.T` arrives
+        # compacted (dense_inputs), so this is one copy of w per call: the price of simplicity.
         m, k = a.shape[-2:]
         n = b.shape[-1]
-        a_row_stride, a_col_stride = a.strides[-2:]
-        b_row_stride, b_col_stride = b.strides[-2:]
-        a_starts = _outer(a, a.ndim - 2)  # where each matrix of the batch starts
-        b_starts = _outer(b, b.ndim - 2)
-        abuf = a.buffer
-        bbuf = b.buffer
-        out = []
-        for a0, b0 in zip(a_starts, b_starts):
+        abuf = dense(a)
+        bbuf = dense(b)
+        out: list[float] = []
+        for batch in range(prod(a.shape[:-2])):
+            a0 = batch * m * k  # where this batch's (M, K) and (K, N) matrices start
+            b0 = batch * k * n
+            columns = [bbuf[b0 + j : b0 + k * n : n] for j in range(n)]  # every n-th: column j
             for i in range(m):
-                row = [abuf[a0 + i * a_row_stride + t * a_col_stride] for t in range(k)]
-                for j in range(n):
-                    column = b0 + j * b_col_stride
-                    out.append(sum(row[t] * bbuf[column + t * b_row_stride] for t in range(k)))
+                row = abuf[a0 + i * k : a0 + (i + 1) * k]
+                out.extend(sum(p * q for p, q in zip(row, column)) for column in columns)
         return new_buffer(a.dtype, out)
 
     # ----------------------------------------------------------------- indexing
     def gather(self, x: NDArray, axis: int, index: NDArray) -> array:
-        # out[outer, j..., inner] = x[outer, index[j...], inner]
-        buffer = x.buffer
-        stride = x.strides[axis]
-        inner = _inner(x, axis)
-        out = []
-        for start in _outer(x, axis):
-            for i in values(index):
-                out.extend(buffer[start + i * stride + p] for p in inner)
+        # x as (outer, n, inner): out[o, j..., :] = x[o, index[j...], :], a run of `inner`
+        outer, n, inner = _split(x.shape, axis)
+        indices = _in_bounds("gather", index, axis, n)
+        items = dense(x)
+        out: list[bool | int | float] = []
+        for o in range(outer):
+            for j in indices:
+                start = (o * n + j) * inner
+                out.extend(items[start : start + inner])
         return new_buffer(x.dtype, out)
 
     def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
-        # dst[outer, index[j...], inner] += src[outer, j..., inner], one element at a time,
-        # so repeated indices accumulate
+        # dst[o, index[j...], :] += src[o, j..., :], one element at a time, so repeated
+        # indices accumulate. dst is dense too (core updates a dense copy when it is not).
+        outer, n, inner = _split(dst.shape, axis)
+        indices = _in_bounds("scatter_add", index, axis, n)  # before the first write
         buffer = dst.buffer
-        stride = dst.strides[axis]
-        inner = _inner(dst, axis)
-        items = iter(values(src))  # src has gather's output shape: the same walk order
-        for start in _outer(dst, axis):
-            for i in values(index):
-                for p in inner:
-                    buffer[start + i * stride + p] += next(items)
+        updates = iter(dense(src))  # src has gather's output shape: the same walk order
+        for o in range(outer):
+            for j in indices:
+                start = (o * n + j) * inner
+                for i in range(inner):
+                    buffer[start + i] += next(updates)
 
     # ------------------------------------------------------------------- random
     def random(self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float) -> array:
@@ -190,38 +187,50 @@ class PureBackend(Backend):
 
     # ------------------------------------------------- optional fused kernels
     def softmax(self, x: NDArray, axis: int, log: bool) -> array:
-        # Visit x one row along `axis` at a time; `targets` says where each result goes.
-        order = tuple(i for i in range(x.ndim) if i != axis) + (axis,)
-        source, targets = walk(x, order)
-        group = x.shape[axis]
-        buffer = x.buffer
+        items = dense(x)
         out = [0.0] * x.size
-        for start in range(0, len(source), group):
-            row = [buffer[p] for p in source[start : start + group]]
+        for line in _lines(x.shape, axis):  # each result goes where its input was
+            row = [items[p] for p in line]
             # NOTE: softmax(x) == softmax(x - max(x)); with the max subtracted every exponent
             # is <= 0, so exp cannot overflow even for logits of 1e4.
             top = scalar.largest(row)
             shifted = [item - top for item in row]
             denominator = math.fsum(scalar.exp(item) for item in shifted)
-            for target, item in zip(targets[start : start + group], shifted):
+            for p, item in zip(line, shifted):
                 if log:
-                    out[target] = item - scalar.log(denominator)
+                    out[p] = item - scalar.log(denominator)
                 else:
-                    out[target] = scalar.exp(item) / denominator
+                    out[p] = scalar.exp(item) / denominator
         return new_buffer(x.dtype, out)
 
 
 _COMPARISONS = frozenset({"eq", "ne", "lt", "le", "gt", "ge"})
 
 
-def _outer(x: NDArray, axis: int) -> list[int]:
-    """Buffer index of x[outer..., 0, 0, ...] for every index `outer` of the dims before axis."""
-    return positions(x.view(x.shape[:axis], x.strides[:axis], x.offset))
+def _split(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    """A dense array of `shape` seen as (outer, n, inner): the dims before, at, after `axis`."""
+    return prod(shape[:axis]), shape[axis], prod(shape[axis + 1 :])
 
 
-def _inner(x: NDArray, axis: int) -> list[int]:
-    """How far x[..., inner...] lies from x[..., 0...], for every index of the dims after axis."""
-    return positions(x.view(x.shape[axis + 1 :], x.strides[axis + 1 :], 0))
+def _in_bounds(op: str, index: NDArray, axis: int, size: int) -> array:
+    """The values of `index`, once each is in [0, size); else an IndexError naming the first
+    bad one. Core wraps negative indices but does not check bounds: that is the kernel's job."""
+    items = dense(index)
+    for i in items:
+        if not 0 <= i < size:
+            raise IndexError(
+                f"{op}: index {i} is out of bounds for dim {axis} with size {size}; "
+                f"indices must be in [0, {size})"
+            )
+    return items
+
+
+def _lines(shape: tuple[int, ...], axis: int) -> list[range]:
+    """The indices of every line along `axis` in a dense array of `shape`, one range per index
+    of the other dims, in row-major order: results computed line by line come out in order."""
+    outer, n, inner = _split(shape, axis)
+    starts = [o * n * inner + i for o in range(outer) for i in range(inner)]
+    return [range(start, start + n * inner, inner) for start in starts]
 
 
 # ---------------------------------------------------------------------- samplers

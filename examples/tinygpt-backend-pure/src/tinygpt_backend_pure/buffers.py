@@ -1,9 +1,11 @@
-"""Buffers are `array.array`s; a view is walked element by element with `positions`.
+"""Buffers are `array.array`s; how to read a dense input, and how to walk any view.
 
-A tinygpt view is (buffer, shape, strides, offset): element (i0, i1, ...) lives at
-``buffer[offset + i0*strides[0] + i1*strides[1] + ...]``. `positions` lists those buffer
-indices in row-major order, which is all a kernel needs to read any view in place:
-transposed, broadcast (stride 0), reversed (negative strides) or offset.
+The backend sets ``dense_inputs = True``, so core hands its compute kernels dense inputs only:
+offset 0, row-major, the elements are ``buffer[0:size]`` (`dense`). Only the memory movers
+(copy, setitem, fill, to_host) see arbitrary views: (buffer, shape, strides, offset), element
+(i0, i1, ...) at ``buffer[offset + i0*strides[0] + i1*strides[1] + ...]``. `positions` lists
+those buffer indices in row-major order: transposed, broadcast (stride 0), reversed (negative
+strides) or offset, it is the one place where strides are read.
 
 >>> from array import array
 >>> from tinygpt.dtypes import float32
@@ -13,6 +15,8 @@ transposed, broadcast (stride 0), reversed (negative strides) or offset.
 [0, 1, 2, 3, 4, 5]
 >>> positions(x.transpose(0, 1))  # (3, 2) with strides (1, 3)
 [0, 3, 1, 4, 2, 5]
+>>> dense(x.slice((0, slice(None))))  # row 0: dense, a prefix of the buffer
+array('f', [0.0, 1.0, 2.0])
 >>> new_buffer(float32, [1, 2.5])
 array('f', [1.0, 2.5])
 """
@@ -36,8 +40,8 @@ __all__ = [
     "new_buffer",
     "convert",
     "wrap_int",
+    "dense",
     "positions",
-    "walk",
     "values",
 ]
 
@@ -107,6 +111,14 @@ def convert(value: bool | int | float, dtype: DType) -> bool | int | float:
     return float(value)
 
 
+def dense(x: NDArray) -> array:
+    """The elements of a dense input `x` (what compute kernels get), as a new array.
+
+    NOTE: slice, do not take the whole buffer: `x` may be a prefix of a longer one.
+    """
+    return x.buffer[: x.size]
+
+
 def positions(x: NDArray) -> list[int]:
     """The buffer index of every element of view `x`, in row-major order."""
     found = [x.offset]
@@ -116,20 +128,7 @@ def positions(x: NDArray) -> list[int]:
     return found
 
 
-def walk(x: NDArray, order: tuple[int, ...]) -> tuple[list[int], list[int]]:
-    """Walk `x` with its dims in `order` (outermost first): (source indices, output indices).
-
-    The output indices say where each element sits in a dense row-major array of `x.shape`,
-    so a kernel can visit elements grouped along any dims and still write its result in order.
-    """
-    from tinygpt.ndarray import NDArray, strides_for
-
-    source = positions(x.permute(order))
-    dense = NDArray(x.backend, None, x.shape, x.dtype, strides_for(x.shape), 0)
-    return source, positions(dense.permute(order))
-
-
 def values(x: NDArray) -> list[bool | int | float]:
-    """The elements of view `x` as Python numbers, in row-major order."""
+    """The elements of any view `x` as Python numbers, in row-major order."""
     buffer = x.buffer
     return [buffer[p] for p in positions(x)]

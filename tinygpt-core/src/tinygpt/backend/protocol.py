@@ -13,7 +13,8 @@ View (an `NDArray`)
     in *elements*. Element ``(i0, i1, ...)`` lives at ``buffer[offset + i0*s0 + i1*s1 + ...]``.
     Strides may be 0 (a broadcast) or negative (a reversed slice); views may overlap.
     Every kernel input is a view, so a transposed or broadcast operand is read in place:
-    never copy it first just to feed a kernel.
+    never copy it first just to feed a kernel. (Or set `Backend.dense_inputs`, and core
+    compacts views for the compute kernels: simpler kernels, at the cost of the copies.)
 Output
     Every method that returns a Buffer returns a *new, dense, C-contiguous* buffer holding the
     result in row-major order of the output shape. It must never alias an input.
@@ -103,6 +104,14 @@ class Backend(abc.ABC):
     dtypes: frozenset[DType] = frozenset()
     #: names from FUSED_OPS that this backend implements
     fused_ops: frozenset[str] = frozenset()
+    #: Dense-inputs mode (`tinygpt.backend.dense`): when True, core compacts views first, so
+    #: every NDArray argument of the compute methods (cast, unary, binary, binary_scalar, where,
+    #: reduce, arg_reduce, matmul, gather, scatter_add, every fused op) is dense: offset 0 and
+    #: C-contiguous, its elements exactly ``x.buffer[0:x.size]`` in row-major order (the buffer
+    #: may be longer); a broadcast arrives expanded. In-place arguments (scatter_add's dst,
+    #: adamw's param and state) too: core passes a dense copy and writes it back if need be.
+    #: copy, setitem, fill and to_host still take any view.
+    dense_inputs: bool = False
 
     # ------------------------------------------------------------------ buffers
     @abc.abstractmethod
@@ -207,8 +216,10 @@ class Backend(abc.ABC):
     def gather(self, x: NDArray, axis: int, index: NDArray) -> Buffer:
         """Pick along `axis`: out[..., j..., :] = x[..., index[j...], :].
 
-        `index` is int64 with values in [0, x.shape[axis]) (core checked). The output shape
-        is `x.shape[:axis] + index.shape + x.shape[axis+1:]`.
+        `index` is int64; core has wrapped negative indices, but does not check the range
+        (that would read the index back to the host): raise IndexError naming the op, the bad
+        value and the size for any index outside [0, x.shape[axis]), before reading. The
+        output shape is `x.shape[:axis] + index.shape + x.shape[axis+1:]`.
         """
 
     @abc.abstractmethod
@@ -216,6 +227,7 @@ class Backend(abc.ABC):
         """The adjoint of `gather`, in place: dst[..., index[j...], :] += src[..., j..., :].
 
         `dst` is dense; repeated indices accumulate (they must not overwrite each other).
+        An index outside [0, dst.shape[axis]) raises IndexError before anything is written.
         """
 
     # ------------------------------------------------------------------- random
@@ -262,7 +274,8 @@ class Backend(abc.ABC):
         """(Fused, optional) per-row loss of logits (N, C) against int64 targets (N,).
 
         Returns (loss (N,), logsumexp (N,)), both of logits.dtype; rows whose target is
-        `ignore_index` get loss 0.
+        `ignore_index` get loss 0. A target outside [0, C) that is not `ignore_index` raises
+        IndexError naming the row (so does the backward), never reads out of bounds.
         Pair with `cross_entropy_backward`; list "cross_entropy" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused cross_entropy")

@@ -21,6 +21,7 @@ from ..device import Device, device
 from ..errors import BackendError, DeviceError
 from . import hookspecs
 from .checks import install_checks
+from .dense import install_dense_inputs
 from .kernels import KernelInfo, KernelTable
 from .problems import check_registration, describe, one_line, run_probe
 from .protocol import Backend
@@ -314,6 +315,8 @@ class _Registry:
                 f"{backend.name!r}; set `name = {dev.type!r}` on {type(backend).__name__}"
             )
         self.kernels.apply(backend)
+        if getattr(backend, "dense_inputs", False):
+            install_dense_inputs(backend)  # after apply: contributed kernels get dense inputs
         if self.check_kernels:
             install_checks(backend)
         self.instances[dev] = backend
