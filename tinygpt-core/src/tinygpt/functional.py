@@ -23,7 +23,7 @@ from .ops.elementwise import (
     triu,
     where,
 )
-from .ops.indexing import getitem
+from .ops.indexing import getitem, index_select
 from .ops.inplace import adam_step_
 from .ops.loss import cross_entropy, nll_loss
 from .ops.matmul import linear, matmul
@@ -78,6 +78,7 @@ __all__ = [
     "flatten",
     "gelu",
     "getitem",
+    "index_select",
     "layer_norm",
     "linear",
     "log",

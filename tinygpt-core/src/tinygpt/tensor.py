@@ -15,14 +15,16 @@ This file is about data and autograd only. The operators and maths methods (`x +
 from __future__ import annotations
 
 import builtins
+import threading
 from typing import Any
 
 from . import array_ops as A
 from .autograd import engine
 from .autograd.function import Function
+from .backend.registry import get_backend
 from .device import Device
-from .dtypes import DType
-from .errors import DTypeError
+from .dtypes import DType, as_dtype
+from .errors import DTypeError, ShapeError
 from .host import format_array, to_numpy
 from .ndarray import NDArray
 from .tensor_methods import TensorMethods
@@ -33,10 +35,10 @@ __all__ = ["Tensor"]
 class Tensor(TensorMethods):
     """A multi-dimensional array on a device, recording the ops that made it."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_base", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "__weakref__")
     data: NDArray
     requires_grad: builtins.bool
-    grad: Tensor | None
+    _grad: Tensor | None
     grad_fn: Function | None
     #: how many in-place writes the memory has had: one counter shared by a tensor and all
     #: its views, so autograd can tell when a value saved for backward was overwritten
@@ -148,18 +150,40 @@ class Tensor(TensorMethods):
         return f"tensor({body}, {', '.join(extras)})"
 
     # --------------------------------------------------------- autograd
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient summed into this tensor by `backward()` (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            _check_grad("grad", self, value)
+        self._grad = value
+
     def backward(self, gradient: Tensor | None = None, retain_graph: builtins.bool = False) -> None:
         """Accumulate d self / d leaf into each leaf's `.grad`; frees the graph unless
         `retain_graph`. Non-scalar outputs need `gradient` (the vector of the product)."""
         engine.backward(self, gradient, retain_graph)
 
     def _accumulate_grad(self, g: NDArray) -> None:
-        if self.grad is None:
-            # NOTE: copy, so an in-place update of one .grad can never change another's
-            owned = NDArray(g.backend, g.backend.copy(g), g.shape, g.dtype)
-            self.grad = Tensor._make(owned)
-        else:
-            self.grad = Tensor._make(A.binary("add", self.grad.data, g))
+        # NOTE: one lock for all tensors: threads running backward() into one shared leaf
+        # must not lose each other's read-add-write
+        with _ACCUMULATE:
+            if self._grad is None:
+                # copy, so an in-place update of one .grad can never change another's
+                owned = NDArray(g.backend, g.backend.copy(g), g.shape, g.dtype)
+                self._grad = Tensor._make(owned)
+            else:
+                self._grad = Tensor._make(A.binary("add", self._grad.data, g))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle by value: the host bytes, dtype name, shape and device name (no graph, no
+        .grad), so tensors, Parameters and Modules cross process boundaries."""
+        host = bytes(memoryview(self.data.backend.to_host(self.data)).cast("B"))
+        shape = self.shape
+        device = str(self.device)
+        return _unpickle, (type(self), host, self.dtype.name, shape, device, self.requires_grad)
 
     def __deepcopy__(self, memo: dict[builtins.int, Any]) -> Tensor:
         """A copy with its own memory on the same backend (`copy.deepcopy(module)` works)."""
@@ -186,12 +210,51 @@ class Tensor(TensorMethods):
     __hash__ = object.__hash__
 
 
+_ACCUMULATE = threading.Lock()
+
+
+def _check_grad(op: str, tensor: Tensor, value: object) -> None:
+    """`t.grad = value` takes a tensor of t's shape, dtype and device (or None), as PyTorch."""
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{op}: assigned grad must be a Tensor or None, got {type(value).__name__}; "
+            f"use tg.full_like(t, value) for a constant gradient"
+        )
+    if value.shape != tensor.shape:
+        raise ShapeError(f"{op}: assigned grad has shape {value.shape}, the tensor {tensor.shape}")
+    if value.dtype != tensor.dtype or value.device != tensor.device:
+        raise DTypeError(
+            f"{op}: assigned grad is {value.dtype} on {value.device}, the tensor "
+            f"{tensor.dtype} on {tensor.device}; convert it with .to()"
+        )
+
+
+def _unpickle(
+    cls: type[Tensor],
+    host: bytes,
+    dtype: str,
+    shape: tuple[int, ...],
+    device: str,
+    requires_grad: builtins.bool,
+) -> Tensor:
+    """The inverse of `Tensor.__reduce__` (a Parameter comes back a Parameter)."""
+    backend = get_backend(device)
+    data = NDArray(
+        backend, backend.from_host(memoryview(host), as_dtype(dtype)), shape, as_dtype(dtype)
+    )
+    plain = _new(Tensor, data, False)
+    if cls is Tensor:
+        plain.requires_grad = requires_grad
+        return plain
+    return cls(plain, requires_grad)  # e.g. Parameter(data, requires_grad)
+
+
 def _new(cls: type[Tensor], data: NDArray, requires_grad: builtins.bool) -> Tensor:
     """A tensor of class `cls` over `data`: no graph, no gradient, a fresh version counter."""
     out = object.__new__(cls)
     out.data = data
     out.requires_grad = requires_grad
-    out.grad = None
+    out._grad = None
     out.grad_fn = None
     out._version = [0]
     out._base = None

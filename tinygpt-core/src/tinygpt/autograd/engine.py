@@ -51,8 +51,14 @@ def _run(
     retain_graph: bool,
     wanted: dict[int, int] | None,
 ) -> list[NDArray | None]:
-    """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`."""
-    collected: list[NDArray | None] = [None] * (len(wanted) if wanted else 0)
+    """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`.
+
+    NOTE: a leaf reached along several paths (a tied weight) gets the sum of its gradients
+    from this walk added to `.grad` once, so `.grad` is the same whether one backward or
+    several (gradient accumulation, data-parallel ranks) produced its parts.
+    """
+    # for grad(): one slot per wanted input; for backward(): one dict of leaf sums
+    collected: list[Any] = [None] * len(wanted) if wanted is not None else [{}]
     # id(node) -> the gradient of its output summed so far (a list, one per output, for a
     # node with several outputs)
     pending: dict[int, Any] = {}
@@ -93,6 +99,9 @@ def _run(
                     _deliver(parent, pg, wanted, collected)
             if not retain_graph:
                 node.release()
+    if wanted is None:
+        for leaf, g in collected[0].values():
+            leaf._accumulate_grad(g)
     return collected
 
 
@@ -139,12 +148,16 @@ def _check_shape(node: Function, parent: Tensor, g: NDArray) -> None:
         )
 
 
-def _deliver(
-    leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected: list[NDArray | None]
-) -> None:
+def _deliver(leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected: list[Any]) -> None:
     if wanted is None:
+        # collected[0]: id(leaf) -> [leaf, the sum of its gradients so far]
         if leaf.requires_grad:
-            leaf._accumulate_grad(g)
+            sums = collected[0]
+            entry = sums.get(id(leaf))
+            if entry is None:
+                sums[id(leaf)] = [leaf, g]
+            else:
+                entry[1] = A.binary("add", entry[1], g)
         return
     slot = wanted.get(id(leaf))
     if slot is None:

@@ -48,8 +48,8 @@ def is_grad_enabled() -> bool:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off."""
+class _GradModeContext:
+    """A context manager (and decorator) that records with `mode` inside and restores after."""
 
     def __init__(self, mode: bool) -> None:
         self.mode = mode
@@ -63,8 +63,10 @@ class set_grad_enabled:
         _mode.enabled = self.previous.pop()
 
     def __call__(self, fn: F) -> F:
+        mode = self.mode
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(self.mode):
+            with _GradModeContext(mode):
                 return fn(*args, **kwargs)
 
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
@@ -72,14 +74,34 @@ class set_grad_enabled:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradModeContext):
+    """Turn graph recording on or off, like PyTorch's: as a plain call it takes effect at once
+    (`tg.set_grad_enabled(False)`), as a context manager it restores the old mode on exit,
+    and as a decorator it applies to each call of the function."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self.at_call = _mode.enabled
+        _mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        # the mode is already set: restore what it was before the call on exit
+        self.previous.append(self.at_call)
+        _mode.enabled = self.mode
+
+    def __call__(self, fn: F) -> F:
+        _mode.enabled = self.at_call  # used as a decorator: nothing changes until a call
+        return super().__call__(fn)
+
+
+class no_grad(_GradModeContext):
     """`with tg.no_grad():` ops inside record no graph (inference, optimizer steps)."""
 
     def __init__(self) -> None:
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradModeContext):
     """`with tg.enable_grad():` record the graph even inside `no_grad`."""
 
     def __init__(self) -> None:

@@ -26,15 +26,15 @@ from ..autograd.function import Function, is_grad_enabled
 from ..config import env_checks
 from ..creation import arange, tensor
 from ..dtypes import bool_, int64
-from ..errors import DTypeError
-from ..ndarray import NDArray, prod
+from ..errors import DTypeError, ShapeError
+from ..ndarray import NDArray, normalize_axis, prod
 from ..tensor import Tensor
 from .elementwise import where
 from .inplace import check_writable, commit, graph_alias
 from .movement import Permute, Reshape, Slice, broadcast_tensors
 from .promotion import cast, check_devices, detached
 
-__all__ = ["Gather", "SetSlice", "getitem", "setitem"]
+__all__ = ["Gather", "SetSlice", "getitem", "setitem", "index_select"]
 
 Item = Any  # None | int | slice | Tensor (int64, an advanced index)
 
@@ -91,10 +91,28 @@ def getitem(x: Tensor, index: object) -> Tensor:
     return _gather_positions(view, positions, arrays)
 
 
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A002
+    """The slices of `input` at positions `index` (1-D, int) along `dim`, as in PyTorch.
+
+    input (..., n, ...), index (k,) -> (..., k, ...). Unlike `x[index]`, a negative index is an
+    error, not counted from the end (the backend raises; TINYGPT_CHECKS=1 names it first).
+    """
+    if not isinstance(index, Tensor) or index.dtype.kind != "i":
+        raise DTypeError(f"index_select: index must be an integer tensor, got {index!r:.60}")
+    if index.ndim > 1:
+        raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
+    axis = normalize_axis("index_select", dim, input.ndim)
+    check_devices("index_select", input, index)
+    if env_checks():
+        _check_bounds(index, input.shape[axis], axis, allow_negative=False, op="index_select")
+    return Gather.apply(input, cast(index.detach(), int64).reshape(-1), axis=axis)
+
+
 def _parse(x: Tensor, index: object) -> list[Item]:
     """Index -> one entry per consumed dim (Ellipsis expanded), plus None for new dims."""
     raw = list(index) if isinstance(index, tuple) else [index]
     items: list[Item] = []
+    dim: int | None = 0  # the dim the next item indexes (None once an Ellipsis makes it vary)
     for item in raw:
         if item is None or item is Ellipsis or isinstance(item, slice):
             items.append(item)
@@ -103,7 +121,11 @@ def _parse(x: Tensor, index: object) -> list[Item]:
         elif isinstance(item, int) or hasattr(item, "__index__") and not hasattr(item, "shape"):
             items.append(int(item))
         else:
-            items.extend(_array_index(x, item))
+            items.extend(_array_index(x, item, dim))
+        if item is Ellipsis:
+            dim = None
+        elif dim is not None and item is not None:
+            dim = len([i for i in items if i is not None])
     consumed = sum(1 for i in items if i is not None and i is not Ellipsis)
     if consumed > x.ndim:
         raise IndexError(f"getitem: too many indices ({consumed}) for a tensor of shape {x.shape}")
@@ -117,12 +139,19 @@ def _parse(x: Tensor, index: object) -> list[Item]:
     return items
 
 
-def _array_index(x: Tensor, item: object) -> list[Tensor]:
+def _array_index(x: Tensor, item: object, dim: int | None) -> list[Tensor]:
     """An integer or boolean array index as int64 tensors on x's device (one per mask dim)."""
     array = item if isinstance(item, Tensor) else tensor(item, device=x.device)
     if array.device != x.device:  # like PyTorch: the index follows the data
         array = array.to(x.device)
     if array.dtype == bool_:
+        covered = x.shape[dim : dim + array.ndim] if dim is not None else array.shape
+        if array.shape != covered:
+            raise IndexError(
+                f"getitem: a boolean mask of shape {array.shape} does not match the dims "
+                f"{covered} of the tensor {x.shape} it indexes (from dim {dim}); a mask "
+                "must have exactly the shape of the dims it selects from"
+            )
         return [detached(p) for p in host.nonzero(array.data)]
     if array.dtype.kind != "i":
         raise DTypeError(
@@ -143,15 +172,17 @@ def _wrap_negative(index: Tensor, size: int, dim: int) -> Tensor:
     return where(index < 0, index + size, index)
 
 
-def _check_bounds(index: Tensor, size: int, dim: int) -> None:
+def _check_bounds(
+    index: Tensor, size: int, dim: int, allow_negative: bool = True, op: str = "getitem"
+) -> None:
     """TINYGPT_CHECKS=1 only: name the first out-of-range index (NOTE: two host reads)."""
     if index.numel() == 0:
         return
     low = int(index.min().item())
     high = int(index.max().item())
-    if low < -size or high >= size:
+    if low < (-size if allow_negative else 0) or high >= size:
         bad = high if high >= size else low
-        raise IndexError(f"getitem: index {bad} is out of bounds for dim {dim} with size {size}")
+        raise IndexError(f"{op}: index {bad} is out of bounds for dim {dim} with size {size}")
 
 
 def _gather_positions(view: Tensor, positions: list[int], arrays: list[Tensor]) -> Tensor:

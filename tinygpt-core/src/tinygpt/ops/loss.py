@@ -16,12 +16,13 @@ from .. import array_ops as A
 from ..autograd.function import Function
 from ..config import env_checks
 from ..creation import arange
-from ..dtypes import int64
+from ..dtypes import int64, statistics_dtype
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
 from .dispatch import use_fused
 from .elementwise import where
+from .indexing import Gather
 from .promotion import cast, check_devices, check_float
 from .reductions import argmax, logsumexp
 
@@ -36,7 +37,8 @@ class CrossEntropy(Function):
     def forward(self, logits: NDArray, targets: NDArray, ignore_index: int) -> NDArray:
         loss, lse = A.fused_call("cross_entropy", logits, targets, ignore_index)
         rows = logits.shape[:1]
-        lse_arr = A.wrap(logits, lse, rows, logits.dtype)
+        # float16 logits keep a float32 logsumexp (1e4 + log 3 would round to 1e4)
+        lse_arr = A.wrap(logits, lse, rows, statistics_dtype(logits.dtype))
         self.ignore_index = ignore_index
         self.save_for_backward(logits, targets, lse_arr)
         return A.wrap(logits, loss, rows, logits.dtype)
@@ -127,9 +129,9 @@ def nll_loss(
     """-log_probs[target]: cross_entropy after a log_softmax.  (N, C), (N,) int64."""
     flat, flat_target = _flatten_classes("nll_loss", log_probs, target)
     valid = flat_target != ignore_index
-    safe = where(valid, flat_target, 0)
-    rows = arange(flat.shape[0], device=flat.device)
-    loss = where(valid, -flat[rows, safe], 0.0)  # (M,)
+    if env_checks():
+        _check_targets(flat_target, flat.shape[1], ignore_index, "nll_loss")
+    loss = where(valid, -_pick(flat, flat_target, ignore_index), 0.0)  # (M,)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if reduction == "mean":
@@ -162,14 +164,14 @@ def cross_entropy_rows(logits: Tensor, targets: Tensor, ignore_index: int = -100
     if use_fused("cross_entropy", logits):
         return CrossEntropy.apply(logits, targets, ignore_index=ignore_index)
     valid = targets != ignore_index
-    safe = where(valid, targets, 0)  # an ignored row may hold any value, e.g. -100
-    rows = arange(logits.shape[0], device=logits.device)
-    picked = logits[rows, safe]  # (N,)
+    picked = _pick(logits, targets, ignore_index)  # (N,)
     loss = logsumexp(logits, 1) - picked  # logsumexp subtracts the row max: no overflow
     return where(valid, loss, 0.0)
 
 
-def _check_targets(targets: Tensor, classes: int, ignore_index: int) -> None:
+def _check_targets(
+    targets: Tensor, classes: int, ignore_index: int, op: str = "cross_entropy"
+) -> None:
     """TINYGPT_CHECKS=1 only: name the first bad target (NOTE: host reads)."""
     if targets.numel() == 0:
         return
@@ -180,6 +182,22 @@ def _check_targets(targets: Tensor, classes: int, ignore_index: int) -> None:
     first = int(argmax(cast(bad, int64)).item())
     value = int(targets[first].item())
     raise IndexError(
-        f"cross_entropy: target {value} (row {first}) is out of range for {classes} classes; "
+        f"{op}: target {value} (row {first}) is out of range for {classes} classes; "
         f"targets must be in [0, {classes}) or equal ignore_index={ignore_index}"
     )
+
+
+def _pick(scores: Tensor, targets: Tensor, ignore_index: int) -> Tensor:
+    """scores[i, targets[i]] for each row: (N, C), (N,) -> (N,); ignored rows pick column 0.
+
+    Unlike `scores[rows, targets]`, a negative target is not counted from the end: it is an
+    error, as in PyTorch. No host read: a bad target becomes index -1, which the backend's
+    gather refuses (TINYGPT_CHECKS=1 names it first).
+    """
+    classes = scores.shape[1]
+    valid = targets != ignore_index
+    inside = (targets >= 0) & (targets < classes)
+    rows = arange(scores.shape[0], device=scores.device)
+    linear = where(valid, rows * classes + targets, rows * classes)
+    linear = where(inside | ~valid, linear, -1)
+    return Gather.apply(scores.reshape(-1), linear, axis=0)

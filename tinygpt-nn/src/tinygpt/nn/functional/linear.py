@@ -23,7 +23,9 @@ def embedding(idx: Tensor, weight: Tensor, padding_idx: int | None = None) -> Te
         raise DTypeError(f"embedding: ids must be an integer tensor (int64), got {idx.dtype}")
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be (num_embeddings, dim), got {weight.shape}")
-    rows = weight[idx]  # (..., D); an out-of-range id raises an IndexError naming it
+    # (..., D); as in PyTorch an id outside [0, V) is an error (negative ones too), which
+    # the backend reports without a host read
+    rows = tg.index_select(weight, 0, idx.reshape(-1)).reshape(*idx.shape, weight.shape[1])
     if padding_idx is None:
         return rows
     keep = (idx != padding_idx).unsqueeze(-1)  # (..., 1)
