@@ -6,7 +6,8 @@
     logits, loss = model(idx, targets)
 
 Reading order: tokenizers/ -> config.py -> model.py -> generate.py -> corpus.py, data.py ->
-runs.py -> training.py -> commands.py (see the README for every file).
+runs.py -> lock.py -> resume.py -> training.py -> commands.py (see the README for every
+file).
 """
 
 from .config import PRESETS, GPTConfig, TrainConfig

@@ -4,14 +4,16 @@ This module is a `tinygpt.commands` plugin (see tinygpt-core's `cli.py`): the en
 in pyproject.toml names it, and core calls `tinygpt_register_commands` to add the commands.
 
 Bad arguments (a missing file, an empty corpus, a block size larger than the corpus, an
-unknown preset or device, a path that is not a run) end the command with one
-`tinygpt CMD: error: ...` line on stderr and exit status 2, never a traceback.
+unknown preset or device, a path that is not a run), damaged run files (a truncated or
+corrupt checkpoint, bad checkpoint metadata, a run another process is training) and failing
+file systems (a full disk, a read-only folder) end the command with one
+`tinygpt CMD: error: ...` line on stderr, naming the file and the fix, and exit status 2,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -20,16 +22,25 @@ from typing import Any
 import tinygpt as tg
 from tinygpt.plugins import hookimpl
 
+from ._files import describe_os_error
 from .config import ConfigError, TrainConfig
 from .corpus import DEFAULT_CORPUS, CorpusError, corpus_names
 from .plot import MATPLOTLIB_MISSING, PlotError, plot_runs, read_run, summary_table
-from .runs import RunError, resolve_run
+from .runs import RunError, read_run_config, resolve_run
 from .tokenizers import TokenizerError
 
 __all__ = ["tinygpt_register_commands", "parse_duration", "USAGE_ERRORS"]
 
 #: errors that mean "the arguments cannot work", reported as one line instead of a traceback
-USAGE_ERRORS = (ConfigError, CorpusError, PlotError, RunError, TokenizerError, tg.DeviceError)
+USAGE_ERRORS = (
+    ConfigError,
+    CorpusError,
+    PlotError,
+    RunError,
+    TokenizerError,
+    tg.DeviceError,
+    tg.SerializationError,
+)
 
 #: (TrainConfig field, argparse type, help) for every `tinygpt train` option
 TRAIN_FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
@@ -99,7 +110,7 @@ def _train_run(args: argparse.Namespace) -> int:
     given = {name: value for name, value in given.items() if value is not None}
     if args.resume is not None:
         # a resumed run keeps its saved settings; the flags given override them
-        saved = json.loads((resolve_run(args.resume) / "config.json").read_text())["train"]
+        saved = read_run_config(resolve_run(args.resume))["train"]
         config = TrainConfig.from_dict({**saved, **given})
     else:
         config = TrainConfig(**given)
@@ -217,15 +228,18 @@ def _plot_run(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- plugin
 def _one_line_errors(name: str, run: Callable[[argparse.Namespace], int]):
-    """Wrap a command so that usage errors print one line and exit 2."""
+    """Wrap a command so that usage errors and OSErrors print one line and exit 2."""
 
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return run(args)
         except USAGE_ERRORS as error:
-            message = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            print(f"tinygpt {name}: error: {message}", file=sys.stderr)
-            return 2
+            message = str(error)
+        except OSError as error:  # the file system said no: the file and the fix, no traceback
+            message = describe_os_error(error)
+        message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+        print(f"tinygpt {name}: error: {message}", file=sys.stderr)
+        return 2
 
     return wrapped
 

@@ -7,7 +7,6 @@ is what `tinygpt eval --data FILE` reports.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +15,13 @@ from typing import Any
 import numpy as np
 
 import tinygpt as tg
+from tinygpt import nn
 
 from .config import GPTConfig, TrainConfig
 from .data import eval_offsets, get_batch
 from .model import GPT
-from .runs import RunError, load_checkpoint
-from .tokenizers import Tokenizer, load_tokenizer
+from .runs import RunError, load_checkpoint, load_run_tokenizer, misfit_error, read_run_config
+from .tokenizers import Tokenizer
 
 __all__ = [
     "LoadedRun",
@@ -109,13 +109,16 @@ def load_run(run_dir: Path, which: str = "best", device: Any = None) -> LoadedRu
         path = run_dir / "last.safetensors"
     if not path.exists():
         raise RunError(f"{run_dir} has no checkpoint yet (no {path.name})")
-    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    saved = read_run_config(run_dir)
     model_config = GPTConfig.from_dict(saved["model"])
     train_config = TrainConfig.from_dict(saved["train"])
-    tokenizer = load_tokenizer(run_dir / "tokenizer.json")
+    tokenizer = load_run_tokenizer(run_dir)
     checkpoint = load_checkpoint(path, device=device)
     model = GPT(model_config).to(device)
-    model.load_state_dict(checkpoint.model)
+    try:
+        model.load_state_dict(checkpoint.model)
+    except nn.StateDictError as error:
+        raise misfit_error(path, error) from error
     model.eval()
     return LoadedRun(run_dir, model, tokenizer, train_config, checkpoint.step, path)
 

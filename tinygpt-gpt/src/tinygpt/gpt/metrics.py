@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ._files import write_text_atomic
+from ._files import naming, write_text_atomic
 
 __all__ = ["MetricsLog", "read_metrics"]
 
@@ -48,5 +48,8 @@ class MetricsLog:
 
     def append(self, record: dict[str, Any]) -> None:
         self.records.append(record)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as error:  # a failed write() names no file: name this one
+            raise naming(error, self.path) from error

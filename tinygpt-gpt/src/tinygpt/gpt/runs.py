@@ -9,12 +9,15 @@ training run:
     best.safetensors    the checkpoint with the lowest validation loss so far
     metrics.jsonl       one JSON object per log line (train loss, val loss, lr, tokens/s)
     loss.png            the loss curves (when matplotlib is installed)
+    lock                who is training the run now (see lock.py)
 
 `runs/latest` points at the newest run (a symlink; a small text file where symlinks are not
 allowed). A checkpoint is one safetensors file written atomically by `tg.save`: the tensors
 are the model's `state_dict` under `model.` and the optimizer's state (flattened by
 `optim.flatten_state_dict`) under `optim.`; the rest (step, RNG state, best loss) is JSON in
-the file's metadata.
+the file's metadata. `load_checkpoint` checks all of it (tg.load checks the file's structure
+and checksums; the metadata's keys, types and ranges are checked here), so a damaged or
+crafted checkpoint is a RunError that names the file and the fix, never a wrong resume.
 """
 
 from __future__ import annotations
@@ -26,22 +29,37 @@ from pathlib import Path
 from typing import Any
 
 import tinygpt as tg
-from tinygpt import optim
+from tinygpt import nn, optim
 
-from ._files import write_text_atomic
+from ._files import naming, write_text_atomic
+from .tokenizers import Tokenizer, TokenizerError, load_tokenizer
 
 __all__ = [
+    "RUN_FILES",
     "Checkpoint",
     "RunError",
+    "damaged_checkpoint_fix",
     "latest_link",
     "load_checkpoint",
+    "load_run_tokenizer",
+    "misfit_error",
     "new_run_dir",
+    "read_run_config",
     "resolve_run",
     "save_checkpoint",
     "update_latest",
 ]
 
 CHECKPOINT_VERSION = 1
+
+#: the files of a run folder that are written atomically (through temp files)
+RUN_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "last.safetensors",
+    "best.safetensors",
+    "metrics.jsonl",
+)
 
 
 class RunError(ValueError):
@@ -113,6 +131,33 @@ def resolve_run(path: str | os.PathLike[str]) -> Path:
     return run
 
 
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.json: {"train": {...}, "model": {...}, ...}, checked to be that."""
+    path = run_dir / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise RunError(f"{run_dir} is not a tinygpt run folder: it has no config.json") from error
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep
+        raise RunError(f"{path} is damaged ({error}); restore it from a copy") from error
+    train = data.get("train") if isinstance(data, dict) else None
+    model = data.get("model") if isinstance(data, dict) else None
+    if not isinstance(train, dict) or not isinstance(model, dict):
+        raise RunError(f"{path} is damaged: it lacks its 'train' and 'model' sections")
+    return data
+
+
+def load_run_tokenizer(run_dir: Path) -> Tokenizer:
+    """The run's tokenizer.json, with a missing or damaged file as a TokenizerError."""
+    path = run_dir / "tokenizer.json"
+    try:
+        return load_tokenizer(path)
+    except (UnicodeDecodeError, FileNotFoundError, RecursionError) as error:
+        raise TokenizerError(
+            f"{path} is missing or damaged ({error}); restore it from a copy"
+        ) from error
+
+
 # ---------------------------------------------------------------------- checkpoints
 class Checkpoint:
     """What `load_checkpoint` returns: the model and optimizer states and the metadata."""
@@ -137,28 +182,96 @@ def save_checkpoint(
     tensors = {f"model.{name}": t for name, t in model_state.items()}
     tensors.update(optim.flatten_state_dict(optimizer_state, prefix="optim."))
     header = {"version": CHECKPOINT_VERSION, **meta}
-    tg.save(tensors, path, metadata={"tinygpt": json.dumps(header)})
+    try:
+        tg.save(tensors, path, metadata={"tinygpt": json.dumps(header)})
+    except OSError as error:  # a full disk: say which file (the old one is intact)
+        raise naming(error, Path(path)) from error
 
 
 def load_checkpoint(path: str | os.PathLike[str], device: Any = None) -> Checkpoint:
-    """Read a checkpoint written by `save_checkpoint` (tensors onto `device`)."""
-    if not Path(path).is_file():
+    """Read a checkpoint written by `save_checkpoint` (tensors onto `device`).
+
+    Raises RunError, naming the file and what to do, for a missing, damaged or foreign file.
+    """
+    path = Path(path)
+    if not path.is_file():
         raise RunError(f"no checkpoint at {path}")
-    tensors = tg.load(path, device=device)
-    meta = _read_metadata(Path(path))
-    if meta.get("version") != CHECKPOINT_VERSION:
-        raise RunError(f"{path}: checkpoint version {meta.get('version')!r} is not supported")
+    try:
+        tensors = tg.load(path, device=device)
+        metadata = tg.load_metadata(path)
+    except tg.SerializationError as error:
+        # NOTE: tg.load says "load: <file> ...<what is wrong>; <its own fix>": keep the what
+        reason = str(error).removeprefix("load: ").split("; ")[0]
+        raise RunError(f"{reason}; {damaged_checkpoint_fix(path)}") from error
+    meta = _parse_meta(path, metadata.get("tinygpt"))
     model = {k[len("model.") :]: t for k, t in tensors.items() if k.startswith("model.")}
-    optimizer = optim.unflatten_state_dict(tensors, prefix="optim.")
+    try:
+        optimizer = optim.unflatten_state_dict(tensors, prefix="optim.")
+    except ValueError as error:
+        raise RunError(f"{path}: {error}; {damaged_checkpoint_fix(path)}") from error
     return Checkpoint(model, optimizer, meta)
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
-    # the safetensors header: 8 bytes of length, then that much JSON
-    with path.open("rb") as f:
-        length = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(length))
-    raw = header.get("__metadata__", {}).get("tinygpt")
+def _parse_meta(path: Path, raw: str | None) -> dict[str, Any]:
+    """The checkpoint's JSON metadata, with every key `train` relies on checked."""
+    fix = damaged_checkpoint_fix(path)
     if raw is None:
-        raise RunError(f"{path} is a safetensors file but not a tinygpt checkpoint")
-    return json.loads(raw)
+        raise RunError(f"{path} is a safetensors file but not a tinygpt checkpoint; {fix}")
+    try:
+        meta = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise RunError(f"{path}: its metadata is not JSON ({error}); {fix}") from error
+    if not isinstance(meta, dict):
+        raise RunError(f"{path}: its metadata is not a JSON object; {fix}")
+    missing = [key for key in ("version", "step", "best_val_loss") if key not in meta]
+    if missing:
+        raise RunError(f"{path}: its metadata lacks {', '.join(missing)}; {fix}")
+    if not _is_int(meta["version"]) or meta["version"] != CHECKPOINT_VERSION:
+        raise RunError(f"{path}: checkpoint version {meta['version']!r} is not supported")
+    problem = _meta_problem(meta)
+    if problem is not None:
+        raise RunError(f"{path}: its metadata {problem}; {fix}")
+    return meta
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the metadata's values, or None."""
+    step = meta["step"]
+    if not _is_int(step) or step < 0:
+        return f"has step {step!r}, not an integer >= 0"
+    for key in ("best_val_loss", "val_loss"):
+        value = meta.get(key, 0.0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return f"has {key} {value!r}, not a number"
+    rng = meta.get("rng", {})
+    if not isinstance(rng, dict):
+        return f"has rng {rng!r}, not an object"
+    if "seed" in rng and not _is_int(rng["seed"]):
+        return f"has rng seed {rng['seed']!r}, not an integer"
+    if "next_step" in rng and rng["next_step"] != step:
+        return f"says step {step} but rng next_step {rng['next_step']!r}"
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def misfit_error(path: Path, error: nn.StateDictError) -> RunError:
+    """A RunError for a checkpoint whose tensors do not fit the run's model."""
+    problems = [f"lacks {key}" for key in error.missing_keys]
+    problems += [f"has an unexpected {key}" for key in error.unexpected_keys]
+    for key, got, want in error.mismatched_keys:
+        problems.append(f"has {key} of shape {got}, not {want}")
+    what = ", ".join(problems)
+    return RunError(
+        f"{path} does not fit the run's model: it {what}; {damaged_checkpoint_fix(path)}"
+    )
+
+
+def damaged_checkpoint_fix(path: Path) -> str:
+    """What to do about a damaged checkpoint: use the run's other one, if it has one."""
+    other = "best.safetensors" if path.name == "last.safetensors" else "last.safetensors"
+    if path.parent.joinpath(other).is_file():
+        return f"restore it from a copy, or use {other} instead (copy it over {path.name})"
+    return "restore it from a copy, or train a new run"

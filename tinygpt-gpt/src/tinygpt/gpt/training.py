@@ -14,7 +14,7 @@ on the same backend, as one that never stopped.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import signal
 import sys
 import threading
@@ -25,32 +25,29 @@ from typing import Any, TextIO
 import tinygpt as tg
 from tinygpt import nn, optim
 
-from ._files import write_json_atomic
-from .config import ConfigError, TrainConfig
-from .corpus import load_corpus
+from ._files import describe_os_error, write_json_atomic
+from .config import TrainConfig
+from .corpus import Corpus, load_corpus
 from .data import TokenData, batch_offsets, get_batch, make_tokenizer
 from .evaluation import estimate_loss
 from .generate import generate
+from .lock import RunLock
 from .metrics import MetricsLog
 from .model import GPT
 from .plot import plot_losses
 from .progress import ProgressBar, format_duration
+from .resume import RESUMABLE_FIELDS, check_resumable, restore
 from .runs import (
     RunError,
-    load_checkpoint,
+    load_run_tokenizer,
     new_run_dir,
     resolve_run,
     save_checkpoint,
     update_latest,
 )
-from .tokenizers import Tokenizer, load_tokenizer
+from .tokenizers import Tokenizer
 
 __all__ = ["train", "make_optimizer", "RESUMABLE_FIELDS", "sample_text"]
-
-#: settings a resumed run may change; every other one shapes the model or the data
-RESUMABLE_FIELDS = frozenset(
-    {"max_steps", "time_budget", "eval_interval", "log_interval", "device", "sample_tokens"}
-)
 
 
 def make_optimizer(model: GPT, config: TrainConfig) -> optim.AdamW:
@@ -71,68 +68,76 @@ def train(
     """Train (or, with `resume`, continue) a run; returns its final metrics as a dict.
 
     Progress goes to `log` (stderr by default). Raises ConfigError, CorpusError, RunError or
-    tg.DeviceError for unusable settings, before any training starts.
+    tg.DeviceError for unusable settings, before any training starts and before anything in
+    a resumed run's folder changes. The run folder is locked (lock.py) while it trains.
     """
     log = log if log is not None else sys.stderr
     device = tg.device(config.device) if config.device else tg.default_device()
     tg.get_backend(device)  # fail now, with the list of backends, if it cannot be used
-    resumed_dir = None if resume is None else _resumed_dir(config, resume)
+    with contextlib.ExitStack() as held:
+        run_dir = None
+        if resume is not None:
+            run_dir = resolve_run(resume)
+            _lock(run_dir, held, log)  # before anything is read: no other trainer writes
+            check_resumable(config, run_dir)
+        corpus, tokenizer, data = _load_data(config, run_dir)
+        model_config = config.model_config(tokenizer.vocab_size)
+        data.check_block_size(model_config.block_size, corpus.name)
+        tg.manual_seed(config.seed)
+        model = GPT(model_config).to(device)
+        optimizer = make_optimizer(model, config)
+        if run_dir is None:
+            # only now, with every argument checked, is a run folder made: errors leave no litter
+            run_dir = new_run_dir(config.out_dir, config.name)
+            _lock(run_dir, held, log)
+            tokenizer.save(run_dir / "tokenizer.json")
+            start_step, best = 0, float("inf")
+        else:
+            start_step, best = restore(run_dir, config, model_config, model, optimizer, device)
+        # NOTE: every check has passed; only from here on does the run folder change
+        try:
+            metrics = MetricsLog(run_dir / "metrics.jsonl")
+            if resume is not None:
+                metrics.truncate_after(start_step)  # those steps will be redone
+            saved = {"train": config.to_dict(), "model": model_config.to_dict()}
+            write_json_atomic(run_dir / "config.json", {**saved, "corpus": corpus.name})
+            update_latest(run_dir)
+            summary = (
+                f"run {run_dir}: {corpus.name} ({len(data.train):,} train / {len(data.val):,} "
+                f"val tokens, {config.tokenizer} vocab {tokenizer.vocab_size}), GPT "
+                f"{config.preset} {model.num_params() / 1e6:.2f}M params, device {device}"
+            )
+            resuming = f", resuming at step {start_step}" if resume is not None else ""
+            print(summary + resuming, file=log)
+            loop = _Loop(config, model, optimizer, data, device, run_dir, metrics, log)
+            return loop.run(start_step, best, tokenizer)
+        except OSError as error:  # a full disk, a folder made read-only mid-run, ...
+            raise RunError(f"{describe_os_error(error)}; then {_next_step(run_dir)}") from error
+
+
+def _load_data(config: TrainConfig, run_dir: Path | None) -> tuple[Corpus, Tokenizer, TokenData]:
+    """The corpus, the tokenizer (a resumed run's own, else a new one) and the token ids."""
     corpus = load_corpus(config.data, config.data_sha256)
-    if resumed_dir is None:
+    if run_dir is None:
         tokenizer = make_tokenizer(config.tokenizer, corpus, config.val_fraction, config.vocab_size)
     else:
-        tokenizer = load_tokenizer(resumed_dir / "tokenizer.json")
-    data = TokenData.encode(corpus, tokenizer, config.val_fraction)
-    model_config = config.model_config(tokenizer.vocab_size)
-    data.check_block_size(model_config.block_size, corpus.name)
-    # only now, with every argument checked, is a run folder made: errors leave no litter
-    run_dir = resumed_dir or new_run_dir(config.out_dir, config.name)
-
-    tg.manual_seed(config.seed)
-    model = GPT(model_config).to(device)
-    optimizer = make_optimizer(model, config)
-    metrics = MetricsLog(run_dir / "metrics.jsonl")
-    start_step, best = 0, float("inf")
-    if resume is None:
-        tokenizer.save(run_dir / "tokenizer.json")
-    else:
-        checkpoint = load_checkpoint(run_dir / "last.safetensors", device=device)
-        model.load_state_dict(checkpoint.model)
-        optimizer.load_state_dict(checkpoint.optimizer)
-        start_step, best = checkpoint.step, float(checkpoint.meta["best_val_loss"])
-        metrics.truncate_after(start_step)
-    write_json_atomic(
-        run_dir / "config.json",
-        {"train": config.to_dict(), "model": model_config.to_dict(), "corpus": corpus.name},
-    )
-    update_latest(run_dir)
-    print(
-        f"run {run_dir}: {corpus.name} ({len(data.train):,} train / {len(data.val):,} val "
-        f"tokens, {config.tokenizer} vocab {tokenizer.vocab_size}), GPT {config.preset} "
-        f"{model.num_params() / 1e6:.2f}M params, device {device}"
-        + (f", resuming at step {start_step}" if resume is not None else ""),
-        file=log,
-    )
-    loop = _Loop(config, model, optimizer, data, device, run_dir, metrics, log)
-    return loop.run(start_step, best, tokenizer)
+        tokenizer = load_run_tokenizer(run_dir)
+    return corpus, tokenizer, TokenData.encode(corpus, tokenizer, config.val_fraction)
 
 
-def _resumed_dir(config: TrainConfig, resume: str | Path) -> Path:
-    """The run folder to continue, after checking that `config` only changes what may."""
-    run_dir = resolve_run(resume)
-    if not (run_dir / "last.safetensors").exists():
-        raise RunError(f"{run_dir} has no last.safetensors to resume from")
-    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["train"]
-    changed = sorted(
-        k for k, v in config.to_dict().items() if saved.get(k) != v and k not in RESUMABLE_FIELDS
-    )
-    changed = [k for k in changed if k not in ("out_dir", "name")]
-    if changed:
-        raise ConfigError(
-            f"--resume cannot change {', '.join(changed)}: they shape the model or the data; "
-            f"only {', '.join(sorted(RESUMABLE_FIELDS))} may change"
-        )
-    return run_dir
+def _lock(run_dir: Path, held: contextlib.ExitStack, log: TextIO) -> None:
+    """Lock `run_dir` until `held` closes, and remove what killed writes left in it."""
+    lock = held.enter_context(RunLock(run_dir))
+    removed = lock.remove_stale_temp_files()
+    if removed:
+        print(f"removed temp files of interrupted writes: {', '.join(removed)}", file=log)
+
+
+def _next_step(run_dir: Path) -> str:
+    """How to go on after a failed write: resume from the last good checkpoint, if any."""
+    if (run_dir / "last.safetensors").is_file():
+        return f"continue from its last checkpoint with: tinygpt train --resume {run_dir}"
+    return "train again"
 
 
 class _StopFlag:
@@ -174,11 +179,6 @@ class _Loop:
 
     def run(self, step: int, best: float, tokenizer: Tokenizer) -> dict[str, Any]:
         c = self.config
-        if step >= c.max_steps:
-            raise ConfigError(
-                f"the run is already at step {step} of --max-steps {c.max_steps}; "
-                f"pass a larger --max-steps to train longer"
-            )
         bar = ProgressBar(c.max_steps, self.log)
         started = time.perf_counter()
         window_start, window_tokens = started, 0
