@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,13 +48,23 @@ def _backends_run(args: argparse.Namespace) -> int:
 
     if args.check:
         registry.enable_checks()  # before any backend instance exists: all of them checked
-    rows = registry.backends()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", registry.BackendWarning)
+        if not args.check:  # --check starts (and times) every backend itself
+            registry.automatic_default()  # a default that fails to start shows as unavailable
+        rows = registry.backends()
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     if args.names:
         for row in rows:
             if row.available:
                 print(row.name)
         return 0
     print(format_table(rows))
+    collisions = registry.collisions()
+    if collisions:
+        print()
+        print(format_collisions(collisions))
     results = []
     if args.check:
         results = [_smoke(row) for row in rows if row.available]
@@ -95,9 +106,28 @@ def format_kernels(rows: Sequence[Any]) -> str:
     return header + "\n" + _align(lines)
 
 
+def format_collisions(collisions: Sequence[Any]) -> str:
+    """Backend names registered more than once: by which distributions, and who got each."""
+    header = (
+        "name collisions (a first-party backend wins; between third parties neither is used "
+        "until TINYGPT_BACKENDS=name=distribution picks one):"
+    )
+    # NOTE: each line starts with the quoted name, so it never reads as a row of the table
+    return "\n".join([header] + [f"  {c.describe()}" for c in collisions])
+
+
 def format_table(rows: Sequence[Any]) -> str:
     """The backends as an aligned text table."""
-    header = ("name", "version", "available", "priority", "default", "plugin", "why not")
+    header = (
+        "name",
+        "version",
+        "available",
+        "priority",
+        "default",
+        "distribution",
+        "plugin",
+        "why not",
+    )
     lines = [header]
     for r in rows:
         lines.append(
@@ -107,6 +137,7 @@ def format_table(rows: Sequence[Any]) -> str:
                 "yes" if r.available else "no",
                 str(r.priority),
                 "*" if r.default else "",
+                getattr(r, "distribution", "") or "-",
                 r.plugin,
                 r.reason,
             )

@@ -2,7 +2,9 @@
 
 - ``TINYGPT_DEVICE``: the default device (``numpy``, ``cpu``, ``cuda:1``, ...).
 - ``TINYGPT_BACKENDS``: a comma-separated allow-list of backend names; plugins not named are
-  never imported (handy to keep a broken or slow plugin out of the way).
+  never imported (handy to keep a broken or slow plugin out of the way). An entry
+  ``name=distribution`` also says which distribution provides ``name`` when several register
+  it (``numpy=tinygpt-backend-numpy``); see `tinygpt.backend.collisions`.
 - ``TINYGPT_CHECK_KERNELS``: ``1`` checks every buffer a kernel returns (its size, that it is
   new) and names the kernel at fault; for debugging a backend, off by default.
 - ``TINYGPT_CHECKS``: ``1`` makes core check index bounds and class targets on the host
@@ -15,7 +17,15 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["env_default_device", "env_backend_allow_list", "env_check_kernels", "env_checks"]
+from .errors import DeviceError
+
+__all__ = [
+    "env_default_device",
+    "env_backend_allow_list",
+    "env_backend_pins",
+    "env_check_kernels",
+    "env_checks",
+]
 
 
 def env_default_device() -> str | None:
@@ -26,10 +36,39 @@ def env_default_device() -> str | None:
 
 def env_backend_allow_list() -> frozenset[str] | None:
     """The backend names allowed by TINYGPT_BACKENDS, or None when every backend is allowed."""
+    entries = _backend_entries()
+    if entries is None:
+        return None
+    return frozenset(name for name, _ in entries)
+
+
+def env_backend_pins() -> dict[str, str]:
+    """Backend name -> the distribution TINYGPT_BACKENDS picks for it (``name=distribution``)."""
+    return {name: dist for name, dist in _backend_entries() or [] if dist}
+
+
+def _backend_entries() -> list[tuple[str, str]] | None:
+    """TINYGPT_BACKENDS as (name, distribution or "") pairs; None when it is unset or empty.
+
+    A malformed entry is an error: silently ignoring it could load the very plugin it was
+    meant to keep out.
+    """
     value = os.environ.get("TINYGPT_BACKENDS", "").strip()
     if not value:
         return None
-    return frozenset(name.strip() for name in value.split(",") if name.strip())
+    entries = []
+    for entry in value.split(","):
+        name, eq, dist = (part.strip() for part in entry.strip().partition("="))
+        if not name and not eq:
+            continue  # a stray comma
+        if not name or (eq and not dist) or "=" in dist:
+            raise DeviceError(
+                f"TINYGPT_BACKENDS={value!r}: entry {entry.strip()!r} is not NAME or "
+                "NAME=DISTRIBUTION (e.g. TINYGPT_BACKENDS=numpy,cpu or "
+                "TINYGPT_BACKENDS=numpy=tinygpt-backend-numpy)"
+            )
+        entries.append((name, dist))
+    return entries
 
 
 def env_check_kernels() -> bool:

@@ -1,38 +1,49 @@
-"""Backend discovery and lookup: entry points -> pluggy -> a table of backends.
+"""Backend lookup and selection over the table that discovery builds.
 
-Discovery runs once, lazily, the first time a device is used or the backends are listed, so
-`import tinygpt` never imports a backend. Each plugin is loaded and called in its own
-try/except: a broken plugin is recorded in the table with its error (shown in one line by
-`tinygpt backends`), never raised; selecting its device later raises a DeviceError with the
-original exception chained as its ``__cause__``.
+Discovery (`discovery.py`) runs once, lazily, the first time a device is used or the backends
+are listed, so `import tinygpt` never imports a backend. A broken plugin is a row in the
+table with its error (shown in one line by `tinygpt backends`), never raised; selecting its
+device later raises a DeviceError with the original exception chained as its ``__cause__``.
+A backend name registered twice is settled by the rule in `collisions.py`, and reported.
+
+The default device, unless one is chosen, is the highest-priority available backend that
+starts: one whose factory fails is marked unavailable and the next one is used, with a
+BackendWarning. A device asked for by name never falls back: it raises.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+import sys
+import warnings
 
-import pluggy
-
-from ..config import env_backend_allow_list, env_check_kernels, env_default_device
+from ..config import (
+    env_backend_allow_list,
+    env_backend_pins,
+    env_check_kernels,
+    env_default_device,
+)
 from ..device import Device, device
 from ..errors import BackendError, DeviceError
-from . import hookspecs
 from .checks import install_checks
+from .collisions import BackendWarning, Collision
 from .dense import install_dense_inputs
+from .discovery import ENTRY_POINT_GROUP, BackendInfo, discover
 from .kernels import KernelInfo, KernelTable
-from .problems import check_registration, describe, one_line, run_probe
+from .problems import describe, one_line
 from .protocol import Backend
 
 __all__ = [
     "BackendInfo",
+    "BackendWarning",
+    "Collision",
     "KernelInfo",
     "backends",
+    "collisions",
     "kernels",
     "get_backend",
     "default_device",
+    "automatic_default",
     "set_default_device",
     "register_plugin",
     "enable_checks",
@@ -40,7 +51,6 @@ __all__ = [
     "ENTRY_POINT_GROUP",
 ]
 
-ENTRY_POINT_GROUP = "tinygpt.backends"
 #: How to install the first-party backends, for error messages.
 KNOWN_DISTRIBUTIONS = {
     "numpy": "tinygpt-backend-numpy",
@@ -49,193 +59,30 @@ KNOWN_DISTRIBUTIONS = {
 }
 
 
-@dataclass
-class BackendInfo:
-    """One row of `tinygpt backends`: what was registered and whether it can run here."""
-
-    name: str
-    plugin: str
-    version: str = ""
-    priority: int = 0
-    available: bool = False
-    reason: str = ""  # why not available, in one line ("" when available)
-    default: bool = False
-    factory: Callable[[Device], Backend] | None = None
-    device_count: Callable[[], int] | None = None
-    error: BaseException | None = None  # the exception behind `reason`, chained when selected
-
-
 class _Registry:
     """The discovered backends, their instances per device, and the default device."""
 
     def __init__(self) -> None:
         self.discovered = False
         self.infos: dict[str, BackendInfo] = {}
-        self.problems: list[BackendInfo] = []  # plugins that failed to load or register
+        self.problems: list[BackendInfo] = []  # plugins that failed, and unused registrations
+        self.collisions: list[Collision] = []
         self.kernels = KernelTable()
         self.instances: dict[Device, Backend] = {}
         self.extra_plugins: list[tuple[object, str]] = []
         self.default: Device | None = None
         self.check_kernels = env_check_kernels()
 
-    # ---------------------------------------------------------- discovery
     def discover(self) -> None:
         if self.discovered:
             return
+        allow, pins = env_backend_allow_list(), env_backend_pins()  # may raise: before the flag
         self.discovered = True
-        manager = pluggy.PluginManager("tinygpt")
-        manager.add_hookspecs(hookspecs)
-        versions = self._load_entry_points(manager)
-        for plugin, name in self.extra_plugins:
-            add = functools.partial(manager.register, plugin, name=name)
-            self._guarded(name, "", "failed to register", add)
-        registered: set[str] = set()  # plugins that called a register callback
-        for impl in manager.hook.tinygpt_register_backends.get_hookimpls():
-            version = versions.get(impl.plugin_name, "")
-            callback = self._backend_callback(impl.plugin_name, version, registered)
-            self._run_hook(impl, "tinygpt_register_backends", version, callback)
-        for impl in manager.hook.tinygpt_register_kernels.get_hookimpls():
-            version = versions.get(impl.plugin_name, "")
-            callback = self._kernel_callback(impl.plugin_name, version, registered)
-            self._run_hook(impl, "tinygpt_register_kernels", version, callback)
-        self._report_silent_plugins(manager, versions, registered)
-
-    def _load_entry_points(self, manager: pluggy.PluginManager) -> dict[str, str]:
-        """Import each allowed entry point and register it; plugin name -> version."""
-        allow = env_backend_allow_list()
-        versions: dict[str, str] = {}
-        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            version = entry_point.dist.version if entry_point.dist else ""
-            name = entry_point.name
-            if allow is not None and name not in allow:
-                shown = ",".join(sorted(allow))
-                reason = f"disabled: not in TINYGPT_BACKENDS={shown} (so never imported)"
-                self._problem(name, entry_point.value, version, reason)
-                continue
-            if manager.has_plugin(name):
-                reason = f"duplicate: entry point {name!r} is already used by another plugin"
-                self._problem(name, entry_point.value, version, reason)
-                continue
-            load = functools.partial(_load, manager, entry_point)
-            if self._guarded(name, version, "failed to load", load, plugin=entry_point.value):
-                versions[name] = version
-        return versions
-
-    def _guarded(
-        self, name: str, version: str, what: str, action: Callable[[], object], plugin: str = ""
-    ) -> bool:
-        """Run `action`; on any error record a problem row and return False."""
-        try:
-            action()
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - isolate every plugin
-            self._problem(name, plugin or name, version, f"{what}: {describe(error)}", error)
-            return False
-        return True
-
-    def _run_hook(
-        self, impl: pluggy.HookImpl, hook: str, version: str, register: Callable[..., None]
-    ) -> None:
-        call = functools.partial(impl.function, register=register)
-        self._guarded(impl.plugin_name, version, f"{hook} raised", call)
-
-    def _backend_callback(
-        self, plugin: str, version: str, registered: set[str]
-    ) -> Callable[..., None]:
-        def register(
-            name: str,
-            factory: Callable[[Device], Backend],
-            *,
-            priority: int = 0,
-            probe: Callable[[], str | None] | None = None,
-            device_count: Callable[[], int] | None = None,
-            version: str = version,
-        ) -> None:
-            registered.add(plugin)
-            mistake = check_registration(name, factory, priority, probe, device_count)
-            if mistake is not None:
-                self._problem(str(name), plugin, version, f"invalid registration: {mistake}")
-                return
-            taken = self.infos.get(name)
-            if taken is not None:
-                # A name belongs to the plugin named after it (entry point `numpy` owns the
-                # "numpy" device), else to the first to register it: never to sys.path order.
-                if plugin != name or taken.plugin == name:
-                    clash = f"duplicate: name {name!r} already registered by {taken.plugin}"
-                    self._problem(name, plugin, version, clash)
-                    return
-                clash = f"duplicate: name {name!r} belongs to the plugin named {name!r}"
-                self._problem(name, taken.plugin, taken.version, clash)
-            reason, error = run_probe(probe)
-            self.infos[name] = BackendInfo(
-                name=name,
-                plugin=plugin,
-                version=version or "",
-                priority=priority,
-                available=reason is None,
-                reason=reason or "",
-                factory=factory,
-                device_count=device_count,
-                error=error,
-            )
-
-        return register
-
-    def _kernel_callback(
-        self, plugin: str, version: str, registered: set[str]
-    ) -> Callable[..., None]:
-        def register(
-            backend: str,
-            op: str,
-            forward: Callable[..., object],
-            backward: Callable[..., object] | None = None,
-            *,
-            priority: int = 0,
-        ) -> None:
-            registered.add(plugin)
-            info = KernelInfo(str(backend), str(op), plugin, priority, forward, backward)
-            mistake = self.kernels.validate(info)
-            if mistake is not None:
-                reason = f"invalid kernel {backend}.{op}: {mistake}"
-                self._problem(plugin, plugin, version, reason)
-                return
-            self.kernels.add(info)
-
-        return register
-
-    def _report_silent_plugins(
-        self, manager: pluggy.PluginManager, versions: dict[str, str], registered: set[str]
-    ) -> None:
-        """A loaded plugin that registered nothing is almost always a missing @hookimpl or a
-        misspelled hook name; say which."""
-        failed = {row.name for row in self.problems}
-        for name, plugin in manager.list_name_plugin():
-            if name in registered or name in failed:
-                continue
-            unknown = [
-                attr
-                for attr in dir(plugin)
-                if attr.startswith("tinygpt_") and not hasattr(hookspecs, attr)
-            ]
-            if unknown:
-                hooks = ", ".join(h for h in hookspecs.__all__ if h.startswith("tinygpt_"))
-                reason = f"registered nothing: {unknown[0]} is not a tinygpt hook (hooks: {hooks})"
-            else:
-                reason = (
-                    "registered nothing: is its tinygpt_register_backends decorated with "
-                    "@tinygpt.backend.hookimpl and does it call register(...)?"
-                )
-            self._problem(name, name, versions.get(name, ""), reason)
-
-    def _problem(
-        self,
-        name: str,
-        plugin: str,
-        version: str,
-        reason: str,
-        error: BaseException | None = None,
-    ) -> None:
-        info = BackendInfo(name, plugin, version, reason=one_line(reason), error=error)
-        self.problems.append(info)
+        found = discover(self.extra_plugins, allow, pins)
+        self.infos, self.problems, self.kernels = found.infos, found.problems, found.kernels
+        self.collisions = found.collisions
+        for message in found.warnings:  # last: a warning turned into an error finds a full table
+            _warn(message)
 
     # ---------------------------------------------------------- lookup
     def table(self) -> list[BackendInfo]:
@@ -259,12 +106,43 @@ class _Registry:
         if named is not None:
             self.default = self.check(device(named), source="TINYGPT_DEVICE")
             return self.default
-        self.discover()
-        name = self.resolve_default_name()
-        if name is None:
+        dev = self.automatic_default()
+        if dev is None:
             raise DeviceError(self.explain("no backend is available", None))
-        self.default = Device(name, 0)
+        self.default = dev
         return self.default
+
+    def automatic_default(self) -> Device | None:
+        """The highest-priority available backend that starts, or None.
+
+        Each one that fails to start is marked unavailable (the table shows why) and reported
+        in a BackendWarning that names the backend used instead.
+        """
+        self.discover()
+        ranked = sorted(
+            (info for info in self.infos.values() if info.available),
+            key=lambda info: -info.priority,  # stable: ties keep discovery order, as max() does
+        )
+        failed: list[BackendInfo] = []
+        chosen: Device | None = None
+        for info in ranked:
+            dev = Device(info.name, 0)
+            try:
+                self.get(dev)
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - the plugin's failure
+                if info.available:  # e.g. device_count() raised or is 0: nothing marked it yet
+                    self._unavailable(info, f"failed to start: {describe(error)}", error)
+                failed.append(info)
+                continue
+            chosen = dev
+            break
+        instead = f"using {str(chosen)!r} instead" if chosen else "no other backend is available"
+        for info in failed:
+            _warn(
+                f"default backend {info.name!r} failed to start: {info.reason}; {instead} "
+                "(choose a device to silence this; python -m tinygpt backends lists them)"
+            )
+        return chosen
 
     def check(self, dev: Device, source: str = "device") -> Device:
         """Raise a DeviceError that explains the fix unless `dev` can be used.
@@ -297,23 +175,28 @@ class _Registry:
         assert info.factory is not None
         try:
             backend = info.factory(dev)
-        except Exception as error:
-            info.available = False
-            info.reason = one_line(f"factory raised: {describe(error)}")
-            info.error = error
+        # NOTE: a KeyboardInterrupt is let through: a factory runs when a program first uses
+        # the device (a CUDA context, a compile), and a Ctrl-C then is the user's.
+        except (Exception, SystemExit) as error:
+            self._unavailable(info, f"factory raised: {describe(error)}", error)
             raise DeviceError(
                 self.explain(f"device {str(dev)!r} failed to start", dev.type)
             ) from error
+        mistake = None
         if not isinstance(backend, Backend):
-            raise BackendError(
+            mistake = (
                 f"backend {dev.type!r}: factory returned {type(backend).__name__}, "
                 "expected a tinygpt.backend.Backend subclass"
             )
-        if backend.name != dev.type:
-            raise BackendError(
+        elif backend.name != dev.type:
+            mistake = (
                 f"backend {dev.type!r}: factory returned a backend whose name is "
                 f"{backend.name!r}; set `name = {dev.type!r}` on {type(backend).__name__}"
             )
+        if mistake is not None:
+            refused = BackendError(mistake)
+            self._unavailable(info, mistake, refused)
+            raise refused
         self.kernels.apply(backend)
         if getattr(backend, "dense_inputs", False):
             install_dense_inputs(backend)  # after apply: contributed kernels get dense inputs
@@ -321,6 +204,12 @@ class _Registry:
             install_checks(backend)
         self.instances[dev] = backend
         return backend
+
+    def _unavailable(self, info: BackendInfo, reason: str, error: BaseException) -> None:
+        """Mark a backend that failed to start: the table says why, the next try re-raises."""
+        info.available = False
+        info.reason = one_line(reason)
+        info.error = error
 
     def explain(self, headline: str, wanted: str | None) -> str:
         """The headline plus every backend, why it is unavailable and how to fix it."""
@@ -331,6 +220,9 @@ class _Registry:
         for row in rows:
             state = "available" if row.available else f"unavailable: {row.reason}"
             lines.append(f"  {row.name:<10} {state}")
+        if self.collisions:
+            lines.append("name collisions:")
+            lines.extend(f"  {collision.describe()}" for collision in self.collisions)
         known = {row.name for row in rows}
         if wanted is not None and wanted not in known:
             dist = KNOWN_DISTRIBUTIONS.get(wanted, f"tinygpt-backend-{wanted}")
@@ -342,9 +234,18 @@ class _Registry:
         return "\n".join(lines)
 
 
-def _load(manager: pluggy.PluginManager, entry_point: importlib.metadata.EntryPoint) -> None:
-    """Import an entry point's module and register it under the entry point's name."""
-    manager.register(entry_point.load(), name=entry_point.name)
+#: tinygpt-core's package folder: frames in it are skipped when a warning names its caller
+_CORE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _warn(message: str) -> None:
+    """warnings.warn a BackendWarning at the first frame outside tinygpt-core (user code)."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_CORE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, BackendWarning, stacklevel=level)
 
 
 _registry = _Registry()
@@ -353,6 +254,12 @@ _registry = _Registry()
 def backends() -> list[BackendInfo]:
     """Every registered backend (highest priority first), then the plugins that failed."""
     return _registry.table()
+
+
+def collisions() -> list[Collision]:
+    """Every backend name registered more than once, and who got it (see collisions.py)."""
+    _registry.discover()
+    return list(_registry.collisions)
 
 
 def kernels() -> list[KernelInfo]:
@@ -376,6 +283,15 @@ def get_backend(dev: Device | str | None = None) -> Backend:
 def default_device() -> Device:
     """The device new tensors go to: set_default_device, else TINYGPT_DEVICE, else the best."""
     return _registry.default_device()
+
+
+def automatic_default() -> Device | None:
+    """The default device when none is chosen: the best backend that starts (None: none).
+
+    Unlike `default_device`, ignores set_default_device and TINYGPT_DEVICE and never raises;
+    `tinygpt backends` calls it so that its table shows a default that failed to start.
+    """
+    return _registry.automatic_default()
 
 
 def set_default_device(dev: Device | str | None) -> None:
