@@ -177,8 +177,9 @@ def _collect_commands() -> tuple[dict[str, Command], list[str]]:
     for entry_point in importlib.metadata.entry_points(group=COMMANDS_ENTRY_POINT_GROUP):
         try:
             manager.register(entry_point.load(), name=entry_point.name)
-        except Exception as error:  # noqa: BLE001 - a broken plugin must not break the CLI
-            problems.append(f"command plugin {entry_point.name!r} failed to load: {error}")
+        except BaseException as error:  # noqa: BLE001 - a broken plugin must not break the CLI
+            # NOTE: KeyboardInterrupt/SystemExit raised by a plugin's import count as broken too
+            problems.append(f"command plugin {entry_point.name!r} failed to load: {error!r}")
     commands: dict[str, Command] = {}
 
     def register(
@@ -196,8 +197,8 @@ def _collect_commands() -> tuple[dict[str, Command], list[str]]:
     for impl in manager.hook.tinygpt_register_commands.get_hookimpls():
         try:
             impl.function(register=register)
-        except Exception as error:  # noqa: BLE001
-            problems.append(f"command plugin {impl.plugin_name!r} raised: {error}")
+        except BaseException as error:  # noqa: BLE001
+            problems.append(f"command plugin {impl.plugin_name!r} raised: {error!r}")
     return commands, problems
 
 
