@@ -40,6 +40,13 @@ LINK_ARGS = [
     # site-packages/tinygpt_backend_cpu/x.so -> site-packages/scipy_openblas32/lib
     "-Wl,-rpath,$ORIGIN/../scipy_openblas32/lib",
 ]
+# TINYGPT_CPU_SANITIZE=1 (nox -s asan) builds with AddressSanitizer and UBSan, with debug info
+# and frame pointers for readable reports; Python then needs libasan in LD_PRELOAD.
+if os.environ.get("TINYGPT_CPU_SANITIZE") == "1":
+    SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
+    COMPILE_ARGS += ["-O1", *SANITIZE]  # the later -O1 wins over -O3
+    LINK_ARGS += SANITIZE
+
 DIRECTIVES = {
     "language_level": 3,
     "boundscheck": False,  # kernels index raw pointers; core validated every shape

@@ -6,7 +6,7 @@ float32 first (exactly, so the same element wins). Threads split the outputs.
 
 from cython.parallel cimport prange
 
-from tinygpt.errors import BackendError
+from tinygpt.errors import BackendError, ShapeError
 
 from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, scalar, uint8_t
 from .memory cimport convert
@@ -62,6 +62,17 @@ cdef void _arg_reduce(int op, Loop* kept, Py_ssize_t n, Py_ssize_t stride, const
         _arg_rows(op, kept, n, stride, x, out, outputs * t // threads, outputs * (t + 1) // threads)
 
 
+cdef Py_ssize_t _outputs(const View* x, int axis) noexcept:
+    """The number of runs: the product of every dim but `axis` (a plain product of sizes
+    read_view already checked, so it cannot overflow)."""
+    cdef Py_ssize_t n = 1
+    cdef int d
+    for d in range(x.ndim):
+        if d != axis:
+            n *= x.shape[d]
+    return n
+
+
 def arg_reduce(str op, x, int axis):
     cdef View view, wide, out
     cdef Loop kept, red
@@ -70,6 +81,11 @@ def arg_reduce(str op, x, int axis):
     if code < 0:
         raise BackendError(f"cpu backend: unknown arg reduction {op!r}")
     read_view(x, &view)
+    if not 0 <= axis < view.ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for {view.ndim} dims")
+    if view.shape[axis] == 0 and view.size == 0 and _outputs(&view, axis) > 0:
+        # (every run would start by reading its element 0, which does not exist)
+        raise ShapeError(f"{op}: dim {axis} is empty: there is no element to pick")
     if view.dtype == FLOAT16:
         staged = convert(&view, FLOAT32, &wide)  # exact, so the same element wins
         view = wide

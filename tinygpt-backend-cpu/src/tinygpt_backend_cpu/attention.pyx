@@ -15,6 +15,10 @@ a query block's gemms stop at its last visible key.
 float32 heads small enough to keep whole in cache (the GPT training shape, T = 64) skip BLAS:
 attention_tiles.h does one head per call, forward or backward, with its own small products
 (a gemm call that size costs more in packing than in arithmetic). One head per thread.
+
+float16 is widened to float32 and the outputs rounded back, except the logsumexp: it stays
+float32 (the protocol's statistics dtype). Empty shapes: no keys (Tk = 0) gives out = 0 and
+lse = -inf; no head dims (D = 0) gives the lse of all-zero scores, log(visible keys).
 """
 
 from cython.parallel cimport prange, threadid
@@ -311,7 +315,7 @@ cdef object _setup(Attn* a, const View* q, const View* k, const View* v, bint ca
 
 
 def attention(q, k, v, bint causal, double scale):
-    cdef View vq, vk, vv, wq, wk, wv, out, lse, lse_shape, o1, o2
+    cdef View vq, vk, vv, wq, wk, wv, out, lse, lse_shape, o1
     cdef Attn a
     cdef Py_ssize_t items
     read_view(q, &vq)
@@ -335,9 +339,28 @@ def attention(q, k, v, bint causal, double scale):
                 _parallel(&a, items, True, <float*>out.data, NULL, NULL, NULL)
             else:
                 _parallel(&a, items, True, <double*>out.data, NULL, NULL, NULL)
+    else:  # nothing to multiply: Tq, D or Tk is 0
+        memset(out.data, 0, out.size * out.itemsize)
+        _empty_lse(&a, &lse)
     if vq.dtype != FLOAT16:
         return out_buffer, lse_buffer
-    return convert(&out, FLOAT16, &o1), convert(&lse, FLOAT16, &o2)
+    return convert(&out, FLOAT16, &o1), lse_buffer  # the logsumexp stays float32
+
+
+cdef void _empty_lse(const Attn* a, View* lse) noexcept:
+    """The dense lse (B, H, Tq) when no score needs computing: each row's scores are all 0
+    (D = 0), so lse = log(visible keys): -inf for none (Tk = 0); nan for a row the causal
+    mask hides entirely, as the kernels give it."""
+    cdef Py_ssize_t i, row, n
+    cdef double value
+    for row in range(lse.size):
+        i = row % a.tq
+        n = _visible(a, i)
+        value = log(<double>n) if n > 0 else (-INFINITY if a.tk == 0 else NAN)
+        if lse.dtype == FLOAT32:
+            (<float*>lse.data)[row] = <float>value
+        else:
+            (<double*>lse.data)[row] = value
 
 
 def attention_backward(dout, q, k, v, out, lse, bint causal, double scale):
@@ -372,6 +395,10 @@ def attention_backward(dout, q, k, v, out, lse, bint causal, double scale):
             else:
                 _parallel(&a, a.b * a.h, False, NULL, <double*>dq.data, <double*>dk.data,
                           <double*>dv.data)
+    else:  # an empty product: every gradient is a sum of nothing
+        memset(dq.data, 0, dq.size * dq.itemsize)
+        memset(dk.data, 0, dk.size * dk.itemsize)
+        memset(dv.data, 0, dv.size * dv.itemsize)
     if vq.dtype != FLOAT16:
         return dq_buffer, dk_buffer, dv_buffer
     return (convert(&dq, FLOAT16, &o1), convert(&dk, FLOAT16, &o2),

@@ -12,10 +12,18 @@ So blocks of 1 MiB and more go back to a cache when their Buffer dies, keyed by 
 and the next request of that class reuses one, already mapped. The cache holds at most
 `cache_limit()` bytes; `empty_cache()` returns everything to the OS. Blocks of 4 MiB and
 more are also 2 MiB-aligned and advised to use transparent huge pages, as NumPy does.
+
+Sizes are checked before anything is allocated: a negative count is a ShapeError, and a
+byte count C cannot hold (size * itemsize past PY_SSIZE_T_MAX, which would wrap around to
+a small buffer) or one malloc cannot give is an OutOfMemoryError, never a crash.
 """
 
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdlib cimport free
 from posix.stdlib cimport posix_memalign
+
+from tinygpt.errors import OutOfMemoryError, ShapeError
+from tinygpt.ndarray import format_bytes
 
 cdef extern from "<sys/mman.h>" nogil:
     int madvise(void* address, size_t length, int advice)
@@ -42,8 +50,8 @@ cdef Py_ssize_t _size_class(Py_ssize_t nbytes) noexcept:
     """nbytes rounded up to 4 significant bits (steps of 1/8 to 1/16): a block serves
     requests up to 12.5% smaller, so slightly different sizes share blocks."""
     cdef Py_ssize_t step = 1
-    if nbytes < CACHE_MIN:
-        return nbytes
+    if nbytes < CACHE_MIN or nbytes > PY_SSIZE_T_MAX // 32:
+        return nbytes  # (step * 16 and the rounding below must not overflow either)
     while step * 16 < nbytes:
         step *= 2
     return (nbytes + step - 1) // step * step
@@ -61,7 +69,10 @@ cdef char* _allocate(Py_ssize_t capacity) except NULL:
     if posix_memalign(&data, alignment, capacity if capacity > 0 else ALIGNMENT) != 0:
         empty_cache()  # the cache may hold the memory we need
         if posix_memalign(&data, alignment, capacity if capacity > 0 else ALIGNMENT) != 0:
-            raise MemoryError(f"cpu backend: cannot allocate {capacity} bytes")
+            raise OutOfMemoryError(
+                f"cpu backend: cannot allocate {capacity} bytes ({format_bytes(capacity)}): "
+                "out of memory"
+            )
     if capacity >= HUGE_MIN:
         madvise(data, capacity, MADV_HUGEPAGE)  # advice only: failure is harmless
     return <char*>data
@@ -72,6 +83,8 @@ cdef class Buffer:
 
     def __dealloc__(self):
         global _cached, _live
+        if self.data == NULL:  # never allocated: new_buffer raised
+            return
         _live -= self.capacity
         if self.capacity >= CACHE_MIN and _cached + self.capacity <= _limit:
             _free.setdefault(self.capacity, []).append(<size_t>self.data)
@@ -105,9 +118,20 @@ cdef class Buffer:
 cdef Buffer new_buffer(Py_ssize_t size, int itemsize):
     """A new uninitialised buffer of `size` elements."""
     cdef Buffer buffer = Buffer.__new__(Buffer)
+    cdef Py_ssize_t capacity
+    if size < 0:
+        raise ShapeError(f"cpu backend: a buffer of {size} elements; sizes are >= 0")
+    if itemsize > 0 and size > PY_SSIZE_T_MAX // itemsize:
+        nbytes = (<object>size) * itemsize  # a Python int: exact
+        raise OutOfMemoryError(
+            f"cpu backend: {size} elements of {itemsize} bytes need {nbytes} bytes "
+            f"({format_bytes(nbytes)}); that is more than this machine can address"
+        )
+    # NOTE: data stays NULL until _allocate succeeds, so a failure frees (and counts) nothing
+    capacity = _size_class(size * itemsize)
+    buffer.data = _allocate(capacity)
     buffer.nbytes = size * itemsize
-    buffer.capacity = _size_class(buffer.nbytes)
-    buffer.data = _allocate(buffer.capacity)
+    buffer.capacity = capacity
     global _live, _peak
     _live += buffer.capacity
     if _live > _peak:

@@ -7,19 +7,28 @@ embedding lookup is then one memcpy of a row per token.
 
 scatter_add must let repeated indices accumulate, so two threads must never add to the same
 row: its threads split the pre dims and the columns of the post block, never the indices.
+On bool, adding is a logical or (as NumPy's bool add): an advanced-index write into a mask
+marks the hit positions this way.
 
 The kernels index raw memory, so every index is checked first (one scan of the int64 index,
-before anything is read or written): one outside [0, size) raises IndexError.
+before anything is read or written): one outside [0, size) raises IndexError. So are the
+arguments core guarantees (an int64 index, an axis in range, src's shape and dtype, a result
+of at most MAX_DIMS dims): a mistake is a typed error, never a write past a buffer.
 """
 
 from cython.parallel cimport prange
 from libc.string cimport memcpy
 
-from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, number
+from tinygpt.errors import DTypeError, ShapeError
+
+from .dtypes cimport (
+    BOOL, FLOAT16, FLOAT32, FLOAT64, INT32, INT64, dtype_object, int32_t, int64_t, scalar,
+    uint8_t,
+)
 from .memory cimport compact, convert, move_body
 from .strided cimport (
-    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
-    is_dense, new_dense, read_view, thread_count,
+    MAX_DIMS, MAX_OPERANDS, Loop, View, check_index, check_rank, checked_size, loop_advance,
+    loop_seek, loop_simplify, loop_size, is_dense, new_dense, read_view, shape_of, thread_count,
 )
 
 
@@ -92,6 +101,36 @@ cdef int _check_bounds(str op, const View* index, int axis, Py_ssize_t size) exc
     )
 
 
+# ------------------------------------------------------------------------ arguments
+cdef int _check_args(str op, const View* x, int axis, const View* index) except -1:
+    """Raise unless `index` is int64 and `axis` is one of x's dims."""
+    check_index(f"{op}: indices", index)
+    if not 0 <= axis < x.ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor of shape {shape_of(x)}")
+    return 0
+
+
+cdef int _picked_shape(str op, const View* x, int axis, const View* index,
+                       View* out) except -1:
+    """out's shape and size = x.shape[:axis] + index.shape + x.shape[axis + 1:] (gather's
+    result, scatter_add's src), its rank checked before the fixed arrays are written."""
+    cdef int d
+    check_rank(f"{op}: the result would have", x.ndim - 1 + index.ndim)
+    out.ndim = 0
+    out.itemsize = x.itemsize
+    for d in range(axis):
+        out.shape[out.ndim] = x.shape[d]
+        out.ndim += 1
+    for d in range(index.ndim):
+        out.shape[out.ndim] = index.shape[d]
+        out.ndim += 1
+    for d in range(axis + 1, x.ndim):
+        out.shape[out.ndim] = x.shape[d]
+        out.ndim += 1
+    out.size = checked_size(f"{op}: the result", out)
+    return 0
+
+
 # --------------------------------------------------------------------------- gather
 cdef void _copy_block(const Loop* post, char* dst, const char* src, int itemsize) noexcept nogil:
     """Copy one post block (dense in dst) from src, whatever src's post strides."""
@@ -125,28 +164,17 @@ cdef void _gather_item(const Split* s, const int64_t* index, char* out, const ch
 def gather(x, int axis, index):
     cdef View vx, vi, dense_index, shape, out
     cdef Split s
-    cdef int d, threads
+    cdef int threads
     cdef Py_ssize_t items, i
     read_view(x, &vx)
     read_view(index, &vi)
+    _check_args("gather", &vx, axis, &vi)
+    _picked_shape("gather", &vx, axis, &vi, &shape)
     keep = None
     if not is_dense(&vi):
         keep = compact(&vi, &dense_index)
         vi = dense_index
     _check_bounds("gather", &vi, axis, vx.shape[axis])
-    shape.ndim = 0  # x.shape[:axis] + index.shape + x.shape[axis + 1:]
-    for d in range(axis):
-        shape.shape[shape.ndim] = vx.shape[d]
-        shape.ndim += 1
-    for d in range(vi.ndim):
-        shape.shape[shape.ndim] = vi.shape[d]
-        shape.ndim += 1
-    for d in range(axis + 1, vx.ndim):
-        shape.shape[shape.ndim] = vx.shape[d]
-        shape.ndim += 1
-    shape.size = 1
-    for d in range(shape.ndim):
-        shape.size *= shape.shape[d]
     buffer = new_dense(&shape, vx.dtype, &out)
     if out.size == 0:
         return buffer
@@ -160,14 +188,18 @@ def gather(x, int axis, index):
 
 
 # ---------------------------------------------------------------------- scatter_add
-cdef void _add_run(number* dst, Py_ssize_t ds, const number* src, Py_ssize_t ss,
+cdef void _add_run(scalar* dst, Py_ssize_t ds, const scalar* src, Py_ssize_t ss,
                    Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
-    for i in range(n):
-        dst[i * ds] += src[i * ss]
+    if scalar is uint8_t:  # bool: 1 + 1 stays 1
+        for i in range(n):
+            dst[i * ds] |= src[i * ss]
+    else:
+        for i in range(n):
+            dst[i * ds] += src[i * ss]
 
 
-cdef void _scatter_item(const Split* s, const int64_t* index, number* dst, const number* src,
+cdef void _scatter_item(const Split* s, const int64_t* index, scalar* dst, const scalar* src,
                         Py_ssize_t item, Py_ssize_t width) noexcept nogil:
     """Item = (p, a block of `width` columns): dst[p, index[j], cols] += src[p, j, cols].
 
@@ -178,16 +210,16 @@ cdef void _scatter_item(const Split* s, const int64_t* index, number* dst, const
     cdef Py_ssize_t blocks = (s.post_size + width - 1) // width
     cdef Py_ssize_t p = item // blocks, first = (item % blocks) * width, j
     cdef Py_ssize_t n = s.post_size - first if s.post_size - first < width else width
-    cdef number* dst_base
-    cdef const number* src_base = src + p * s.count * s.post_size + first
+    cdef scalar* dst_base
+    cdef const scalar* src_base = src + p * s.count * s.post_size + first
     loop_seek(&s.pre, s.pre.ndim, p, pre_index, pre_offset)
     dst_base = dst + pre_offset[1] + first
     for j in range(s.count):  # in order, so that repeated indices add up one after another
         _add_run(dst_base + index[j] * s.axis_stride, 1, src_base + j * s.post_size, 1, n)
 
 
-cdef void _scatter(const Split* s, const int64_t* index, number* dst,
-                   const number* src) noexcept nogil:
+cdef void _scatter(const Split* s, const int64_t* index, scalar* dst,
+                   const scalar* src) noexcept nogil:
     cdef Py_ssize_t pre = loop_size(&s.pre, s.pre.ndim), width = s.post_size, items, i
     cdef int threads = thread_count(pre * s.count * s.post_size)
     if pre < 2 * threads:  # too few pre rows to go round: split the columns as well
@@ -199,12 +231,43 @@ cdef void _scatter(const Split* s, const int64_t* index, number* dst,
         _scatter_item(s, index, dst, src, i, width)
 
 
+cdef int _check_scatter(const View* dst, int axis, const View* index,
+                        const View* src) except -1:
+    """Raise unless dst is dense (the kernel adds into contiguous runs of it) and src has
+    dst's dtype and the shape gather would give: dst.shape[:axis] + index.shape + ..."""
+    cdef View expected
+    cdef int d
+    cdef bint same
+    _check_args("scatter_add", dst, axis, index)
+    if not is_dense(dst):
+        raise ShapeError(
+            f"scatter_add: dst {shape_of(dst)} must be dense (row-major, no gaps); "
+            "pass a contiguous tensor (core passes fresh zeros)"
+        )
+    if src.dtype != dst.dtype:
+        raise DTypeError(
+            f"scatter_add: src is {dtype_object(src.dtype)}, dst {dtype_object(dst.dtype)}; "
+            "they must match (cast src first)"
+        )
+    _picked_shape("scatter_add", dst, axis, index, &expected)
+    same = expected.ndim == src.ndim
+    for d in range(expected.ndim if same else 0):
+        same = same and expected.shape[d] == src.shape[d]
+    if not same:
+        raise ShapeError(
+            f"scatter_add: src {shape_of(src)} must be {shape_of(&expected)}: dst "
+            f"{shape_of(dst)} with dim {axis} replaced by index {shape_of(index)}"
+        )
+    return 0
+
+
 def scatter_add(dst, int axis, index, src):
     cdef View vd, vi, vs, staged_index, staged_src, wide_dst, wide_src, narrowed
     cdef Split s
     read_view(dst, &vd)
     read_view(index, &vi)
     read_view(src, &vs)
+    _check_scatter(&vd, axis, &vi, &vs)
     keep_index = None
     staged_index = vi
     if not is_dense(&vi):
@@ -237,3 +300,6 @@ def scatter_add(dst, int axis, index, src):
         elif vd.dtype == INT32:
             _scatter(&s, <const int64_t*>staged_index.data, <int32_t*>vd.data,
                      <const int32_t*>staged_src.data)
+        elif vd.dtype == BOOL:
+            _scatter(&s, <const int64_t*>staged_index.data, <uint8_t*>vd.data,
+                     <const uint8_t*>staged_src.data)

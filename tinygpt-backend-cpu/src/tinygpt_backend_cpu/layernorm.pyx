@@ -14,11 +14,16 @@ float32 rows go to lnorm_f32.h in runs (all the rows along the innermost row dim
 C compiled for AVX2 and AVX-512 too, so that short rows (C = 128) cost a few vector steps
 each and no per-row call. float64 stays here, accumulating in float64 throughout. The
 normalized axis is made dense first (a copy only for the rare view where it is not).
+
+float16 is widened to float32 and y rounded back once; mean and rstd stay float32 (the
+protocol's statistics dtype). Empty inputs: no rows gives empty statistics and zero
+dweight, dbias; C = 0 gives nan statistics (0 / 0) and empty gradients.
 """
 
 from cython.parallel cimport prange
-from libc.math cimport sqrt
+from libc.math cimport NAN, sqrt
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 
 from .dtypes cimport FLOAT16, FLOAT32, real
 from .memory cimport compact, convert, widened
@@ -282,7 +287,7 @@ cdef void _setup(Norm* p, const View* out, const View* x, const View* dy) noexce
 
 
 def layer_norm(x, weight, bias, double eps):
-    cdef View vx, vw, vb, wx, ww, wb, y, mean, rstd, rows_view, out_y, out_mean, out_rstd
+    cdef View vx, vw, vb, wx, ww, wb, y, mean, rstd, rows_view, out_y
     cdef Norm p
     cdef int d
     read_view(x, &vx)
@@ -312,10 +317,22 @@ def layer_norm(x, weight, bias, double eps):
                 _forward(&p, <float*>y.data)
             else:
                 _forward(&p, <double*>y.data)
+    elif p.c == 0:
+        _fill_nan(&mean)  # rows of nothing: mean and rstd are 0 / 0
+        _fill_nan(&rstd)
     if vx.dtype != FLOAT16:
         return y_buffer, mean_buffer, rstd_buffer
-    return (convert(&y, FLOAT16, &out_y), convert(&mean, FLOAT16, &out_mean),
-            convert(&rstd, FLOAT16, &out_rstd))
+    return convert(&y, FLOAT16, &out_y), mean_buffer, rstd_buffer  # statistics: float32
+
+
+cdef void _fill_nan(View* v) noexcept:
+    """Every element of the dense float32 or float64 view `v` set to nan."""
+    cdef Py_ssize_t i
+    for i in range(v.size):
+        if v.dtype == FLOAT32:
+            (<float*>v.data)[i] = NAN
+        else:
+            (<double*>v.data)[i] = NAN
 
 
 def layer_norm_backward(dy, x, weight, mean, rstd):
@@ -346,11 +363,15 @@ def layer_norm_backward(dy, x, weight, mean, rstd):
     if weight is not None:
         keep.append(_dense_param(weight, &ww))
         p.weight = ww.data
-    with nogil:
-        if wx.dtype == FLOAT32:
-            _backward(&p, <float*>dx.data, <float*>dw.data, <float*>db.data)
-        else:
-            _backward(&p, <double*>dx.data, <double*>dw.data, <double*>db.data)
+    if wx.size == 0:  # no rows (dweight, dbias are sums of nothing: 0) or C = 0 (all empty)
+        memset(dw.data, 0, dw.size * dw.itemsize)
+        memset(db.data, 0, db.size * db.itemsize)
+    else:
+        with nogil:
+            if wx.dtype == FLOAT32:
+                _backward(&p, <float*>dx.data, <float*>dw.data, <float*>db.data)
+            else:
+                _backward(&p, <double*>dx.data, <double*>dw.data, <double*>db.data)
     if vx.dtype == FLOAT16:
         dx_buffer = convert(&dx, FLOAT16, &o1)
         dw_buffer = convert(&dw, FLOAT16, &o2)

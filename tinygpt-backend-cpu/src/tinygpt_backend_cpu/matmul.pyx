@@ -9,18 +9,28 @@ compacted first. Batch dims are walked with the loop nest; a weight shared by th
 operand's rows chain, which is the Linear layer's (B, T, C) @ (C, N) case. Many small
 gemms run in parallel on OpenMP threads, each single-threaded in OpenBLAS.
 
-int32/int64 use a plain loop; float16 is widened to float32, multiplied, rounded once.
+int32/int64 use a plain loop (parallel over output rows), as do floats in the rare product
+whose sizes or strides do not fit OpenBLAS's 32-bit integers; float16 is widened to float32,
+multiplied, rounded once. bool has no product here (nor in PyTorch): a DTypeError, as is any
+operand pair core should have broadcast or promoted first, rather than BLAS reading bytes.
 """
 
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython.parallel cimport prange
+from libc.limits cimport INT_MAX
 from libc.string cimport memset
 
+from tinygpt.errors import DTypeError, ShapeError
+
 from .blas cimport gemm, scipy_openblas_get_num_threads, scipy_openblas_set_num_threads
-from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, number, real
+from .dtypes cimport (
+    BOOL, FLOAT16, FLOAT32, FLOAT64, INT32, INT64, dtype_object, int32_t, int64_t, number,
+    real,
+)
 from .memory cimport compact, convert
 from .strided cimport (
-    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
-    new_dense, read_view, thread_count,
+    MAX_DIMS, MAX_OPERANDS, Loop, View, checked_size, loop_advance, loop_seek, loop_simplify,
+    loop_size, new_dense, read_view, shape_of, thread_count,
 )
 
 cdef enum:
@@ -99,38 +109,91 @@ cdef void _blas_matmul(Loop* batch, Operand* a, Operand* b, real* out, Py_ssize_
     cdef Py_ssize_t count = loop_size(batch, batch.ndim)
     # (B, M, K) @ (K, N) broadcast: B*M rows of a, one after the other -> one gemm
     if (count > 1 and batch.ndim == 1 and batch.strides[2][0] == 0 and not a.trans
-            and batch.strides[1][0] == m * a.ld):
+            and batch.strides[1][0] == m * a.ld and count * m <= INT_MAX):
         gemm(False, b.trans, count * m, n, k, 1.0, <const real*>a.data, a.ld,
              <const real*>b.data, b.ld, 0.0, out, n)
         return
     _blas_batches(batch, a, b, out, m, n, k)
 
 
-cdef void _int_matmul(Loop* batch, const View* a, const View* b, number* out, Py_ssize_t m,
-                      Py_ssize_t n, Py_ssize_t k) noexcept nogil:
-    """Row by row: out[i, :] = sum_k a[i, k] * b[k, :] (reads b's rows in order)."""
+cdef bint _fits_blas(const Operand* a, const Operand* b, Py_ssize_t m, Py_ssize_t n,
+                     Py_ssize_t k) noexcept nogil:
+    """Whether every size and leading dimension fits OpenBLAS's 32-bit `blasint`."""
+    return (m <= INT_MAX and n <= INT_MAX and k <= INT_MAX and a.ld <= INT_MAX
+            and b.ld <= INT_MAX)
+
+
+cdef void _loop_row(const Loop* batch, const View* a, const View* b, number* out,
+                    Py_ssize_t item, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Output row `item` (= batch position * M + i): out[i, :] = sum_k a[i, k] * b[k, :],
+    reading b's rows in order."""
     cdef Py_ssize_t index[MAX_DIMS]
     cdef Py_ssize_t offset[MAX_OPERANDS]
-    cdef Py_ssize_t count = loop_size(batch, batch.ndim), p, i, kk, j
+    cdef Py_ssize_t i = item % m, kk, j
     cdef Py_ssize_t sam = a.strides[a.ndim - 2], sak = a.strides[a.ndim - 1]
     cdef Py_ssize_t sbk = b.strides[b.ndim - 2], sbn = b.strides[b.ndim - 1]
     cdef const number* pa
     cdef const number* pb
     cdef number* row
     cdef number aik
-    loop_seek(batch, batch.ndim, 0, index, offset)
-    for p in range(count):
-        pa = <const number*>a.data + offset[1]
-        pb = <const number*>b.data + offset[2]
-        for i in range(m):
-            row = out + offset[0] + i * n
-            for j in range(n):
-                row[j] = 0
-            for kk in range(k):
-                aik = pa[i * sam + kk * sak]
-                for j in range(n):
-                    row[j] += aik * pb[kk * sbk + j * sbn]
-        loop_advance(batch, batch.ndim, index, offset)
+    loop_seek(batch, batch.ndim, item // m, index, offset)
+    pa = <const number*>a.data + offset[1] + i * sam
+    pb = <const number*>b.data + offset[2]
+    row = out + offset[0] + i * n
+    for j in range(n):
+        row[j] = 0
+    for kk in range(k):
+        aik = pa[kk * sak]
+        for j in range(n):
+            row[j] += aik * pb[kk * sbk + j * sbn]
+
+
+cdef void _loop_matmul(Loop* batch, const View* a, const View* b, number* out, Py_ssize_t m,
+                       Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Every output row with the plain loop (integers wrap around, as in NumPy)."""
+    cdef Py_ssize_t rows = loop_size(batch, batch.ndim) * m, item
+    cdef Py_ssize_t work = rows * n
+    cdef int threads
+    work = work * k if k < PY_SSIZE_T_MAX // work else PY_SSIZE_T_MAX
+    threads = thread_count(work)
+    if threads > rows:
+        threads = <int>rows
+    for item in prange(rows, num_threads=threads, schedule="static"):
+        _loop_row(batch, a, b, out, item, m, n, k)
+
+
+cdef str _shapes(const View* a, const View* b):
+    return f"{shape_of(a)} @ {shape_of(b)}"
+
+
+cdef int _check_operands(const View* a, const View* b) except -1:
+    """Raise unless a (..., M, K) and b (..., K, N) share one rank >= 2, batch shape and
+    dtype, and that dtype has a product: what core guarantees, checked before any read."""
+    cdef int d, last = a.ndim - 1
+    if a.ndim < 2 or a.ndim != b.ndim:
+        raise ShapeError(
+            f"matmul: {_shapes(a, b)}: the kernel takes two operands of one rank >= 2 (core "
+            "broadcasts the batch dims and promotes 1-D operands)"
+        )
+    for d in range(a.ndim - 2):
+        if a.shape[d] != b.shape[d]:
+            raise ShapeError(f"matmul: {_shapes(a, b)}: batch dims differ (core broadcasts them)")
+    if a.shape[last] != b.shape[last - 1]:
+        raise ShapeError(
+            f"matmul: {_shapes(a, b)}: inner dimensions {a.shape[last]} and "
+            f"{b.shape[last - 1]} differ"
+        )
+    if a.dtype != b.dtype:
+        raise DTypeError(
+            f"matmul: {_shapes(a, b)}: {dtype_object(a.dtype)} @ {dtype_object(b.dtype)}: "
+            "dtypes differ (core promotes them to one)"
+        )
+    if a.dtype == BOOL:
+        raise DTypeError(
+            f"matmul: {_shapes(a, b)}: not implemented for bool; cast both operands first, "
+            "with .float() (or .long() to count the matches as integers)"
+        )
+    return 0
 
 
 cdef object _matmul(const View* a, const View* b, View* out):
@@ -141,9 +204,7 @@ cdef object _matmul(const View* a, const View* b, View* out):
     cdef Py_ssize_t m = a.shape[nb], k = a.shape[nb + 1], n = b.shape[nb + 1]
     shape = a[0]  # (..., M, N)
     shape.shape[nb + 1] = n
-    shape.size = 1
-    for d in range(shape.ndim):
-        shape.size *= shape.shape[d]
+    shape.size = checked_size("matmul: the result", &shape)
     buffer = new_dense(&shape, a.dtype, out)
     if out.size == 0:
         return buffer
@@ -162,12 +223,23 @@ cdef object _matmul(const View* a, const View* b, View* out):
         loop_simplify(&batch)
         with nogil:
             if a.dtype == INT32:
-                _int_matmul(&batch, a, b, <int32_t*>out.data, m, n, k)
+                _loop_matmul(&batch, a, b, <int32_t*>out.data, m, n, k)
             else:
-                _int_matmul(&batch, a, b, <int64_t*>out.data, m, n, k)
+                _loop_matmul(&batch, a, b, <int64_t*>out.data, m, n, k)
         return buffer
+    if a.dtype != FLOAT32 and a.dtype != FLOAT64:  # (float16 was widened by the caller)
+        raise DTypeError(f"matmul: the cpu backend has no {dtype_object(a.dtype)} product")
     keep_a = as_blas_operand(a, &staged_a, &op_a)
     keep_b = as_blas_operand(b, &staged_b, &op_b)
+    if not _fits_blas(&op_a, &op_b, m, n, k):
+        # NOTE: beyond 2**31 - 1 OpenBLAS's ints would wrap: the slow loop is right instead
+        loop_simplify(&batch)
+        with nogil:
+            if a.dtype == FLOAT32:
+                _loop_matmul(&batch, a, b, <float*>out.data, m, n, k)
+            else:
+                _loop_matmul(&batch, a, b, <double*>out.data, m, n, k)
+        return buffer
     for d in range(nb):  # the staged copies have their own batch strides
         batch.strides[1][d] = staged_a.strides[d]
         batch.strides[2][d] = staged_b.strides[d]
@@ -184,6 +256,7 @@ def matmul(a, b):
     cdef View va, vb, wide_a, wide_b, wide_out, out
     read_view(a, &va)
     read_view(b, &vb)
+    _check_operands(&va, &vb)
     if va.dtype != FLOAT16:
         return _matmul(&va, &vb, &out)
     # float16: no half gemm in BLAS; widen, multiply in float32, round once

@@ -5,13 +5,17 @@ empty, full, from_host, to_host, copy (compact a view), setitem, fill and cast."
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.string cimport memcpy
 
+from tinygpt.errors import DTypeError
+
 from .buffer cimport Buffer, new_buffer
 from .dtypes cimport (
-    BOOL, FLOAT16, FLOAT32, FLOAT64, INT32, INT64, Element, dtype_code, float_to_half,
-    half_to_float, int32_t, int64_t, itemsize_of, scalar, to_element, uint8_t, uint16_t,
-    uint32_t, uint64_t, word,
+    BOOL, FLOAT16, FLOAT32, FLOAT64, INT32, INT64, Element, dtype_code, dtype_object,
+    float_to_half, half_to_float, int32_t, int64_t, itemsize_of, scalar, to_element, uint8_t,
+    uint16_t, uint32_t, uint64_t, word,
 )
-from .strided cimport View, dense_view, for_each_view, new_dense, read_view, views_overlap
+from .strided cimport (
+    View, check_same_shape, dense_view, for_each_view, new_dense, read_view, views_overlap,
+)
 
 
 # ---------------------------------------------------------------------------- buffers
@@ -102,6 +106,12 @@ def setitem(dst, src):
     cdef View d, s, staged
     read_view(dst, &d)
     read_view(src, &s)
+    check_same_shape("setitem", &d, &s)  # (core broadcast and cast src already)
+    if d.dtype != s.dtype:
+        raise DTypeError(
+            f"setitem: {dtype_object(s.dtype)} into {dtype_object(d.dtype)}: the kernel "
+            "moves elements as they are; cast src first"
+        )
     if views_overlap(&d, &s):
         # subtle: copying in place through overlapping views would read elements that were
         # already overwritten (a shift smears). Stage src in its own memory first.
@@ -265,7 +275,18 @@ def cast(x, dtype):
 
 cdef object widened(const View* x, View* out):
     """`out` = x, or x widened to a float32 copy when it is float16 (keep the result alive:
-    the fused kernels compute float16 in float32)."""
+    the fused kernels compute float16 in float32).
+
+    Every fused float kernel (softmax, layer_norm, cross_entropy, attention) reads its
+    operands through here, so this is where an integer or bool operand is refused: those
+    kernels would otherwise read its bytes as float64 and write past its buffer.
+    """
+    if x.dtype != FLOAT16 and x.dtype != FLOAT32 and x.dtype != FLOAT64:
+        raise DTypeError(
+            f"cpu backend: a fused floating-point kernel (softmax, layer_norm, cross_entropy, "
+            f"attention) got an operand of dtype {dtype_object(x.dtype)}; cast it first with "
+            ".float()"
+        )
     if x.dtype == FLOAT16:
         return convert(x, FLOAT32, out)
     out[0] = x[0]

@@ -10,10 +10,13 @@ outside [0, C) that is not ignore_index raises IndexError before any kernel runs
 
 NOTE: every row subtracts its max before exp: softmax(x) = softmax(x - c) for any c, and with
 c = max(x) no exponent is positive, so logits of 1e4 cannot overflow to inf / inf = nan.
+
+float16 logits are widened to float32; the loss is rounded back, the saved logsumexp stays
+float32 (1e4 + log 3 in float16 would lose log 3, and with it the gradient).
 """
 
 from cython.parallel cimport prange
-from libc.math cimport exp, log
+from libc.math cimport INFINITY, exp, log
 
 from .dtypes cimport FLOAT16, FLOAT32, int64_t, real
 from .memory cimport convert, widened
@@ -22,8 +25,8 @@ from .rowops cimport (
     row_exp, row_exp_sum_f32, row_max, row_scale, row_sum, softmax_row_f32,
 )
 from .strided cimport (
-    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
-    new_dense, read_view, thread_count,
+    MAX_DIMS, MAX_OPERANDS, Loop, View, check_index, loop_advance, loop_seek, loop_simplify,
+    loop_size, new_dense, read_view, thread_count,
 )
 
 cdef enum:
@@ -235,10 +238,11 @@ cdef int _check_targets(str op, const Rows* rows) except -1:
 
 
 def cross_entropy(logits, targets, int64_t ignore_index):
-    cdef View vl, vt, wide, loss_view, lse_view, out_loss, out_lse
+    cdef View vl, vt, wide, loss_view, lse_view, out_loss
     cdef Rows rows
     read_view(logits, &vl)
     read_view(targets, &vt)
+    check_index("cross_entropy: targets", &vt)  # read as int64_t below
     _read_rows(&vl, &vt, ignore_index, &rows)
     _check_targets("cross_entropy", &rows)  # before any work: the kernel trusts every target
     keep = widened(&vl, &wide)
@@ -251,9 +255,21 @@ def cross_entropy(logits, targets, int64_t ignore_index):
                 _cross_entropy(&rows, <float*>loss_view.data, <float*>lse_view.data)
             else:
                 _cross_entropy(&rows, <double*>loss_view.data, <double*>lse_view.data)
+        elif wide.dtype == FLOAT32:  # no classes: every row is ignored (checked above)
+            _no_classes(<float*>loss_view.data, <float*>lse_view.data, rows.n)
+        else:
+            _no_classes(<double*>loss_view.data, <double*>lse_view.data, rows.n)
     if vl.dtype != FLOAT16:
         return loss, lse
-    return convert(&loss_view, FLOAT16, &out_loss), convert(&lse_view, FLOAT16, &out_lse)
+    return convert(&loss_view, FLOAT16, &out_loss), lse  # the logsumexp stays float32
+
+
+cdef void _no_classes(real* loss, real* lse, Py_ssize_t n) noexcept nogil:
+    """C = 0: the logsumexp of nothing is -inf; an ignored row's loss is 0."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        loss[i] = 0
+        lse[i] = -INFINITY
 
 
 def cross_entropy_backward(dloss, logits, targets, lse, int64_t ignore_index):
@@ -262,6 +278,7 @@ def cross_entropy_backward(dloss, logits, targets, lse, int64_t ignore_index):
     read_view(dloss, &vd)
     read_view(logits, &vl)
     read_view(targets, &vt)
+    check_index("cross_entropy: targets", &vt)  # read as int64_t below
     read_view(lse, &vs)
     _read_rows(&vl, &vt, ignore_index, &rows)
     _check_targets("cross_entropy_backward", &rows)

@@ -44,6 +44,11 @@ ctypedef void (*InnerLoop)(char** ptrs, const Py_ssize_t* strides, Py_ssize_t n,
 
 
 cdef int read_view(object x, View* view) except -1
+cdef int check_rank(str what, Py_ssize_t ndim) except -1
+cdef Py_ssize_t checked_size(str what, const View* shape) except -1
+cdef tuple shape_of(const View* view)
+cdef int check_same_shape(str op, const View* a, const View* b) except -1
+cdef int check_index(str what, const View* index) except -1
 cdef Buffer new_dense(const View* like, int dtype, View* out)
 cdef void dense_view(Buffer buffer, const View* like, int dtype, View* out) noexcept
 cdef bint is_dense(const View* view) noexcept nogil

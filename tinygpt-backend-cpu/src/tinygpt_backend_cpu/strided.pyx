@@ -7,17 +7,24 @@ elements evenly over OpenMP threads, and calls an inner-loop function once per r
 the innermost dim.
 """
 
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython.parallel cimport prange
 cimport openmp
 
-from tinygpt.errors import BackendError, DeviceError
+from tinygpt.errors import BackendError, DeviceError, DTypeError, OutOfMemoryError, ShapeError
 
 from .buffer cimport Buffer, new_buffer
-from .dtypes cimport dtype_code, itemsize_of
+from .dtypes cimport INT64, dtype_code, dtype_object, itemsize_of
 
 
 cdef int read_view(object x, View* view) except -1:
-    """Fill `view` from an NDArray (buffer, shape, strides, offset, dtype)."""
+    """Fill `view` from an NDArray (buffer, shape, strides, offset, dtype).
+
+    Kernels trust a View blindly, so it is checked here, once per operand: at most MAX_DIMS
+    dims (the fixed arrays above), sizes >= 0 whose product C can count, and every element
+    inside the buffer. A view that fails is core's bug or a caller's, reported as an error
+    rather than a read or a write out of bounds.
+    """
     cdef object buffer = x.buffer
     cdef tuple shape = x.shape
     cdef tuple strides = x.strides
@@ -30,19 +37,119 @@ cdef int read_view(object x, View* view) except -1:
             f"cpu backend: an operand lives on device '{x.device}', not on 'cpu'; "
             "move it first with .to('cpu')"
         )
-    if ndim > MAX_DIMS:
-        raise BackendError(f"cpu backend: {ndim} dims, at most {MAX_DIMS} are supported")
+    check_rank("cpu backend: a view has", ndim)
+    if len(strides) != ndim:
+        raise ShapeError(f"cpu backend: shape {shape} but strides {strides}: one per dim")
     view.dtype = dtype_code(x.dtype)
     view.itemsize = itemsize_of(view.dtype)
     view.ndim = ndim
-    view.size = 1
     for d in range(ndim):
         view.shape[d] = shape[d]
         view.strides[d] = strides[d]
-        view.size *= view.shape[d]
+    view.size = checked_size("a view", view)
+    if view.size > 0:
+        _check_extent(view, offset, <Buffer>buffer, shape, strides)
     # NOTE: an empty view may point past the end of its buffer; it is never dereferenced.
     view.data = (<Buffer>buffer).data + offset * view.itemsize
     return 0
+
+
+cdef int check_rank(str what, Py_ssize_t ndim) except -1:
+    """Raise unless `ndim` dims fit this backend's fixed-size View and Loop structs (before
+    anything is written into them): "gather: the result would have 40 dims; ..."."""
+    if ndim > MAX_DIMS:
+        raise BackendError(
+            f"{what} {ndim} dims; the cpu backend supports at most {MAX_DIMS} (merge dims "
+            "with reshape first, or use the numpy backend)"
+        )
+    return 0
+
+
+cdef Py_ssize_t checked_size(str what, const View* shape) except -1:
+    """The number of elements of `shape` (its shape and ndim only), after checking that no
+    dim is negative and that the product of its nonzero dims, in bytes of `shape.itemsize`,
+    fits a Py_ssize_t: then no partial product a kernel forms can overflow either."""
+    cdef Py_ssize_t size = 1, limit = PY_SSIZE_T_MAX // (shape.itemsize or 1)
+    cdef bint empty = False
+    cdef object nbytes = shape.itemsize  # (a Python int: exact)
+    cdef int d
+    for d in range(shape.ndim):
+        if shape.shape[d] < 0:
+            raise ShapeError(f"cpu backend: {what} of shape {shape_of(shape)}: a negative dim")
+    for d in range(shape.ndim):
+        if shape.shape[d] == 0:
+            empty = True
+        elif size <= limit // shape.shape[d]:
+            size *= shape.shape[d]
+        else:
+            dims = shape_of(shape)
+            for dim in dims:
+                nbytes = nbytes * (dim or 1)
+            raise OutOfMemoryError(
+                f"cpu backend: {what} of shape {dims}: its nonzero dims span {nbytes} bytes; "
+                "that is more than this machine can address"
+            )
+    return 0 if empty else size
+
+
+cdef tuple shape_of(const View* view):
+    """The view's shape as a Python tuple (for messages)."""
+    return tuple([view.shape[d] for d in range(view.ndim)])
+
+
+cdef int check_index(str what, const View* index) except -1:
+    """Raise unless `index` is int64: the kernels read indices and targets as int64_t."""
+    if index.dtype != INT64:
+        raise DTypeError(
+            f"{what} must be int64, got {dtype_object(index.dtype)}; convert them first with "
+            ".long()"
+        )
+    return 0
+
+
+cdef int check_same_shape(str op, const View* a, const View* b) except -1:
+    """Raise unless `a` and `b` have one shape (kernels walk both with a's loop nest)."""
+    cdef int d
+    cdef bint same = a.ndim == b.ndim
+    for d in range(a.ndim if same else 0):
+        if a.shape[d] != b.shape[d]:
+            same = False
+    if not same:
+        raise ShapeError(
+            f"{op}: shapes {shape_of(a)} and {shape_of(b)} differ; the kernel needs one shape "
+            "(core broadcasts before it calls one)"
+        )
+    return 0
+
+
+cdef int _check_extent(const View* view, Py_ssize_t offset, Buffer buffer, tuple shape,
+                       tuple strides) except -1:
+    """Raise unless every element of a non-empty view lies inside its buffer."""
+    cdef Py_ssize_t low = offset, high = offset, step, span
+    cdef Py_ssize_t elements = buffer.nbytes // view.itemsize
+    cdef int d
+    cdef bint inside = 0 <= offset < elements
+    for d in range(view.ndim):
+        if not inside:
+            break
+        step = view.strides[d] if view.strides[d] >= 0 else -view.strides[d]
+        if step != 0 and view.shape[d] - 1 > elements // step:
+            inside = False  # a span longer than the buffer (the product could overflow)
+            break
+        span = step * (view.shape[d] - 1)
+        if view.strides[d] < 0:
+            low -= span
+        else:
+            high += span
+        if low < 0 or high >= elements:
+            inside = False
+            break
+    if inside and high < elements:
+        return 0
+    raise BackendError(
+        f"cpu backend: a {dtype_object(view.dtype)} view (shape {shape}, strides {strides}, "
+        f"offset {offset}) reaches outside its buffer of {elements} elements"
+    )
 
 
 cdef void dense_view(Buffer buffer, const View* like, int dtype, View* out) noexcept:

@@ -206,8 +206,6 @@ class CudaBackend(FusedKernels, Backend):
         return out
 
     def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
-        if dst.dtype.name == "bool":
-            raise BackendError("cuda: scatter_add on bool is not supported (cast to int first)")
         outer, size, inner = _around(dst.shape, axis)
         count = prod(index.shape)
         n = prod(src.shape)

@@ -2,7 +2,9 @@
 adamw).
 
 A mixin: `CudaBackend` inherits these methods; they use its `_new` and `_meta`. Each method
-launches the kernels of one ``kernels/*.cu`` file, rendered for the input's dtype.
+launches the kernels of one ``kernels/*.cu`` file, rendered for the input's dtype. The
+statistics saved for a backward (mean, rstd, logsumexp) are in `statistics_dtype`: float32
+for float16 inputs, as the kernels' compute type.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 import cupy
 import numpy as np
 
+from tinygpt.dtypes import statistics_dtype
 from tinygpt.errors import BackendError
 from tinygpt.ndarray import prod, strides_for
 
@@ -63,8 +66,8 @@ class FusedKernels:
         rows = prod(x.shape[:-1])
         y, mean, rstd = (
             self._new(rows * C, x.dtype),
-            self._new(rows, x.dtype),
-            self._new(rows, x.dtype),
+            self._new(rows, statistics_dtype(x.dtype)),
+            self._new(rows, statistics_dtype(x.dtype)),
         )
         w, b = self._optional(weight, x), self._optional(bias, x)
         eps_a = compute_dtype(x.dtype).type(eps)
@@ -100,7 +103,7 @@ class FusedKernels:
         self, logits: NDArray, targets: NDArray, ignore_index: int
     ) -> tuple[cupy.ndarray, cupy.ndarray]:
         N, C = logits.shape
-        loss, lse = self._new(N, logits.dtype), self._new(N, logits.dtype)
+        loss, lse = self._new(N, logits.dtype), self._new(N, statistics_dtype(logits.dtype))
         function = _kernel("cross_entropy.cu", logits.dtype, "cross_entropy")
         args = (logits.buffer, self._meta(logits), targets.buffer, self._meta(targets))
         launch_rows(function, N, (*args, np.int64(ignore_index), loss, lse, _n(N), _n(C)))
@@ -123,7 +126,10 @@ class FusedKernels:
     ) -> tuple[cupy.ndarray, cupy.ndarray]:
         B, H, Tq, D = q.shape
         Tk = k.shape[2]
-        out, lse = self._new(B * H * Tq * D, q.dtype), self._new(B * H * Tq, q.dtype)
+        out, lse = (
+            self._new(B * H * Tq * D, q.dtype),
+            self._new(B * H * Tq, statistics_dtype(q.dtype)),
+        )
         shared = _shared_bytes("attention", q.dtype, D + Tk)
         function = _kernel("attention.cu", q.dtype, "attention")
         flags = (np.int32(causal), compute_dtype(q.dtype).type(scale))

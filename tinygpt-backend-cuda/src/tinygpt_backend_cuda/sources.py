@@ -211,9 +211,8 @@ def arg_reduce_source(op: str, dtype: str) -> str:
 
 @functools.cache
 def index_source(dtype: str) -> str:
-    """gather for every dtype; scatter_add too, except for bool (no atomic add)."""
-    scatter = "0" if dtype == "bool" else "1"
-    return render("index.cu", **_types(dtype), SCATTER=scatter)
+    """gather and scatter_add for every dtype (bool's scatter_add is a logical or)."""
+    return render("index.cu", **_types(dtype))
 
 
 @functools.cache

@@ -19,6 +19,8 @@ as they are; silencing them per call would double the cost of a tiny op.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +28,8 @@ import numpy as np
 from tinygpt.backend.protocol import Backend
 from tinygpt.device import Device
 from tinygpt.dtypes import DTYPES, DType
+from tinygpt.errors import BackendError, OutOfMemoryError, ShapeError
+from tinygpt.ndarray import MAX_BYTES, format_bytes
 
 from . import fused, special
 from .views import as_numpy, numpy_dtype
@@ -66,6 +70,11 @@ _BINARY = {
     "gt": np.greater,
     "ge": np.greater_equal,
 }
+#: the protocol's dtype rules (UNARY_OPS, BINARY_OPS): NumPy would compute most of these
+#: anyway, in another dtype (exp of int64 gives float64), or raise its own exceptions
+_FLOAT_ONLY = frozenset({"exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "erf", "div"})
+_BOOL_ONLY = frozenset({"logical_not", "logical_and", "logical_or"})
+_NOT_FOR_BOOL = frozenset({"neg", "abs", "sign", "add", "sub", "mul", "pow"})
 _REDUCE = {"sum": np.add.reduce, "max": np.maximum.reduce, "min": np.minimum.reduce}
 _ARG_REDUCE = {"argmax": np.argmax, "argmin": np.argmin}
 
@@ -82,10 +91,18 @@ class NumpyBackend(Backend):
 
     # ------------------------------------------------------------------ buffers
     def empty(self, size: int, dtype: DType) -> np.ndarray:
-        return np.empty(size, numpy_dtype(dtype))
+        _check_size("empty", size, dtype)
+        try:
+            return np.empty(size, numpy_dtype(dtype))
+        except MemoryError as error:
+            raise _out_of_memory("empty", size, dtype, error) from error
 
     def full(self, size: int, dtype: DType, value: bool | int | float) -> np.ndarray:
-        return np.full(size, value, numpy_dtype(dtype))
+        _check_size("full", size, dtype)
+        try:
+            return np.full(size, value, numpy_dtype(dtype))
+        except MemoryError as error:
+            raise _out_of_memory("full", size, dtype, error) from error
 
     def from_host(self, data: memoryview, dtype: DType) -> np.ndarray:
         # frombuffer shares the caller's memory; the copy gives the backend its own.
@@ -111,27 +128,34 @@ class NumpyBackend(Backend):
 
     # ---------------------------------------------------------------- elementwise
     def unary(self, op: str, x: NDArray) -> np.ndarray:
+        _check_op(op, _UNARY, x.dtype)
         return _UNARY[op](as_numpy(x)).reshape(-1)
 
     def binary(self, op: str, a: NDArray, b: NDArray) -> np.ndarray:
-        return _BINARY[op](as_numpy(a), as_numpy(b)).reshape(-1)
+        _check_op(op, _BINARY, a.dtype)
+        with _numpy_errors(op, a.dtype):
+            return _BINARY[op](as_numpy(a), as_numpy(b)).reshape(-1)
 
     def binary_scalar(
         self, op: str, a: NDArray, value: bool | int | float, reflected: bool
     ) -> np.ndarray:
+        _check_op(op, _BINARY, a.dtype)
         view = as_numpy(a)
         # A NumPy scalar of a's own dtype: a Python float would not upcast float32 either
         # (NEP 50), but an int into a float16 tensor or a float into an int one must convert.
-        scalar = view.dtype.type(value)
-        if reflected:
-            return _BINARY[op](scalar, view).reshape(-1)
-        return _BINARY[op](view, scalar).reshape(-1)
+        with _numpy_errors(op, a.dtype):
+            scalar = view.dtype.type(value)
+            if reflected:
+                return _BINARY[op](scalar, view).reshape(-1)
+            return _BINARY[op](view, scalar).reshape(-1)
 
     def where(self, cond: NDArray, a: NDArray, b: NDArray) -> np.ndarray:
         return np.where(as_numpy(cond), as_numpy(a), as_numpy(b)).reshape(-1)
 
     # ----------------------------------------------------------------- reductions
     def reduce(self, op: str, x: NDArray, axes: tuple[int, ...]) -> np.ndarray:
+        if op != "sum":
+            _check_nonempty(op, x, axes)
         view = as_numpy(x)
         if op == "sum" and view.dtype == np.float16:
             # float16 accumulates badly (2048 + 1 == 2048); sum in float32, round once.
@@ -141,6 +165,7 @@ class NumpyBackend(Backend):
         return _REDUCE[op](view, axis=axes, dtype=view.dtype).reshape(-1)
 
     def arg_reduce(self, op: str, x: NDArray, axis: int) -> np.ndarray:
+        _check_nonempty(op, x, (axis,))
         index = _ARG_REDUCE[op](as_numpy(x), axis=axis)  # ties: the first index
         return np.asarray(index, dtype=np.int64).reshape(-1)
 
@@ -174,8 +199,12 @@ class NumpyBackend(Backend):
         self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
     ) -> np.ndarray:
         # A fresh generator per call: the numbers depend only on the seed core picked.
+        _check_size(dist, size, dtype)
         generator = np.random.Generator(np.random.PCG64(seed))
-        return _SAMPLERS[dist](generator, size, numpy_dtype(dtype), a, b)
+        try:
+            return _SAMPLERS[dist](generator, size, numpy_dtype(dtype), a, b)
+        except MemoryError as error:
+            raise _out_of_memory(dist, size, dtype, error) from error
 
     # ------------------------------------------------- optional fused kernels
     def softmax(self, x: NDArray, axis: int, log: bool) -> np.ndarray:
@@ -253,6 +282,57 @@ class NumpyBackend(Backend):
     ) -> None:
         arrays = [as_numpy(t) for t in (param, grad, exp_avg, exp_avg_sq)]
         fused.adamw(*arrays, lr, beta1, beta2, eps, weight_decay, step)
+
+
+def _check_size(op: str, size: int, dtype: DType) -> None:
+    """A buffer of `size` elements of `dtype` can exist: checked before NumPy allocates,
+    so the error names the op (NumPy would say "array is too big", or wrap around)."""
+    nbytes = size * dtype.itemsize
+    if size < 0:
+        raise ShapeError(f"numpy backend: {op}: a buffer of {size} elements; sizes are >= 0")
+    if nbytes > MAX_BYTES:
+        raise OutOfMemoryError(
+            f"numpy backend: {op}: {size} x {dtype} needs {nbytes} bytes "
+            f"({format_bytes(nbytes)}); that is more than this machine can address"
+        )
+
+
+def _out_of_memory(op: str, size: int, dtype: DType, error: MemoryError) -> OutOfMemoryError:
+    """NumPy's MemoryError (the allocation failed) as tinygpt's, naming the op and size."""
+    nbytes = size * dtype.itemsize
+    return OutOfMemoryError(
+        f"numpy backend: {op}: cannot allocate {size} x {dtype}, {nbytes} bytes "
+        f"({format_bytes(nbytes)}): {error}"
+    )
+
+
+def _check_op(op: str, table: dict, dtype: DType) -> None:
+    """BackendError unless elementwise `op` is defined on `dtype` (the protocol's rules)."""
+    if op not in table:
+        raise BackendError(f"numpy backend: unknown elementwise op {op!r}")
+    if op in _FLOAT_ONLY and dtype.kind != "f":
+        raise BackendError(f"numpy backend: {op!r} needs a floating dtype, got {dtype}")
+    if op in _BOOL_ONLY and dtype.kind != "b":
+        raise BackendError(f"numpy backend: {op!r} needs bool, got {dtype}")
+    if op in _NOT_FOR_BOOL and dtype.kind == "b":
+        raise BackendError(f"numpy backend: {op!r} does not take bool")
+
+
+@contextlib.contextmanager
+def _numpy_errors(op: str, dtype: DType) -> Iterator[None]:
+    """NumPy refusing values (an int to a negative power, a scalar out of the dtype's range)
+    as a BackendError naming the op, not NumPy's own exception."""
+    try:
+        yield
+    except (TypeError, ValueError, OverflowError) as error:
+        raise BackendError(f"numpy backend: {op} on {dtype}: {error}") from error
+
+
+def _check_nonempty(op: str, x: NDArray, axes: tuple[int, ...]) -> None:
+    """max/min/argmax/argmin have no identity: an empty axis is a BackendError (core never
+    asks for one), not NumPy's "zero-size array" ValueError."""
+    if any(x.shape[axis] == 0 for axis in axes):
+        raise BackendError(f"numpy backend: {op} over an empty axis of shape {x.shape}")
 
 
 def _maybe(x: NDArray | None) -> np.ndarray | None:

@@ -3,7 +3,9 @@ and the AdamW update.
 
 Each takes NumPy views (see `views.as_numpy`) and returns NumPy arrays in the input dtype;
 `NumpyBackend` flattens them into buffers. float16 inputs are computed in float32 and
-rounded once at the end, the way GPU kernels accumulate half-precision data.
+rounded once at the end, the way GPU kernels accumulate half-precision data; the statistics
+saved for the backward (logsumexp, mean, rstd) stay float32 for them (`_stats`).
+Empty inputs give empty outputs (see each function for the statistics of an empty row).
 
 >>> import numpy as np
 >>> softmax(np.array([[1.0, 1.0], [0.0, 1e4]]), axis=1, log=False).tolist()
@@ -42,8 +44,15 @@ def _upcast(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _stats(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Saved statistics in the protocol's dtype: float32 for float16 inputs, else like's."""
+    return values.astype(np.float32 if like.dtype == np.float16 else like.dtype, copy=False)
+
+
 def softmax(x: np.ndarray, axis: int, log: bool) -> np.ndarray:
     """softmax(x) or log_softmax(x) along `axis`.  A -> A."""
+    if x.size == 0:
+        return x.copy()  # NOTE: np.max has no identity: an empty axis would raise
     xf = _upcast(x)
     # NOTE: softmax(x) == softmax(x - c) for any c; with c = max(x) every exponent is <= 0,
     # so exp never overflows (logits of 1e4 would give inf / inf = nan otherwise).
@@ -61,20 +70,23 @@ def layer_norm(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalize over the last axis: (x - mean) * rstd * weight + bias.
 
-    x (..., C), weight and bias (C,) -> (y (..., C), mean (...,), rstd (...,)), all x.dtype.
+    x (..., C), weight and bias (C,) -> (y (..., C), mean (...,), rstd (...,)); y in x.dtype,
+    the statistics in `_stats`'s dtype. With C = 0 they are nan (0 / 0).
     """
     xf = _upcast(x)
-    mean = np.mean(xf, axis=-1)  # (...,)
-    centered = xf - mean[..., None]  # (..., C)
-    var = np.mean(centered * centered, axis=-1)  # biased variance, as PyTorch
+    count = x.shape[-1]
+    # sums / count rather than np.mean, which warns about an empty slice when C = 0
+    with np.errstate(invalid="ignore"):
+        mean = np.sum(xf, axis=-1) / count  # (...,)
+        centered = xf - mean[..., None]  # (..., C)
+        var = np.sum(centered * centered, axis=-1) / count  # biased variance, as PyTorch
     rstd = 1.0 / np.sqrt(var + eps)
     y = centered * rstd[..., None]
     if weight is not None:
         y = y * _upcast(weight)
     if bias is not None:
         y = y + _upcast(bias)
-    dtype = x.dtype
-    return y.astype(dtype, copy=False), mean.astype(dtype), rstd.astype(dtype, copy=False)
+    return y.astype(x.dtype, copy=False), _stats(mean, x), _stats(rstd, x)
 
 
 def layer_norm_backward(
@@ -89,6 +101,9 @@ def layer_norm_backward(
     dbias is always returned (the kernel cannot know whether there was a bias); dweight is
     None when there was no weight.
     """
+    if x.shape[-1] == 0:  # C = 0: every gradient is empty (np.mean would warn below)
+        empty = np.zeros((0,), dy.dtype)
+        return np.zeros(x.shape, dy.dtype), None if weight is None else empty, empty
     dyf = _upcast(dy)
     rstd_f = _upcast(rstd)[..., None]  # (..., 1)
     xhat = (_upcast(x) - _upcast(mean)[..., None]) * rstd_f  # (..., C)
@@ -123,17 +138,27 @@ def cross_entropy(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row loss logsumexp(logits) - logits[target]: (N, C), (N,) -> (loss (N,), lse (N,)).
 
-    Rows whose target is `ignore_index` get loss 0 (their lse is still computed).
+    Rows whose target is `ignore_index` get loss 0 (their lse is still computed: -inf when
+    C = 0, where every target must be ignored). lse is in `_stats`'s dtype.
     """
     _check_targets("cross_entropy", targets, logits.shape[1], ignore_index)
     lf = _upcast(logits)
-    row_max = np.max(lf, axis=1)  # (N,); subtracted so that exp cannot overflow
-    lse = row_max + np.log(np.sum(np.exp(lf - row_max[:, None]), axis=1))
+    lse = _logsumexp_rows(lf)
     valid = targets != ignore_index
+    if logits.shape[1] == 0:  # no classes: every row is ignored, nothing to pick
+        return np.zeros(targets.shape, logits.dtype), _stats(lse, logits)
     safe_targets = np.where(valid, targets, 0)  # an ignored row may hold any number
     picked = np.take_along_axis(lf, safe_targets[:, None], axis=1)[:, 0]
     loss = np.where(valid, lse - picked, 0)
-    return loss.astype(logits.dtype, copy=False), lse.astype(logits.dtype, copy=False)
+    return loss.astype(logits.dtype, copy=False), _stats(lse, logits)
+
+
+def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
+    """log(sum(exp(x))) over the last axis, max-shifted: (..., C) -> (...,); -inf for C = 0."""
+    if x.shape[-1] == 0:
+        return np.full(x.shape[:-1], -np.inf, x.dtype)
+    row_max = np.max(x, axis=-1)  # subtracted so that exp cannot overflow
+    return row_max + np.log(np.sum(np.exp(x - row_max[..., None]), axis=-1))
 
 
 def cross_entropy_backward(
@@ -171,15 +196,18 @@ def attention(
 ) -> tuple[np.ndarray, np.ndarray]:
     """softmax(q @ k^T * scale) @ v.
 
-    q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), lse (B, H, Tq)).
+    q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), lse (B, H, Tq)); lse in
+    `_stats`'s dtype. No keys (Tk = 0): out is 0 and lse -inf, as PyTorch's empty softmax.
     """
+    if k.shape[-2] == 0:
+        return np.zeros(q.shape, q.dtype), _stats(np.full(q.shape[:-1], -np.inf), q)
     scores = _scores(_upcast(q), _upcast(k), causal, scale)  # (B, H, Tq, Tk)
     row_max = np.max(scores, axis=-1, keepdims=True)  # subtracted so that exp cannot overflow
     e = np.exp(scores - row_max)
     total = np.sum(e, axis=-1, keepdims=True)
     out = np.matmul(e / total, _upcast(v))  # (B, H, Tq, D)
     lse = (row_max + np.log(total))[..., 0]  # (B, H, Tq), saved for the backward pass
-    return out.astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
+    return out.astype(q.dtype, copy=False), _stats(lse, q)
 
 
 def attention_backward(

@@ -7,10 +7,10 @@ import random as _py_random
 from typing import Any
 
 from .backend.registry import get_backend
-from .dtypes import DType, as_dtype, bool_, float32, int64
+from .dtypes import DType, as_dtype, bool_, check_fits, float32, int64
 from .errors import DTypeError, ShapeError
 from .host import from_host_data
-from .ndarray import NDArray, prod
+from .ndarray import NDArray, as_int, checked_nbytes, prod
 from .tensor import Tensor
 
 __all__ = [
@@ -36,12 +36,13 @@ __all__ = [
 ]
 
 
-def _shape(size: tuple | list) -> tuple[int, ...]:
+def _shape(op: str, size: tuple | list) -> tuple[int, ...]:
+    """The sizes `op` was given, as a shape: f(2, 3) and f((2, 3)) alike, ints >= 0 only."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    shape = tuple(int(d) for d in size)
+    shape = tuple(as_int(op, d, f"each size in {tuple(size)}") for d in size)
     if any(d < 0 for d in shape):
-        raise ShapeError(f"negative dimension in shape {shape}")
+        raise ShapeError(f"{op}: negative dimension in size {shape}; sizes must be >= 0")
     return shape
 
 
@@ -92,7 +93,7 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    shape = _shape(size if isinstance(size, (tuple, list)) else (size,))
+    shape = _shape("full", size if isinstance(size, (tuple, list)) else (size,))
     if dtype is None:
         kind = (
             bool_
@@ -102,27 +103,38 @@ def full(
             else float32
         )
         dtype = kind
-    dtype = as_dtype(dtype)
+    return _full("full", shape, fill_value, as_dtype(dtype), device, requires_grad)
+
+
+def _full(
+    op: str,
+    shape: tuple[int, ...],
+    fill_value: bool | int | float,
+    dtype: DType,
+    device: Any,
+    requires_grad: bool,
+) -> Tensor:
+    check_fits(op, fill_value, dtype)  # nan into int64: an error, as in PyTorch
+    checked_nbytes(op, shape, dtype)  # before the backend multiplies sizes in C
     backend = _backend_for(device, dtype)
     buffer = backend.full(prod(shape), dtype, fill_value)
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    return full(
-        _shape(size), 0.0, dtype=dtype or float32, device=device, requires_grad=requires_grad
-    )
+    dtype = as_dtype(dtype or float32)
+    return _full("zeros", _shape("zeros", size), 0.0, dtype, device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    return full(
-        _shape(size), 1.0, dtype=dtype or float32, device=device, requires_grad=requires_grad
-    )
+    dtype = as_dtype(dtype or float32)
+    return _full("ones", _shape("ones", size), 1.0, dtype, device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    shape = _shape(size)
+    shape = _shape("empty", size)
     dtype = as_dtype(dtype or float32)
+    checked_nbytes("empty", shape, dtype)
     backend = _backend_for(device, dtype)
     return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype), requires_grad)
 
@@ -166,6 +178,7 @@ def arange(
     if dtype is None:
         floats = any(isinstance(v, float) for v in (start, end, step))
         dtype = float32 if floats else int64
+    checked_nbytes("arange", (count,), as_dtype(dtype))  # before a list of `count` values
     values = [start + i * step for i in range(count)]
     return tensor(values, dtype=dtype, device=device)
 
@@ -204,6 +217,10 @@ def manual_seed(seed: int) -> None:
     _generator = _Generator(int(seed))
 
 
+#: each distribution's public maker, for error messages (randint draws uniforms too)
+_RANDOM_OPS = {"uniform": "rand", "normal": "randn"}
+
+
 def _random(
     dist: str,
     shape: tuple[int, ...],
@@ -213,6 +230,7 @@ def _random(
     device: Any,
     requires_grad: bool,
 ) -> Tensor:
+    checked_nbytes(_RANDOM_OPS.get(dist, dist), shape, dtype)
     backend = _backend_for(device, dtype)
     buffer = backend.random(dist, prod(shape), dtype, _generator.next_seed(), a, b)
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
@@ -221,13 +239,13 @@ def _random(
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
     """Uniform samples from [0, 1)."""
     dtype = as_dtype(dtype or float32)
-    return _random("uniform", _shape(size), 0.0, 1.0, dtype, device, requires_grad)
+    return _random("uniform", _shape("rand", size), 0.0, 1.0, dtype, device, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
     """Standard normal samples."""
     dtype = as_dtype(dtype or float32)
-    return _random("normal", _shape(size), 0.0, 1.0, dtype, device, requires_grad)
+    return _random("normal", _shape("randn", size), 0.0, 1.0, dtype, device, requires_grad)
 
 
 def rand_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
@@ -246,7 +264,8 @@ def randint(
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: empty range [{low}, {high})")
-    shape = _shape(size if isinstance(size, (tuple, list)) else (size,))
+    shape = _shape("randint", size if isinstance(size, (tuple, list)) else (size,))
+    checked_nbytes("randint", shape, int64)  # (the float64 uniforms below are as wide)
     u = _random("uniform", shape, 0.0, float(high - low), as_dtype("float64"), device, False)
     # truncating a uniform in [0, n) gives each of 0..n-1 equal odds; clamp guards rounding
     ints = u.data.backend.cast(u.data, int64)

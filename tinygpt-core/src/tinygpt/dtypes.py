@@ -14,6 +14,9 @@ tinygpt.float32
 
 from __future__ import annotations
 
+import math
+import struct
+import sys
 from dataclasses import dataclass
 
 from .errors import DTypeError
@@ -32,6 +35,9 @@ __all__ = [
     "scalar_dtype",
     "result_type",
     "get_default_dtype",
+    "statistics_dtype",
+    "exact_in",
+    "check_fits",
 ]
 
 
@@ -57,6 +63,10 @@ class DType:
 
     def __str__(self) -> str:
         return self.name
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        # unpickling gives back the one instance, so `is` and == keep working
+        return as_dtype, (self.name,)
 
 
 float16 = DType("float16", 2, "f", "float16", "F16")
@@ -123,3 +133,71 @@ def result_type(tensor_dtype: DType, scalar: object) -> DType:
     if _KIND_RANK[kind] > _KIND_RANK[tensor_dtype.kind]:
         return _DEFAULT_OF_KIND[kind]
     return tensor_dtype
+
+
+def statistics_dtype(dtype: DType) -> DType:
+    """The dtype of the statistics a fused kernel saves for its backward (logsumexp, mean,
+    rstd): float32 for float16 inputs, whose 11-bit mantissa cannot hold them, else `dtype`.
+
+    >>> statistics_dtype(float16), statistics_dtype(float64)
+    (tinygpt.float32, tinygpt.float64)
+    """
+    return float32 if dtype is float16 else dtype
+
+
+def exact_in(value: bool | int | float, dtype: DType) -> bool:
+    """True when the Python scalar `value` converts to `dtype` without rounding or overflow.
+
+    Only float16 and float32 can round a Python float; nan and inf are exact in either.
+
+    >>> exact_in(0.5, float16), exact_in(0.1, float16), exact_in(100000.0, float16)
+    (True, False, False)
+    """
+    if dtype.kind != "f" or dtype is float64:
+        return True
+    if isinstance(value, float) and not math.isfinite(value):
+        return True
+    code = "e" if dtype is float16 else "f"
+    try:
+        rounded = struct.unpack(code, struct.pack(code, float(value)))[0]
+    except OverflowError:  # beyond the dtype's largest finite value
+        return False
+    return rounded == value
+
+
+_INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+#: ints up to this many convert to a Python float (a double); float16/32 round them to inf
+_FLOAT_INT_LIMIT = int(sys.float_info.max)
+
+
+def check_fits(op: str, value: bool | int | float, dtype: DType) -> None:
+    """DTypeError unless the Python scalar `value` can be stored in `dtype`: as PyTorch, nan,
+    inf and out-of-range values cannot go into an integer dtype (a finite float truncates
+    toward zero), nor an int beyond any float's range into a floating one.
+
+    >>> check_fits("full", float("nan"), int64)
+    Traceback (most recent call last):
+    ...
+    tinygpt.errors.DTypeError: full: cannot convert float NaN to integer (dtype int64); ...
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or dtype.kind == "b":
+        return  # bool fits anywhere; tensors and other objects are checked by their ops
+    if dtype.kind == "f":
+        if isinstance(value, int) and abs(value) > _FLOAT_INT_LIMIT:
+            raise DTypeError(
+                f"{op}: an int of {value.bit_length()} bits is out of range for any float "
+                f"({dtype}); the largest is about 1.8e308"
+            )
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        what = "NaN" if math.isnan(value) else "infinity"
+        raise DTypeError(
+            f"{op}: cannot convert float {what} to integer (dtype {dtype}); use a floating "
+            "dtype, or a finite value"
+        )
+    low, high = _INT_RANGE[dtype.name]
+    if not low <= value <= high:
+        raise DTypeError(
+            f"{op}: value {value} is out of range for {dtype} [{low}, {high}]; use a wider or "
+            "a floating dtype"
+        )

@@ -9,6 +9,7 @@ __all__ = [
     "DeviceError",
     "BackendError",
     "SerializationError",
+    "OutOfMemoryError",
 ]
 
 
@@ -34,3 +35,8 @@ class BackendError(TinyGPTError, RuntimeError):
 
 class SerializationError(TinyGPTError, ValueError):
     """A file that is not a valid safetensors file (truncated, foreign, corrupt)."""
+
+
+class OutOfMemoryError(TinyGPTError, MemoryError):
+    """A tensor too large to allocate or even to address, named before anything is allocated:
+    `zeros: (2305843009213693952,) float32 needs 9223372036854775808 bytes (8.0 EiB); ...`."""

@@ -12,23 +12,85 @@ strides cannot express) asks the backend for a copy.
 
 from __future__ import annotations
 
+import operator
+import sys
 from typing import TYPE_CHECKING, Any
 
-from .errors import ShapeError
+from .errors import DTypeError, OutOfMemoryError, ShapeError
 
 if TYPE_CHECKING:
     from .backend.protocol import Backend
     from .dtypes import DType
 
-__all__ = ["NDArray", "strides_for", "prod", "broadcast_shapes", "normalize_axis"]
+__all__ = [
+    "NDArray",
+    "strides_for",
+    "prod",
+    "MAX_BYTES",
+    "as_int",
+    "checked_nbytes",
+    "format_bytes",
+    "broadcast_shapes",
+    "normalize_axis",
+]
+
+#: The most bytes one array may span: what a C `Py_ssize_t` (a pointer difference) can count.
+#: Backends index their buffers with it, so a larger size would wrap around in C.
+MAX_BYTES = sys.maxsize
 
 
 def prod(shape: tuple[int, ...]) -> int:
-    """The number of elements of `shape` (1 for a 0-d shape)."""
+    """The number of elements of `shape` (1 for a 0-d shape).
+
+    Exact, as Python ints never overflow; whether that many elements fit in memory is
+    `checked_nbytes`'s question, asked wherever a buffer is made or a view is built.
+    """
     n = 1
     for d in shape:
         n *= d
     return n
+
+
+def as_int(op: str, value: Any, what: str) -> int:
+    """`value` (a size, a count) as an int: NumPy's ints pass, a float is a DTypeError (as in
+    PyTorch, which never rounds a size for you)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise DTypeError(
+            f"{op}: {what} must be an int, got {value!r} ({type(value).__name__}); "
+            "use int(...) to round it first"
+        ) from None
+
+
+def format_bytes(n: int) -> str:
+    """A byte count for people: `format_bytes(3 << 30)` is '3.0 GiB'."""
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024:
+            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} EiB"
+
+
+def checked_nbytes(op: str, shape: tuple[int, ...], dtype: DType) -> int:
+    """The bytes an array of `shape` and `dtype` spans, after checking that C can count them.
+
+    More than `MAX_BYTES` raises OutOfMemoryError before anything is allocated: `zeros:
+    (2305843009213693952,) float32 needs 9223372036854775808 bytes (8.0 EiB); that is more
+    than this machine can address`.
+
+    >>> from tinygpt.dtypes import float32
+    >>> checked_nbytes("zeros", (2, 3), float32)
+    24
+    """
+    nbytes = prod(shape) * dtype.itemsize
+    if nbytes > MAX_BYTES:
+        raise OutOfMemoryError(
+            f"{op}: {shape} {dtype} needs {nbytes} bytes ({format_bytes(nbytes)}); that is "
+            "more than this machine can address"
+        )
+    return nbytes
 
 
 _STRIDES_CACHE: dict[tuple[int, ...], tuple[int, ...]] = {}
@@ -153,6 +215,10 @@ class NDArray:
         pad = len(shape) - self.ndim
         if pad < 0:
             raise ShapeError(f"broadcast_to: cannot broadcast {self.shape} to fewer dims {shape}")
+        if min(shape, default=0) < 0:
+            raise ShapeError(f"broadcast_to: negative dimension in {tuple(shape)}")
+        # NOTE: a view allocates nothing, but a kernel that reads it counts its elements in C
+        checked_nbytes("broadcast_to", tuple(shape), self.dtype)
         strides = [0] * len(shape)
         for i, (d, s) in enumerate(zip(self.shape, self.strides, strict=True)):
             target = shape[pad + i]
@@ -240,7 +306,7 @@ _RESHAPE_CACHE_LIMIT = 4096
 
 def _infer_shape(shape: tuple[int, ...], size: int, old: tuple[int, ...]) -> tuple[int, ...]:
     """Resolve one -1 in `shape` and check the element count."""
-    shape = tuple(int(d) for d in shape)
+    shape = tuple(as_int("reshape", d, "each size") for d in shape)  # never round 2.5 to 2
     unknown = [i for i, d in enumerate(shape) if d == -1]
     if len(unknown) > 1:
         raise ShapeError(f"reshape: only one dim can be -1, got {shape}")

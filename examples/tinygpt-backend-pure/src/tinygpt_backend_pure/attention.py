@@ -51,6 +51,10 @@ def _probabilities(q: Matrix, k: Matrix, causal: bool, scale: float) -> tuple[Ma
         # tk - tq + i (what a KV cache needs); with tq == tk it is the usual lower triangle.
         last = tk - tq + i if causal else tk - 1
         scores = [_dot(q_row, k[j]) * scale if j <= last else -math.inf for j in range(tk)]
+        if not scores:  # no keys: an empty softmax, so out_i = 0 and lse = log(0)
+            probs.append([])
+            lses.append(-math.inf)
+            continue
         top = scalar.largest(scores)  # subtracted so that exp cannot overflow
         weights = [scalar.exp(s - top) for s in scores]
         total = math.fsum(weights)

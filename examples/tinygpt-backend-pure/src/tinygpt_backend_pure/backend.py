@@ -189,6 +189,8 @@ class PureBackend(Backend):
     def softmax(self, x: NDArray, axis: int, log: bool) -> array:
         items = dense(x)
         out = [0.0] * x.size
+        if x.shape[axis] == 0:
+            return new_buffer(x.dtype, out)  # an empty axis: nothing to normalize
         for line in _lines(x.shape, axis):  # each result goes where its input was
             row = [items[p] for p in line]
             # NOTE: softmax(x) == softmax(x - max(x)); with the max subtracted every exponent

@@ -3,6 +3,8 @@
 // i sits at position Tk - Tq + i and sees keys 0 .. that position (bottom-right aligned).
 // One block per query row (or per key row in backward), the row's scores in shared memory:
 // a simple row-tiled scheme, not FlashAttention; the shared memory bounds Tk (see backend.py).
+// The saved lse is in the compute type $$A (float32 for float16 inputs). With no keys at all
+// (Tk = 0) out is 0 and lse -inf, as an empty softmax in PyTorch.
 
 extern __shared__ double shared_words[];  // double: aligned for every $$A
 
@@ -14,7 +16,7 @@ __device__ __forceinline__ i64 visible_keys(int causal, i64 i, i64 Tq, i64 Tk) {
 // out (B, H, Tq, D) dense, lse (B, H, Tq) dense.
 extern "C" __global__ void attention(const $T* qp, const i64* qm, const $T* kp, const i64* km,
                                      const $T* vp, const i64* vm, int causal, $A scale,
-                                     $T* __restrict__ out, $T* __restrict__ lse_out,
+                                     $T* __restrict__ out, $A* __restrict__ lse_out,
                                      i64 H, i64 Tq, i64 Tk, i64 D) {
     $A* q_row = ($A*)shared_words;  // (D,)
     $A* scores = q_row + D;         // (Tk,)
@@ -39,9 +41,10 @@ extern "C" __global__ void attention(const $T* qp, const i64* qm, const $T* kp, 
     for (i64 d = threadIdx.x; d < D; d += blockDim.x) {
         $A acc = 0;
         for (i64 j = 0; j < keys; ++j) acc += scores[j] * ($A)vp[at4(vm, b, h, j, d)];
-        out[blockIdx.x * D + d] = ($T)(acc / total);
+        out[blockIdx.x * D + d] = Tk > 0 ? ($T)(acc / total) : ($T)0;
     }
-    if (threadIdx.x == 0) lse_out[blockIdx.x] = ($T)(peak + log(total));
+    $A no_keys = -($A)__int_as_float(0x7f800000);  // -inf: the logsumexp of nothing
+    if (threadIdx.x == 0) lse_out[blockIdx.x] = Tk > 0 ? peak + log(total) : no_keys;
 }
 
 // Backward, part 1 (one block per query row i):
@@ -49,7 +52,7 @@ extern "C" __global__ void attention(const $T* qp, const i64* qm, const $T* kp, 
 // and saves delta_i for part 2.
 extern "C" __global__ void attention_backward_dq(
     const $T* dop, const i64* dom, const $T* qp, const i64* qm, const $T* kp, const i64* km,
-    const $T* vp, const i64* vm, const $T* op, const i64* om, const $T* lp, const i64* lm,
+    const $T* vp, const i64* vm, const $T* op, const i64* om, const $A* lp, const i64* lm,
     int causal, $A scale, $T* __restrict__ dq, $A* __restrict__ delta, i64 H, i64 Tq, i64 Tk,
     i64 D) {
     $A* q_row = ($A*)shared_words;  // (D,)
@@ -57,7 +60,7 @@ extern "C" __global__ void attention_backward_dq(
     $A* ds = do_row + D;            // (Tk,)
     i64 bh = blockIdx.x / Tq, i = blockIdx.x % Tq, b = bh / H, h = bh % H;
     i64 keys = visible_keys(causal, i, Tq, Tk);
-    $A lse = ($A)lp[at(lm, blockIdx.x)];
+    $A lse = lp[at(lm, blockIdx.x)];
     $A dot = 0;
     for (i64 d = threadIdx.x; d < D; d += blockDim.x) {
         q_row[d] = ($A)qp[at4(qm, b, h, i, d)];
@@ -86,7 +89,7 @@ extern "C" __global__ void attention_backward_dq(
 // dk_j = scale sum_i dS_ij q_i, over the queries i that see key j. No atomics needed.
 extern "C" __global__ void attention_backward_dkdv(
     const $T* dop, const i64* dom, const $T* qp, const i64* qm, const $T* kp, const i64* km,
-    const $T* vp, const i64* vm, const $T* lp, const i64* lm, const $A* __restrict__ delta,
+    const $T* vp, const i64* vm, const $A* lp, const i64* lm, const $A* __restrict__ delta,
     int causal, $A scale, $T* __restrict__ dk, $T* __restrict__ dv, i64 H, i64 Tq, i64 Tk,
     i64 D) {
     $A* k_row = ($A*)shared_words;  // (D,)
@@ -108,7 +111,7 @@ extern "C" __global__ void attention_backward_dkdv(
             s += ($A)qp[at4(qm, b, h, i, d)] * k_row[d];
             dp += ($A)dop[at4(dom, b, h, i, d)] * v_row[d];
         }
-        p[i] = exp(s * scale - ($A)lp[at(lm, bh * Tq + i)]);
+        p[i] = exp(s * scale - lp[at(lm, bh * Tq + i)]);
         ds[i] = p[i] * (dp - delta[bh * Tq + i]);
     }
     __syncthreads();

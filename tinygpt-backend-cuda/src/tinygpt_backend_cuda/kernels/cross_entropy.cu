@@ -1,11 +1,13 @@
 // Cross-entropy per row: logits (N, C), int64 targets (N,) -> loss (N,), lse (N,).
 // loss = logsumexp(logits) - logits[target]; 0 where target == ignore_index. One block per row.
+// lse is in the compute type $$A (float32 for float16 logits: 1e4 + log 3 needs the bits);
+// with C = 0 (every target ignored) it is the logsumexp of nothing, -inf.
 extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* xm,
                                          const i64* __restrict__ tp, const i64* tm,
                                          i64 ignore_index, $T* __restrict__ loss,
-                                         $T* __restrict__ lse_out, i64 rows, i64 C) {
+                                         $A* __restrict__ lse_out, i64 rows, i64 C) {
     for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {
-        $A peak = ($A)xp[at2(xm, row, 0)];
+        $A peak = -($A)__int_as_float(0x7f800000);  // -inf, not element 0: C may be 0
         for (i64 c = threadIdx.x; c < C; c += blockDim.x) {
             peak = MaxOp()(peak, ($A)xp[at2(xm, row, c)]);
         }
@@ -19,7 +21,7 @@ extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* x
             i64 target = tp[at(tm, row)];
             bool ignored = target == ignore_index;
             loss[row] = ($T)(ignored ? ($A)0 : lse - ($A)xp[at2(xm, row, target)]);
-            lse_out[row] = ($T)lse;
+            lse_out[row] = lse;
         }
     }
 }
@@ -27,7 +29,7 @@ extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* x
 // dlogits[n, c] = dloss[n] * (softmax(logits)[n, c] - (c == target[n])); 0 on ignored rows.
 extern "C" __global__ void cross_entropy_backward(
     const $T* __restrict__ dp, const i64* dm, const $T* __restrict__ xp, const i64* xm,
-    const i64* __restrict__ tp, const i64* tm, const $T* __restrict__ lp, const i64* lm,
+    const i64* __restrict__ tp, const i64* tm, const $A* __restrict__ lp, const i64* lm,
     i64 ignore_index, $T* __restrict__ dx, i64 C, i64 n) {
     GRID_STRIDE_LOOP(i, n) {
         i64 row = i / C;
@@ -35,7 +37,7 @@ extern "C" __global__ void cross_entropy_backward(
         i64 target = tp[at(tm, row)];
         $A g = 0;
         if (target != ignore_index) {
-            $A p = exp(($A)xp[at2(xm, row, c)] - ($A)lp[at(lm, row)]);
+            $A p = exp(($A)xp[at2(xm, row, c)] - lp[at(lm, row)]);
             g = ($A)dp[at(dm, row)] * (p - (c == target ? ($A)1 : ($A)0));
         }
         dx[i] = ($T)g;

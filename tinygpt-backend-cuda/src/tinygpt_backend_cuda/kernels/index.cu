@@ -13,9 +13,8 @@ extern "C" __global__ void gather(const $T* __restrict__ xp, const i64* xm,
     }
 }
 
-#if $SCATTER  // float and integer types only: there is no atomic add for bool
 // scatter_add, the adjoint of gather: dst[p, index[j], r] += src[p, j, r]. Repeated indices
-// must all land, so every add is atomic.
+// must all land, so every add is atomic (on bool, a logical or: see prelude.cuh).
 extern "C" __global__ void scatter_add($T* dp, const i64* dm,
                                        const i64* __restrict__ ip, const i64* im,
                                        const $T* __restrict__ sp, const i64* sm,
@@ -28,4 +27,3 @@ extern "C" __global__ void scatter_add($T* dp, const i64* dm,
         atomic_add(&dp[at(dm, target)], ($A)sp[at(sm, o)]);
     }
 }
-#endif

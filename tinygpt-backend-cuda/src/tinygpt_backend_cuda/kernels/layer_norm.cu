@@ -1,10 +1,12 @@
 // Layer norm over the last axis: x (rows, C) -> y (rows, C), mean (rows,), rstd (rows,).
-// w and b are (C,) views, read only when has_w / has_b. One block per row.
+// w and b are (C,) views, read only when has_w / has_b. One block per row. mean and rstd are
+// in the compute type $$A (float32 for float16: the protocol's statistics dtype); C = 0 makes
+// them 0 / 0 = nan.
 extern "C" __global__ void layer_norm(const $T* __restrict__ xp, const i64* xm,
                                       const $T* __restrict__ wp, const i64* wm, int has_w,
                                       const $T* __restrict__ bp, const i64* bm, int has_b,
-                                      $A eps, $T* __restrict__ y, $T* __restrict__ mean_out,
-                                      $T* __restrict__ rstd_out, i64 rows, i64 C) {
+                                      $A eps, $T* __restrict__ y, $A* __restrict__ mean_out,
+                                      $A* __restrict__ rstd_out, i64 rows, i64 C) {
     for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {
         $A total = 0;
         for (i64 c = threadIdx.x; c < C; c += blockDim.x) total += ($A)xp[at(xm, row * C + c)];
@@ -23,8 +25,8 @@ extern "C" __global__ void layer_norm(const $T* __restrict__ xp, const i64* xm,
             y[row * C + c] = ($T)v;
         }
         if (threadIdx.x == 0) {
-            mean_out[row] = ($T)mean;
-            rstd_out[row] = ($T)rstd;
+            mean_out[row] = mean;
+            rstd_out[row] = rstd;
         }
     }
 }
@@ -32,12 +34,12 @@ extern "C" __global__ void layer_norm(const $T* __restrict__ xp, const i64* xm,
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w, xhat = (x - mean) * rstd.
 extern "C" __global__ void layer_norm_backward_dx(
     const $T* __restrict__ dyp, const i64* dym, const $T* __restrict__ xp, const i64* xm,
-    const $T* __restrict__ wp, const i64* wm, int has_w, const $T* __restrict__ mp,
-    const i64* mm, const $T* __restrict__ rp, const i64* rm, $T* __restrict__ dx, i64 rows,
+    const $T* __restrict__ wp, const i64* wm, int has_w, const $A* __restrict__ mp,
+    const i64* mm, const $A* __restrict__ rp, const i64* rm, $T* __restrict__ dx, i64 rows,
     i64 C) {
     for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {
-        $A mean = ($A)mp[at(mm, row)];
-        $A rstd = ($A)rp[at(rm, row)];
+        $A mean = mp[at(mm, row)];
+        $A rstd = rp[at(rm, row)];
         $A g_sum = 0, gx_sum = 0;
         for (i64 c = threadIdx.x; c < C; c += blockDim.x) {
             $A g = ($A)dyp[at(dym, row * C + c)] * (has_w ? ($A)wp[at(wm, c)] : ($A)1);
@@ -59,13 +61,13 @@ extern "C" __global__ void layer_norm_backward_dx(
 // NOTE: simple, not fast: each thread walks every row (fine for C in the hundreds).
 extern "C" __global__ void layer_norm_backward_dwdb(
     const $T* __restrict__ dyp, const i64* dym, const $T* __restrict__ xp, const i64* xm,
-    const $T* __restrict__ mp, const i64* mm, const $T* __restrict__ rp, const i64* rm,
+    const $A* __restrict__ mp, const i64* mm, const $A* __restrict__ rp, const i64* rm,
     $T* __restrict__ dw, $T* __restrict__ db, i64 rows, i64 C) {
     GRID_STRIDE_LOOP(c, C) {
         $A w_sum = 0, b_sum = 0;
         for (i64 row = 0; row < rows; ++row) {
             $A dy = ($A)dyp[at(dym, row * C + c)];
-            $A xhat = (($A)xp[at(xm, row * C + c)] - ($A)mp[at(mm, row)]) * ($A)rp[at(rm, row)];
+            $A xhat = (($A)xp[at(xm, row * C + c)] - mp[at(mm, row)]) * rp[at(rm, row)];
             w_sum += dy * xhat;
             b_sum += dy;
         }

@@ -90,6 +90,11 @@ __device__ A block_reduce(A value, Op op) {
 __device__ __forceinline__ void atomic_add(float* p, float v) { atomicAdd(p, v); }
 __device__ __forceinline__ void atomic_add(double* p, double v) { atomicAdd(p, v); }
 __device__ __forceinline__ void atomic_add(int* p, int v) { atomicAdd(p, v); }
+// bool adds as a logical or (NumPy's bool add): every writer stores the same true, so a
+// plain store is race-free
+__device__ __forceinline__ void atomic_add(bool* p, bool v) {
+    if (v) *p = true;
+}
 __device__ __forceinline__ void atomic_add(i64* p, i64 v) {
     // two's complement: unsigned addition is signed addition
     atomicAdd((unsigned long long*)p, (unsigned long long)v);

@@ -253,8 +253,10 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer, Buffer]:
         """(Fused, optional) layer norm over the last axis of `x` (..., C).
 
-        Returns (y (..., C), mean (...,), rstd (...,)), all of x.dtype; weight and bias have
-        shape (C,).
+        Returns (y (..., C), mean (...,), rstd (...,)); y of x.dtype, the statistics of
+        `dtypes.statistics_dtype(x.dtype)` (float32 for float16 x, else x.dtype); weight and
+        bias have shape (C,). Empty x: no rows gives empty outputs; C = 0 gives an empty y
+        and nan statistics (0 / 0).
         Pair with `layer_norm_backward`; list "layer_norm" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused layer_norm")
@@ -264,7 +266,9 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer | None, Buffer | None]:
         """(Fused, optional) gradients (dx, dweight, dbias) of `layer_norm`.
 
-        dweight is None when weight is None; dbias is always returned.
+        dx of x.dtype, dweight and dbias (C,) of x.dtype; `mean` and `rstd` are what
+        `layer_norm` returned (float32 for float16 x). dweight is None when weight is None;
+        dbias is always returned. With no rows, dweight and dbias are zeros.
         """
         raise NotImplementedError(f"{self.name}: no fused layer_norm_backward")
 
@@ -273,9 +277,12 @@ class Backend(abc.ABC):
     ) -> tuple[Buffer, Buffer]:
         """(Fused, optional) per-row loss of logits (N, C) against int64 targets (N,).
 
-        Returns (loss (N,), logsumexp (N,)), both of logits.dtype; rows whose target is
-        `ignore_index` get loss 0. A target outside [0, C) that is not `ignore_index` raises
-        IndexError naming the row (so does the backward), never reads out of bounds.
+        Returns (loss (N,) of logits.dtype, logsumexp (N,) of
+        `dtypes.statistics_dtype(logits.dtype)`: float32 for float16 logits, whose gradient
+        needs its low bits); rows whose target is `ignore_index` get loss 0. A target outside
+        [0, C) that is not `ignore_index` raises IndexError naming the row (so does the
+        backward), never reads out of bounds. N = 0 gives empty outputs; C = 0 (every target
+        ignored) gives loss 0 and logsumexp -inf.
         Pair with `cross_entropy_backward`; list "cross_entropy" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused cross_entropy")
@@ -283,7 +290,11 @@ class Backend(abc.ABC):
     def cross_entropy_backward(
         self, dloss: NDArray, logits: NDArray, targets: NDArray, lse: NDArray, ignore_index: int
     ) -> Buffer:
-        """(Fused, optional) d logits (N, C) = dloss * (softmax(logits) - onehot(targets))."""
+        """(Fused, optional) d logits (N, C) = dloss * (softmax(logits) - onehot(targets)).
+
+        Of logits.dtype; `lse` is the logsumexp `cross_entropy` returned (float32 for
+        float16 logits). Ignored rows get 0.
+        """
         raise NotImplementedError(f"{self.name}: no fused cross_entropy_backward")
 
     def attention(
@@ -292,8 +303,10 @@ class Backend(abc.ABC):
         """(Fused, optional) softmax(q @ k^T * scale [+ causal mask]) @ v.
 
         q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), logsumexp (B, H, Tq)),
-        lse of q.dtype. With `causal` and Tq < Tk the mask is bottom-right aligned: query i
-        sits at position Tk - Tq + i (the KV-cache case).
+        out of q.dtype, lse of `dtypes.statistics_dtype(q.dtype)` (float32 for float16 q).
+        With `causal` and Tq < Tk the mask is bottom-right aligned: query i sits at position
+        Tk - Tq + i (the KV-cache case). Empty shapes: Tk = 0 gives out 0 and lse -inf (an
+        empty softmax, as PyTorch); D = 0 gives an empty out and lse = log(visible keys).
         Pair with `attention_backward`; list "attention" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused attention")
@@ -309,7 +322,11 @@ class Backend(abc.ABC):
         causal: bool,
         scale: float,
     ) -> tuple[Buffer, Buffer, Buffer]:
-        """(Fused, optional) gradients (dq, dk, dv) of `attention`."""
+        """(Fused, optional) gradients (dq, dk, dv) of `attention`, of q.dtype.
+
+        `out` and `lse` are what `attention` returned (lse float32 for float16 q). A
+        gradient with nothing to sum (Tq, Tk or D is 0) is zeros of its shape.
+        """
         raise NotImplementedError(f"{self.name}: no fused attention_backward")
 
     def gelu(self, x: NDArray, approximate: str) -> Buffer:

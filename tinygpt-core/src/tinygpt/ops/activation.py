@@ -19,6 +19,7 @@ from ..ndarray import NDArray, normalize_axis
 from ..tensor import Tensor
 from .dispatch import use_fused
 from .elementwise import erf, exp, log
+from .movement import Clone
 from .promotion import to_float
 from .reductions import Max, sum
 
@@ -154,6 +155,8 @@ def _softmax(x: Tensor, dim: int, log_: bool) -> Tensor:
     axis = normalize_axis("softmax", dim, x.ndim)
     if x.ndim == 0:
         return _softmax(x.reshape(1), 0, log_).reshape(())
+    if x.numel() == 0:
+        return Clone.apply(x)  # nothing to normalize (and no max to subtract)
     if use_fused("softmax", x):
         return Softmax.apply(x, axis=axis, log=log_)
     # composite; NOTE: subtracting the max keeps exp() from overflowing

@@ -19,7 +19,7 @@ import math
 from .. import array_ops as A
 from ..autograd.function import Function
 from ..creation import arange, rand
-from ..dtypes import bool_
+from ..dtypes import bool_, statistics_dtype
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
@@ -39,7 +39,7 @@ class Attention(Function):
     def forward(self, q: NDArray, k: NDArray, v: NDArray, causal: bool, scale: float) -> NDArray:
         out, lse = A.fused_call("attention", q, k, v, causal, scale)
         out_arr = A.wrap(q, out, q.shape, q.dtype)
-        lse_arr = A.wrap(q, lse, q.shape[:-1], q.dtype)
+        lse_arr = A.wrap(q, lse, q.shape[:-1], statistics_dtype(q.dtype))  # float16: float32
         self.causal = causal
         self.scale = scale
         self.save_for_backward(q, k, v, out_arr, lse_arr)
@@ -79,13 +79,19 @@ def attention(
     check_same("attention", q, k)
     check_same("attention", q, v)
     if scale is None:
-        scale = 1.0 / math.sqrt(q.shape[-1])
-    if use_fused("attention", q):
+        scale = _default_scale(q.shape[-1])
+    # NOTE: with no keys (Tk = 0) the composite is exact and trivial (zeros, as PyTorch)
+    if use_fused("attention", q) and k.shape[2] > 0:
         return Attention.apply(q, k, v, causal=causal, scale=scale)
     scores = matmul(q, k.mT) * scale  # (B, H, Tq, Tk)
     if causal:
         scores = masked_fill(scores, _future(q, k), float("-inf"))
     return matmul(softmax(scores, -1), v)  # (B, H, Tq, D)
+
+
+def _default_scale(head_size: int) -> float:
+    """1 / sqrt(D); 1 for D = 0, whose scores are all 0 whatever the scale (empty output)."""
+    return 1.0 / math.sqrt(head_size) if head_size > 0 else 1.0
 
 
 def _future(q: Tensor, k: Tensor) -> Tensor:
@@ -118,7 +124,7 @@ def scaled_dot_product_attention(
     _check(query, key, value, attn_mask, is_causal)
     tq, tk = query.shape[-2], key.shape[-2]
     if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1])
+        scale = _default_scale(query.shape[-1])
     fusable = query.ndim == 4 and key.shape == value.shape and key.shape[:2] == query.shape[:2]
     if attn_mask is None and dropout_p == 0.0 and fusable and (tq == tk or not is_causal):
         return attention(query, key, value, causal=is_causal, scale=scale)

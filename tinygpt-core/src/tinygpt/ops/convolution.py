@@ -142,6 +142,8 @@ def _chunks(x: NDArray, window: Window, ho: int, wo: int) -> Iterator[tuple[int,
     kh, kw = window.kernel
     per_sample = x.shape[1] * kh * kw * ho * wo * x.dtype.itemsize
     step = max(1, MAX_UNFOLD_BYTES // max(per_sample, 1))
+    if x.shape[0] == 0:
+        yield 0, 0  # an empty batch is one empty chunk: the weight still gets a (zero) gradient
     for start in range(0, x.shape[0], step):
         yield start, min(start + step, x.shape[0])
 

@@ -18,7 +18,7 @@ import math
 from .. import array_ops as A
 from ..autograd.function import Function
 from ..creation import arange, full
-from ..dtypes import bool_, float32, int64, result_type
+from ..dtypes import bool_, check_fits, exact_in, float16, float32, int64, result_type
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
@@ -327,12 +327,7 @@ _BOOL_OPS = {
 def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
     """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
     if isinstance(b, (bool, int, float)):
-        dtype = result_type(a.dtype, b)
-        if op == "div" and not dtype.is_floating_point:
-            dtype = float32
-        if dtype.kind == "b":
-            return _bool_binary(op, a, as_tensor_like(b, a))
-        return ScalarOp.apply(cast(a, dtype), op=op, value=b, reflected=reflected)
+        return _scalar_binary(op, a, b, reflected)
     other = as_tensor_like(b, a)
     if reflected:
         a, other = other, a
@@ -345,7 +340,49 @@ def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
             a = Expand.apply(a, shape=shape)
         if other.shape != shape:
             other = Expand.apply(other, shape=shape)
+    if op == "pow" and a.dtype.kind == "i":
+        return _int_pow(a, other)
     return _PRIMITIVE[op].apply(a, other)
+
+
+#: ops whose float16 result PyTorch computes in float32 with the scalar unrounded
+_WIDE_SCALAR_OPS = frozenset({"add", "sub", "mul", "div"})
+
+
+def _scalar_binary(op: str, a: Tensor, value: Scalar, reflected: bool) -> Tensor:
+    """`a op value` (or `value op a`) for a Python scalar `value`."""
+    dtype = result_type(a.dtype, value)
+    if op == "div" and not dtype.is_floating_point:
+        dtype = float32
+    if dtype.kind == "b":
+        return _bool_binary(op, a, as_tensor_like(value, a))
+    check_fits(op, value, dtype)
+    if op == "pow" and dtype.kind == "i":
+        if reflected:  # value ** a: a tensor exponent, maybe negative
+            base = full((), value, dtype=dtype, device=a.device)
+            return binary("pow", base, cast(a, dtype))
+        if value < 0:
+            raise DTypeError(
+                f"pow: integers to negative integer powers are not allowed ({dtype} ** "
+                f"{value}); use a floating tensor: x.float() ** {value}"
+            )
+    if dtype is float16 and op in _WIDE_SCALAR_OPS and not exact_in(value, float16):
+        # NOTE: the backend would round the scalar to float16 first (h / 100000.0 would
+        # divide by inf); like PyTorch, compute in float32 and round the result once
+        wide = ScalarOp.apply(cast(a, float32), op=op, value=value, reflected=reflected)
+        return cast(wide, float16)
+    return ScalarOp.apply(cast(a, dtype), op=op, value=value, reflected=reflected)
+
+
+def _int_pow(a: Tensor, b: Tensor) -> Tensor:
+    """Integer a ** b with PyTorch's answer for b < 0: 1 ** b = 1, (-1) ** b = +-1, else 0.
+
+    Backends are only asked for non-negative exponents (no host read decides which).
+    """
+    negative = detached(A.scalar("lt", b.data, 0))
+    raw = detached(A.binary("pow", a.data, A.unary("abs", b.data)))  # a ** |b|: right for +-1
+    unit = detached(A.scalar("eq", A.unary("abs", a.data), 1))  # a is 1 or -1
+    return where(negative & logical_not(unit), 0, raw)
 
 
 def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
@@ -360,6 +397,7 @@ def compare(op: str, a: Tensor, b: object) -> Tensor:
     """Comparisons (eq, ne, lt, le, gt, ge): bool results, no gradient."""
     if isinstance(b, (bool, int, float)):
         dtype = result_type(a.dtype, b)
+        check_fits(op, b, dtype)
         return detached(A.scalar(op, cast(a, dtype).data, b))
     a, other = promote(op, a, as_tensor_like(b, a))
     return detached(A.binary(op, a.data, other.data))
@@ -375,6 +413,11 @@ def logical(op: str, a: Tensor, b: object) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
+    if x.dtype == bool_:
+        raise DTypeError(
+            "neg: negating a bool tensor is not supported; use ~x or x.logical_not() to "
+            "invert a mask"
+        )
     return Neg.apply(x)
 
 
@@ -395,10 +438,14 @@ def rsqrt(x: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
+    if x.dtype == bool_:
+        raise DTypeError("abs: not defined for bool tensors (as in PyTorch); use x.long()")
     return Abs.apply(x)
 
 
 def sign(x: Tensor) -> Tensor:
+    if x.dtype == bool_:
+        return detached(A.copy(x.data))  # as PyTorch: sign(True) is True
     return detached(A.unary("sign", x.data))
 
 
@@ -456,6 +503,7 @@ def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
 
 def masked_fill(x: Tensor, mask: Tensor, value: Scalar) -> Tensor:
     """x with `value` wherever `mask` is true (mask broadcasts to x)."""
+    check_fits("masked_fill", value, x.dtype)  # nan into an int tensor: an error, as PyTorch
     filled = where(mask, value, x)
     return filled if filled.dtype == x.dtype else cast(filled, x.dtype)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .. import array_ops as A
 from ..autograd.function import is_grad_enabled, no_grad
 from ..creation import full, rand, randn
-from ..dtypes import bool_, result_type
+from ..dtypes import bool_, check_fits, result_type
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .dispatch import use_fused
@@ -128,6 +128,7 @@ def copy_(x: Tensor, src: object) -> Tensor:
 
 def fill_(x: Tensor, value: bool | int | float) -> Tensor:
     check_writable("fill_", x)
+    check_fits("fill_", value, x.dtype)  # nan into int64: a DTypeError, never the kernel's
     if is_grad_enabled() and x.requires_grad:
         # recorded: `value` everywhere, so the old value gets a zero gradient
         everywhere = full(x.shape, True, dtype=bool_, device=x.device)

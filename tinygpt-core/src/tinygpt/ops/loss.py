@@ -20,11 +20,12 @@ from ..dtypes import int64, statistics_dtype
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
+from .activation import log_softmax
 from .dispatch import use_fused
 from .elementwise import where
 from .indexing import Gather
 from .promotion import cast, check_devices, check_float
-from .reductions import argmax, logsumexp
+from .reductions import argmax
 
 __all__ = ["CrossEntropy", "cross_entropy", "nll_loss", "cross_entropy_rows"]
 
@@ -164,8 +165,9 @@ def cross_entropy_rows(logits: Tensor, targets: Tensor, ignore_index: int = -100
     if use_fused("cross_entropy", logits):
         return CrossEntropy.apply(logits, targets, ignore_index=ignore_index)
     valid = targets != ignore_index
-    picked = _pick(logits, targets, ignore_index)  # (N,)
-    loss = logsumexp(logits, 1) - picked  # logsumexp subtracts the row max: no overflow
+    # NOTE: PyTorch's definition, nll(log_softmax(x)), and its answers: a +inf logit gives
+    # nan (as the fused kernels), where logsumexp(x) - x[target] would give inf
+    loss = -_pick(log_softmax(logits, 1), targets, ignore_index)  # (N,)
     return where(valid, loss, 0.0)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..errors import ShapeError
+from ..dtypes import bool_
+from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
 from .movement import expand, squeeze, unsqueeze
@@ -67,12 +68,22 @@ class Linear(Function):
 
 
 # ------------------------------------------------------------------ functions
+def _check_not_bool(op: str, x: Tensor, shapes: str) -> None:
+    """bool has no product (PyTorch raises too): say so before a kernel sees bytes as floats."""
+    if x.dtype is bool_:
+        raise DTypeError(
+            f"{op}: {shapes}: not implemented for bool; cast both operands first, with "
+            ".float() (or .long() to count the matches as integers)"
+        )
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """NumPy-style matmul: 1-D operands are promoted and squeezed, batch dims broadcast."""
     b = as_tensor_like(b, a)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need >= 1 dim, got {a.shape} @ {b.shape}")
     a, b = promote("matmul", a, b)
+    _check_not_bool("matmul", a, f"{a.shape} @ {b.shape}")
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a
     b2 = unsqueeze(b, -1) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:
@@ -115,6 +126,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "lin
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"{op}: bias {bias.shape} must be ({weight.shape[0]},)")
     params = (weight,) if bias is None else (weight, bias)
+    if weight.dtype is bool_:  # (a float x promotes a bool weight, as in matmul)
+        _check_not_bool(op, x, f"input {x.shape}, weight {weight.shape}")
     if any(p.dtype != x.dtype or p.device != x.device for p in params):
         # mixed dtypes or devices: the composed ops promote, or raise their clear errors
         out = matmul(x, weight.T)

@@ -23,7 +23,7 @@ from ..creation import arange
 from ..device import Device
 from ..dtypes import as_dtype, int64
 from ..errors import DTypeError, ShapeError
-from ..ndarray import NDArray, broadcast_shapes, normalize_axis, prod
+from ..ndarray import NDArray, as_int, broadcast_shapes, checked_nbytes, normalize_axis, prod
 from ..tensor import Tensor
 from .promotion import cast, check_devices
 
@@ -274,13 +274,25 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def expand(x: Tensor, *shape: int) -> Tensor:
     """Broadcast to `shape` without copying; -1 keeps a dim as it is."""
-    target = _shape_args(shape)
+    target = tuple(as_int("expand", d, "each size") for d in _shape_args(shape))
     pad = len(target) - x.ndim
     if pad < 0:
         raise ShapeError(f"expand: cannot expand {x.shape} to fewer dims {target}")
+    for i, d in enumerate(target):
+        if d == -1 and i < pad:
+            raise ShapeError(
+                f"expand: {x.shape} to {target}: size -1 keeps an existing dim, but dim {i} is "
+                "a new leading one; give its size (>= 0)"
+            )
+        if d < -1:
+            raise ShapeError(
+                f"expand: {x.shape} to {target}: size {d} at dim {i} is invalid; sizes must be "
+                ">= 0 (or -1 to keep a dim as it is)"
+            )
     full = tuple(x.shape[i - pad] if d == -1 else d for i, d in enumerate(target))
     if full == x.shape:
         return x
+    checked_nbytes("expand", full, x.dtype)  # a view, but kernels count its elements in C
     return Expand.apply(x, shape=full)
 
 
@@ -368,6 +380,12 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
 
 def chunk(x: Tensor, chunks: int, dim: int = 0):
     axis = normalize_axis("chunk", dim, x.ndim)
+    chunks = as_int("chunk", chunks, "chunks")
+    if chunks <= 0:
+        raise ShapeError(
+            f"chunk: chunks must be greater than 0, got {chunks} (splitting {x.shape} along "
+            f"dim {axis}); ask for 1 or more pieces"
+        )
     size = -(-x.shape[axis] // chunks)  # ceil division, as in PyTorch
     return split(x, max(size, 1), axis)
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .. import array_ops as A
 from ..autograd.function import Function
+from ..dtypes import statistics_dtype
 from ..errors import ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
@@ -41,8 +42,9 @@ class LayerNorm(Function):
         bias = params[-1] if has_bias else None
         y, mean, rstd = A.fused_call("layer_norm", x, weight, bias, eps)
         rows = x.shape[:-1]
-        mean_arr = A.wrap(x, mean, rows, x.dtype)
-        rstd_arr = A.wrap(x, rstd, rows, x.dtype)
+        stats = statistics_dtype(x.dtype)  # float32 for float16 inputs
+        mean_arr = A.wrap(x, mean, rows, stats)
+        rstd_arr = A.wrap(x, rstd, rows, stats)
         self.has_weight = has_weight
         self.has_bias = has_bias
         self.save_for_backward(x, weight, mean_arr, rstd_arr)

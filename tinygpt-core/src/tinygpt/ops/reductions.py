@@ -11,16 +11,17 @@ the functions after them are built on them.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..dtypes import int64
+from ..dtypes import float16, float32, int64
 from ..errors import ShapeError
 from ..ndarray import NDArray, normalize_axis, prod
 from ..tensor import Tensor
-from .elementwise import exp, log, sqrt
+from .elementwise import exp, log, sqrt, where
 from .promotion import cast, detached, to_float
 
 __all__ = [
@@ -110,11 +111,20 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A
     return Sum.apply(x, axes=axes, keepdim=keepdim)
 
 
+def _widened(x: Tensor) -> Tensor:
+    """x as a float for statistics: float16 goes to float32, whose sums cannot overflow at
+    65504 (the mean of 70000 ones is 1) and whose counts stay exact; PyTorch does the same."""
+    x = to_float(x)
+    return cast(x, float32) if x.dtype == float16 else x
+
+
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims("mean", dim, x.ndim)
     count = prod(tuple(x.shape[a] for a in axes))
+    wide = _widened(x)
     # NOTE: an empty reduction divides by 0 and gives nan, as in PyTorch and NumPy
-    return sum(to_float(x), axes, keepdim) / float(count)
+    out = sum(wide, axes, keepdim) / float(count)
+    return cast(out, x.dtype) if x.dtype == float16 else out
 
 
 def var(
@@ -125,14 +135,18 @@ def var(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    """Variance; `correction=1` (Bessel's, the PyTorch default) divides by N - 1."""
+    """Variance; `correction=1` (Bessel's, the PyTorch default) divides by N - 1.
+
+    With N - correction <= 0 it divides by 0, as PyTorch: nan (inf for spread-out values).
+    """
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axes = normalize_dims("var", dim, x.ndim)
     count = prod(tuple(x.shape[a] for a in axes))
-    x = to_float(x)
-    centered = x - mean(x, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) / float(count - correction)
+    wide = _widened(x)
+    centered = wide - mean(wide, axes, keepdim=True)
+    out = sum(centered * centered, axes, keepdim) / float(builtins.max(count - correction, 0))
+    return cast(out, x.dtype) if x.dtype == float16 else out
 
 
 def std(
@@ -143,12 +157,29 @@ def std(
     correction: int = 1,
     unbiased: bool | None = None,
 ) -> Tensor:
-    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased))
+    """Standard deviation sqrt(var); its gradient is 0 where it is 0 (constant input), as in
+    PyTorch, not the 0 * inf = nan of differentiating sqrt at 0."""
+    wide = var(_widened(x), dim, keepdim, correction=correction, unbiased=unbiased)
+    zero = wide == 0
+    # subtle: sqrt's backward at 0 divides by 0 even where `where` drops its result, so
+    # the root is taken of 1 there and `wide` itself (0, gradient 1 * dvar = 0) passes through
+    out = where(zero, wide, sqrt(where(zero, 1.0, wide)))
+    return cast(out, x.dtype) if x.dtype == float16 else out
+
+
+def _check_nonempty(op: str, x: Tensor, dim: Dim) -> None:
+    """max/min/argmax/argmin have no identity: an empty reduced axis is an error (PyTorch's
+    too), while an empty tensor reduced over a non-empty axis gives an empty result."""
+    axes = normalize_dims(op, dim, x.ndim)
+    if x.numel() == 0 and (not axes or builtins.any(x.shape[a] == 0 for a in axes)):
+        raise ShapeError(
+            f"{op}: cannot reduce over an empty dim: input {x.shape}, dim {dim}; the result "
+            "would have no value"
+        )
 
 
 def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, keepdim: bool):
-    if x.numel() == 0:
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    _check_nonempty(op, x, dim)
     if dim is None:
         return fn.apply(x, axes=tuple(range(x.ndim)), keepdim=False)
     if not isinstance(dim, int):
@@ -168,8 +199,7 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
 
 
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
-    if x.numel() == 0:
-        raise ShapeError(f"{op}: cannot reduce an empty tensor of shape {x.shape}")
+    _check_nonempty(op, x, dim)
     data = x.data
     if dim is None:
         data = data.reshape((data.size,))
@@ -191,9 +221,18 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) computed stably: the max is subtracted first so exp cannot overflow."""
+    """log(sum(exp(x))) computed stably: the max is subtracted first so exp cannot overflow.
+
+    As in PyTorch: an inf makes it inf, all -inf (or an empty dim) gives -inf.
+    """
     axes = normalize_dims("logsumexp", dim, x.ndim)
+    x = to_float(x)
+    if builtins.any(x.shape[a] == 0 for a in axes):
+        return sum(x, axes, keepdim) + float("-inf")  # log(0); still a node of the graph
     peak = Max.apply(x, axes=axes, keepdim=True).detach()
+    # NOTE: an infinite peak is not subtracted: inf - inf and -inf - -inf would be nan,
+    # while exp(x) itself already gives the right sum (inf, or 0 whose log is -inf)
+    peak = where(peak.abs() == float("inf"), 0.0, peak)
     total = sum(exp(x - peak), axes, keepdim=True)
     out = log(total) + peak
     return out if keepdim else out.squeeze(axes)

@@ -2,7 +2,7 @@
 
 q, k, v usually arrive as head-split views, (B, T, H, D) memory seen as (B, H, T, D): the
 kernel must read them in place. The causal mask is compared only with Tq == Tk, where every
-convention agrees (a lower triangle).
+convention agrees (a lower triangle). The logsumexp is float32 for float16 inputs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinygpt.dtypes import statistics_dtype
 from tinygpt.testing.helpers import (
     assert_close,
     random_array,
@@ -83,7 +84,8 @@ def test_attention(kit_backend, dtype_name, b, h, tq, tk, d, causal, head_split)
     _check(
         to_numpy(wrap(kit_backend, out, (b, h, tq, d), dtype)), ref_out, f"{what}: out", dtype_name
     )
-    _check(to_numpy(wrap(kit_backend, lse, (b, h, tq), dtype)), ref_lse, f"{what}: lse", dtype_name)
+    stats = statistics_dtype(dtype)
+    _check(to_numpy(wrap(kit_backend, lse, (b, h, tq), stats)), ref_lse, f"{what}: lse", stats.name)
 
 
 @pytest.mark.parametrize("dtype_name", FLOATS)
@@ -95,7 +97,7 @@ def test_attention_backward(kit_backend, dtype_name, b, h, tq, tk, d, causal, he
     scale = 1 / np.sqrt(d)
     out, lse = kit_backend.attention(q, k, v, causal, scale)
     out = wrap(kit_backend, out, (b, h, tq, d), dtype)
-    lse = wrap(kit_backend, lse, (b, h, tq), dtype)
+    lse = wrap(kit_backend, lse, (b, h, tq), statistics_dtype(dtype))
     dout_np = random_array((b, h, tq, d), dtype_name, -1, 1, seed=4)
     dout = _head_split(kit_backend, dout_np, head_split)
     grads = kit_backend.attention_backward(dout, q, k, v, out, lse, causal, scale)

@@ -1,7 +1,9 @@
 """Conformance: the optional fused kernels, tested only when the backend lists them.
 
 Forward passes are compared with float64 NumPy references; backward passes with the closed
-form and, in float64, with central finite differences of the backend's own forward.
+form and, in float64, with central finite differences of the backend's own forward. The
+statistics a forward saves (mean, rstd, logsumexp) are float32 for float16 inputs
+(`statistics_dtype`): `to_numpy` checks their size, so a float16 buffer fails.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygpt.dtypes import DTYPES
+from tinygpt.dtypes import DTYPES, statistics_dtype
 from tinygpt.testing.helpers import (
     assert_close,
     random_array,
@@ -147,8 +149,9 @@ def test_layer_norm(kit_backend, dtype_name, shape, affine, transposed):
     what = f"layer_norm({dtype_name}, {shape}, affine={affine}, transposed={transposed})"
     _check(to_numpy(wrap(kit_backend, y, shape, dtype)), ref_y, f"{what}: y", dtype_name)
     rows = shape[:-1]
-    _check(to_numpy(wrap(kit_backend, mean, rows, dtype)), ref_mean, f"{what}: mean", dtype_name)
-    _check(to_numpy(wrap(kit_backend, rstd, rows, dtype)), ref_rstd, f"{what}: rstd", dtype_name)
+    stats = statistics_dtype(dtype)
+    _check(to_numpy(wrap(kit_backend, mean, rows, stats)), ref_mean, f"{what}: mean", stats.name)
+    _check(to_numpy(wrap(kit_backend, rstd, rows, stats)), ref_rstd, f"{what}: rstd", stats.name)
 
 
 def _layer_norm_backward_reference(dy, x, weight, eps):
@@ -171,8 +174,8 @@ def test_layer_norm_backward(kit_backend, dtype_name, shape, affine, transposed)
     )
     _, mean, rstd = kit_backend.layer_norm(x, w, b, 1e-5)
     rows = shape[:-1]
-    mean = wrap(kit_backend, mean, rows, dtype)
-    rstd = wrap(kit_backend, rstd, rows, dtype)
+    mean = wrap(kit_backend, mean, rows, statistics_dtype(dtype))
+    rstd = wrap(kit_backend, rstd, rows, statistics_dtype(dtype))
     dy_np = random_array(shape, dtype_name, -1, 1, seed=4)
     dx, dw, db = kit_backend.layer_norm_backward(
         _layout(kit_backend, dy_np, transposed), x, w, mean, rstd
@@ -256,7 +259,8 @@ def test_cross_entropy(kit_backend, dtype_name, transposed, ignore_index, scale)
     what = f"cross_entropy({dtype_name}, transposed={transposed}, ignore_index={ignore_index})"
     got_loss = to_numpy(wrap(kit_backend, loss, (6,), dtype))
     _check(got_loss, ref_loss, f"{what}: loss", dtype_name)
-    _check(to_numpy(wrap(kit_backend, lse, (6,), dtype)), ref_lse, f"{what}: lse", dtype_name)
+    stats = statistics_dtype(dtype)
+    _check(to_numpy(wrap(kit_backend, lse, (6,), stats)), ref_lse, f"{what}: lse", stats.name)
     ignored = targets_np == ignore_index
     assert (got_loss[ignored] == 0).all(), f"{what}: ignored rows must have loss 0"
 
@@ -282,7 +286,7 @@ def test_cross_entropy_backward(kit_backend, dtype_name, transposed, ignore_inde
         to_ndarray(kit_backend, dloss_np),
         logits,
         targets,
-        wrap(kit_backend, lse, (6,), dtype),
+        wrap(kit_backend, lse, (6,), statistics_dtype(dtype)),
         ignore_index,
     )
     expected = _cross_entropy_backward_reference(
@@ -293,6 +297,22 @@ def test_cross_entropy_backward(kit_backend, dtype_name, transposed, ignore_inde
         f"ignore_index={ignore_index})"
     )
     _check(to_numpy(wrap(kit_backend, dlogits, (6, 5), dtype)), expected, what, dtype_name)
+
+
+def test_cross_entropy_float16_keeps_a_float32_logsumexp(kit_backend):
+    _require_fused(kit_backend, "cross_entropy")
+    require_dtypes(kit_backend, "float16")
+    # lse = 1e4 + log 3: in float16 (spacing 8 at 1e4) it would round to 1e4, and the
+    # gradient exp(x - lse) - onehot would be [0, 1, 1] instead of [-2/3, 1/3, 1/3]
+    logits = to_ndarray(kit_backend, np.full((1, 3), 1e4, np.float16))
+    targets = to_ndarray(kit_backend, np.zeros(1, np.int64))
+    _, lse = kit_backend.cross_entropy(logits, targets, -100)
+    lse = wrap(kit_backend, lse, (1,), DTYPES["float32"])
+    dloss = to_ndarray(kit_backend, np.ones(1, np.float16))
+    dlogits = kit_backend.cross_entropy_backward(dloss, logits, targets, lse, -100)
+    got = to_numpy(wrap(kit_backend, dlogits, (1, 3), DTYPES["float16"]))
+    expected = np.array([[-2 / 3, 1 / 3, 1 / 3]])
+    _check(got, expected, "cross_entropy_backward(float16, logits 1e4)", "float16")
 
 
 def test_cross_entropy_backward_finite_differences(kit_backend):

@@ -139,7 +139,8 @@ def test_gather(kit_backend, dtype_name, shape, axis, index, kind):
             assert_close(got, expected, what)
 
 
-SCATTER_DTYPES = ("float32", "float64", "int64")
+#: bool adds as a logical or (NumPy's bool add): core marks written positions that way
+SCATTER_DTYPES = ("float32", "float64", "int64", "bool")
 # (dst shape, axis, index array) - src has gather's output shape
 SCATTER_CASES = [
     ((5, 4), 0, [1, 3, 1, 1]),  # repeated rows must accumulate (embedding backward)
