@@ -5,23 +5,19 @@ Each comes from its op family in `tinygpt.ops`; see `ops/__init__.py` for the ma
 
 from .ops.activation import gelu, log_softmax, relu, sigmoid, silu, softmax, tanh
 from .ops.attention import scaled_dot_product_attention
+from .ops.comparison import clamp, masked_fill, tril, triu, where
 from .ops.convolution import conv2d, unfold
 from .ops.elementwise import (
     abs,
-    clamp,
     cos,
     erf,
     exp,
     log,
-    masked_fill,
     maximum,
     minimum,
     rsqrt,
     sin,
     sqrt,
-    tril,
-    triu,
-    where,
 )
 from .ops.indexing import getitem, index_select
 from .ops.inplace import adam_step_

@@ -79,32 +79,32 @@ class TensorMethods:
         return ops.elementwise.abs(self)
 
     def __invert__(self) -> Tensor:
-        return ops.elementwise.logical_not(self)
+        return ops.comparison.logical_not(self)
 
     def __and__(self, other: Any) -> Tensor:
-        return ops.elementwise.logical("logical_and", self, other)
+        return ops.comparison.logical("logical_and", self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return ops.elementwise.logical("logical_or", self, other)
+        return ops.comparison.logical("logical_or", self, other)
 
     # --------------------------------------------------------- comparisons
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.elementwise.compare("eq", self, other)
+        return ops.comparison.compare("eq", self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.elementwise.compare("ne", self, other)
+        return ops.comparison.compare("ne", self, other)
 
     def __lt__(self, other: Any) -> Tensor:
-        return ops.elementwise.compare("lt", self, other)
+        return ops.comparison.compare("lt", self, other)
 
     def __le__(self, other: Any) -> Tensor:
-        return ops.elementwise.compare("le", self, other)
+        return ops.comparison.compare("le", self, other)
 
     def __gt__(self, other: Any) -> Tensor:
-        return ops.elementwise.compare("gt", self, other)
+        return ops.comparison.compare("gt", self, other)
 
     def __ge__(self, other: Any) -> Tensor:
-        return ops.elementwise.compare("ge", self, other)
+        return ops.comparison.compare("ge", self, other)
 
     # --------------------------------------------------------------- maths
     def exp(self) -> Tensor:
@@ -135,7 +135,7 @@ class TensorMethods:
         return ops.elementwise.erf(self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return ops.elementwise.clamp(self, min, max)
+        return ops.comparison.clamp(self, min, max)
 
     def maximum(self, other: Any) -> Tensor:
         return ops.elementwise.maximum(self, other)
@@ -144,13 +144,13 @@ class TensorMethods:
         return ops.elementwise.minimum(self, other)
 
     def masked_fill(self, mask: Tensor, value: Any) -> Tensor:
-        return ops.elementwise.masked_fill(self, mask, value)
+        return ops.comparison.masked_fill(self, mask, value)
 
     def pow(self, other: Any) -> Tensor:
         return ops.elementwise.binary("pow", self, other)
 
     def logical_not(self) -> Tensor:
-        return ops.elementwise.logical_not(self)
+        return ops.comparison.logical_not(self)
 
     # ---------------------------------------------------------- activations
     def tanh(self) -> Tensor:
@@ -262,10 +262,10 @@ class TensorMethods:
         return ops.movement.unbind(self, dim)
 
     def tril(self, diagonal: int = 0) -> Tensor:
-        return ops.elementwise.tril(self, diagonal)
+        return ops.comparison.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
-        return ops.elementwise.triu(self, diagonal)
+        return ops.comparison.triu(self, diagonal)
 
     def matmul(self, other: Tensor) -> Tensor:
         return ops.matmul.matmul(self, other)

@@ -3,7 +3,8 @@
 Each file holds its primitives (`Function` subclasses, forward and backward side by side)
 and the public functions built on them:
 
-    elementwise    neg, exp, log, add, mul, pow, where, clamp, tril, ... (and comparisons)
+    elementwise    neg, exp, log, sqrt, add, sub, mul, div, pow, maximum, minimum
+    comparison     eq, lt, ..., logical and/or/not, where, masked_fill, clamp, tril, triu
     activation     relu, tanh, sigmoid, gelu, silu, softmax, log_softmax
     reductions     sum, mean, var, std, max, min, argmax, argmin, logsumexp
     movement       reshape, permute, expand, slicing views, split, cat, pad, to(device)
@@ -26,6 +27,7 @@ from .. import tensor_methods
 from . import (
     activation,
     attention,
+    comparison,
     convolution,
     dispatch,
     elementwise,
@@ -43,6 +45,7 @@ from . import (
 __all__ = [
     "activation",
     "attention",
+    "comparison",
     "convolution",
     "dispatch",
     "elementwise",

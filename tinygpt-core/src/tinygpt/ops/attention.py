@@ -24,8 +24,8 @@ from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
 from .activation import softmax
+from .comparison import masked_fill, where
 from .dispatch import use_fused
-from .elementwise import masked_fill, where
 from .matmul import matmul
 from .promotion import check_float, check_same
 

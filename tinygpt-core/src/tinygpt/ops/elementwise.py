@@ -17,13 +17,13 @@ import math
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..creation import arange, full
+from ..creation import full
 from ..dtypes import bool_, check_fits, exact_in, float16, float32, int64, result_type
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
 from .movement import Expand
-from .promotion import as_tensor_like, cast, check_devices, detached, promote, to_float
+from .promotion import as_tensor_like, cast, detached, promote, to_float
 
 __all__ = [
     "Neg",
@@ -41,11 +41,8 @@ __all__ = [
     "Pow",
     "Maximum",
     "Minimum",
-    "Where",
     "ScalarOp",
     "binary",
-    "compare",
-    "logical",
     "neg",
     "exp",
     "log",
@@ -56,14 +53,8 @@ __all__ = [
     "sin",
     "cos",
     "erf",
-    "logical_not",
     "maximum",
     "minimum",
-    "clamp",
-    "where",
-    "masked_fill",
-    "tril",
-    "triu",
 ]
 
 Scalar = bool | int | float
@@ -243,19 +234,6 @@ class Minimum(_Extremum):
     op = "minimum"
 
 
-class Where(Function):
-    """where(cond, a, b): cond is bool and gets no gradient."""
-
-    def forward(self, cond: NDArray, a: NDArray, b: NDArray) -> NDArray:
-        self.save_for_backward(cond)
-        return A.where(cond, a, b)
-
-    def backward(self, grad: NDArray) -> tuple[None, NDArray, NDArray]:
-        (cond,) = self.saved
-        zero = A.zeros(grad)
-        return None, A.where(cond, grad, zero), A.where(cond, zero, grad)
-
-
 # --------------------------------------------------------- A, scalar -> A
 class ScalarOp(Function):
     """`x op c` (or `c op x` when reflected) for a Python scalar c."""
@@ -379,10 +357,11 @@ def _int_pow(a: Tensor, b: Tensor) -> Tensor:
 
     Backends are only asked for non-negative exponents (no host read decides which).
     """
-    negative = detached(A.scalar("lt", b.data, 0))
-    raw = detached(A.binary("pow", a.data, A.unary("abs", b.data)))  # a ** |b|: right for +-1
-    unit = detached(A.scalar("eq", A.unary("abs", a.data), 1))  # a is 1 or -1
-    return where(negative & logical_not(unit), 0, raw)
+    negative = A.scalar("lt", b.data, 0)
+    raw = A.binary("pow", a.data, A.unary("abs", b.data))  # a ** |b|: right for +-1
+    unit = A.scalar("eq", A.unary("abs", a.data), 1)  # a is 1 or -1
+    zero = A.binary("logical_and", negative, A.unary("logical_not", unit))
+    return detached(A.where(zero, A.zeros(raw, ()), raw))
 
 
 def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
@@ -391,25 +370,6 @@ def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
     if op == "sub":
         raise DTypeError("sub: subtracting bool tensors is not supported; use ^ or logical_not")
     return binary(op, cast(a, int64), cast(b, int64))  # pow: as integers
-
-
-def compare(op: str, a: Tensor, b: object) -> Tensor:
-    """Comparisons (eq, ne, lt, le, gt, ge): bool results, no gradient."""
-    if isinstance(b, (bool, int, float)):
-        dtype = result_type(a.dtype, b)
-        check_fits(op, b, dtype)
-        return detached(A.scalar(op, cast(a, dtype).data, b))
-    a, other = promote(op, a, as_tensor_like(b, a))
-    return detached(A.binary(op, a.data, other.data))
-
-
-def logical(op: str, a: Tensor, b: object) -> Tensor:
-    """`a & b`, `a | b` on bool tensors (op: "logical_and" or "logical_or")."""
-    other = as_tensor_like(b, a)
-    if a.dtype != bool_ or other.dtype != bool_:
-        raise DTypeError(f"{op}: needs bool tensors, got {a.dtype} and {other.dtype}")
-    check_devices(op, a, other)
-    return detached(A.binary(op, a.data, other.data))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -449,11 +409,6 @@ def sign(x: Tensor) -> Tensor:
     return detached(A.unary("sign", x.data))
 
 
-def logical_not(x: Tensor) -> Tensor:
-    truth = x.data if x.dtype.kind == "b" else A.scalar("ne", x.data, 0)
-    return detached(A.unary("logical_not", truth))
-
-
 def sin(x: Tensor) -> Tensor:
     return Sin.apply(to_float(x))
 
@@ -472,57 +427,3 @@ def maximum(a: Tensor, b: object) -> Tensor:
 
 def minimum(a: Tensor, b: object) -> Tensor:
     return binary("minimum", a, b)
-
-
-def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
-    if min is not None:
-        x = binary("maximum", x, min)
-    if max is not None:
-        x = binary("minimum", x, max)
-    return x
-
-
-def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
-    """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars."""
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise DTypeError("where: at least one of a, b must be a tensor")
-    like = a if isinstance(a, Tensor) else b
-    assert isinstance(like, Tensor)
-    if cond.dtype != bool_:
-        raise DTypeError(f"where: condition must be bool, got {cond.dtype}")
-    if not isinstance(a, Tensor):
-        a = full((), a, dtype=result_type(like.dtype, a), device=like.device)
-    if not isinstance(b, Tensor):
-        b = full((), b, dtype=result_type(like.dtype, b), device=like.device)
-    check_devices("where", cond, a)
-    a, b = promote("where", a, b)
-    shape = broadcast_shapes("where", cond.shape, a.shape, b.shape)
-    parts = [t if t.shape == shape else Expand.apply(t, shape=shape) for t in (cond, a, b)]
-    return Where.apply(*parts)
-
-
-def masked_fill(x: Tensor, mask: Tensor, value: Scalar) -> Tensor:
-    """x with `value` wherever `mask` is true (mask broadcasts to x)."""
-    check_fits("masked_fill", value, x.dtype)  # nan into an int tensor: an error, as PyTorch
-    filled = where(mask, value, x)
-    return filled if filled.dtype == x.dtype else cast(filled, x.dtype)
-
-
-def _band(x: Tensor, diagonal: int, lower: bool) -> Tensor:
-    if x.ndim < 2:
-        raise ShapeError(f"{'tril' if lower else 'triu'}: needs >= 2 dims, got {x.shape}")
-    rows = arange(x.shape[-2], device=x.device).reshape(-1, 1)
-    cols = arange(x.shape[-1], device=x.device).reshape(1, -1)
-    offset = cols - rows  # (R, C): how far right of the diagonal each element is
-    keep = (offset <= diagonal) if lower else (offset >= diagonal)
-    return where(keep, x, False if x.dtype == bool_ else 0)
-
-
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two dims (the rest zero)."""
-    return _band(x, diagonal, lower=True)
-
-
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two dims (the rest zero)."""
-    return _band(x, diagonal, lower=False)

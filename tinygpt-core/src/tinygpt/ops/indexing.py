@@ -29,7 +29,7 @@ from ..dtypes import bool_, int64
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, normalize_axis, prod
 from ..tensor import Tensor
-from .elementwise import where
+from .comparison import where
 from .inplace import check_writable, commit, graph_alias
 from .movement import Permute, Reshape, Slice, broadcast_tensors
 from .promotion import cast, check_devices, detached

@@ -17,8 +17,9 @@ from ..creation import full, rand, randn
 from ..dtypes import bool_, check_fits, result_type
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .comparison import where
 from .dispatch import use_fused
-from .elementwise import binary, maximum, where
+from .elementwise import binary, maximum
 from .movement import Clone, WriteView
 from .promotion import as_tensor_like, cast, check_devices
 

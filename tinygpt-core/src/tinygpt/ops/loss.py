@@ -21,8 +21,8 @@ from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
 from .activation import log_softmax
+from .comparison import where
 from .dispatch import use_fused
-from .elementwise import where
 from .indexing import Gather
 from .promotion import cast, check_devices, check_float
 from .reductions import argmax

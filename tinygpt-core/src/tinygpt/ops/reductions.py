@@ -21,7 +21,8 @@ from ..dtypes import float16, float32, int64
 from ..errors import ShapeError
 from ..ndarray import NDArray, normalize_axis, prod
 from ..tensor import Tensor
-from .elementwise import exp, log, sqrt, where
+from .comparison import where
+from .elementwise import exp, log, sqrt
 from .promotion import cast, detached, to_float
 
 __all__ = [
