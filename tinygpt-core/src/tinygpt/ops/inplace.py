@@ -11,16 +11,19 @@ A leaf that requires grad (or a view of one) cannot be modified while recording.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import array_ops as A
-from ..autograd.function import is_grad_enabled, no_grad
-from ..creation import full, rand, randn
-from ..dtypes import bool_, check_fits, result_type
+from ..autograd.function import Function, is_grad_enabled, no_grad
+from ..creation import arange, full, rand, randn
+from ..dtypes import bool_, check_fits, int64, result_type
 from ..errors import ShapeError
+from ..ndarray import NDArray, prod
 from ..tensor import Tensor
 from .comparison import where
 from .dispatch import use_fused
 from .elementwise import binary, maximum
-from .movement import Clone, WriteView
+from .movement import Clone
 from .promotion import as_tensor_like, cast, check_devices
 
 __all__ = [
@@ -37,9 +40,56 @@ __all__ = [
     "commit",
     "check_writable",
     "graph_alias",
+    "WriteView",
 ]
 
 
+# ------------------------------------------------------------ the graph of a write
+class WriteView(Function):
+    """`base` with the elements that `view` shows replaced by `value`: how the graph records an
+    in-place write through a view (`x[0].mul_(2)` where x is in the graph).
+
+    The write already happened in memory, so forward returns base's array as it is. Backward
+    finds, for each element of the view, which element of base shares its memory (both are
+    strided windows on one buffer), and routes the gradient there to `value`, the rest to base.
+    """
+
+    def forward(self, base: NDArray, value: NDArray, view: Any = None) -> NDArray:
+        self.base = (base.shape, base.strides, base.offset)
+        self.view = (view.shape, view.strides, view.offset)
+        return base
+
+    def backward(self, grad: NDArray) -> tuple[NDArray, NDArray]:
+        base_at = _memory_positions(grad, *self.base)  # (base.size,) int64
+        view_at = _memory_positions(grad, *self.view)  # (view.size,)
+        extent = 1 + max(_last_position(*self.base), _last_position(*self.view))
+        ids = arange(base_at.size, device=grad.backend.device).data  # each base element's index
+        index_of = A.scatter_add((extent,), 0, base_at, ids)  # memory position -> base index
+        which = A.gather(index_of, 0, view_at)  # the base element under each view element
+        flat = grad.compact().reshape((grad.size,))
+        dvalue = A.gather(flat, 0, which)
+        dbase = A.binary("sub", flat, A.scatter_add((grad.size,), 0, which, dvalue))
+        return dbase.reshape(grad.shape), dvalue.reshape(self.view[0])
+
+
+def _memory_positions(like: NDArray, shape: tuple, strides: tuple, offset: int) -> NDArray:
+    """The buffer position of every element of a strided window, row-major: (size,) int64."""
+    device = like.backend.device
+    at = A.full(like, (), offset, int64)
+    for d, (size, stride) in enumerate(zip(shape, strides, strict=True)):
+        steps = A.scalar("mul", arange(size, device=device).data, stride)
+        at = A.binary("add", at, steps.reshape((1,) * d + (size,) + (1,) * (len(shape) - d - 1)))
+    return at.compact().reshape((prod(shape),))
+
+
+def _last_position(shape: tuple, strides: tuple, offset: int) -> int:
+    """The highest buffer position a strided window touches (its offset when empty)."""
+    if 0 in shape:
+        return offset
+    return offset + sum((size - 1) * stride for size, stride in zip(shape, strides) if stride > 0)
+
+
+# ------------------------------------------------------------------ functions
 def check_writable(op: str, x: Tensor) -> None:
     """Refuse in-place writes that would corrupt a result or a gradient."""
     if any(st == 0 and d > 1 for d, st in zip(x.shape, x.data.strides)):

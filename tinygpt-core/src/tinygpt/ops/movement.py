@@ -19,11 +19,10 @@ from typing import Any
 from .. import array_ops as A
 from ..autograd.function import Function
 from ..backend.registry import get_backend
-from ..creation import arange
 from ..device import Device
-from ..dtypes import as_dtype, int64
+from ..dtypes import as_dtype
 from ..errors import DTypeError, ShapeError
-from ..ndarray import NDArray, as_int, broadcast_shapes, checked_nbytes, normalize_axis, prod
+from ..ndarray import NDArray, as_int, broadcast_shapes, checked_nbytes, normalize_axis
 from ..tensor import Tensor
 from .promotion import cast, check_devices
 
@@ -38,7 +37,6 @@ __all__ = [
     "Contiguous",
     "Clone",
     "ToDevice",
-    "WriteView",
     "reshape",
     "permute",
     "transpose",
@@ -171,50 +169,6 @@ class Split(Function):
             if g is not None:
                 A.write(out.slice(window), g)
         return out
-
-
-class WriteView(Function):
-    """`base` with the elements that `view` shows replaced by `value`: how the graph records an
-    in-place write through a view (`x[0].mul_(2)` where x is in the graph).
-
-    The write already happened in memory, so forward returns base's array as it is. Backward
-    finds, for each element of the view, which element of base shares its memory (both are
-    strided windows on one buffer), and routes the gradient there to `value`, the rest to base.
-    """
-
-    def forward(self, base: NDArray, value: NDArray, view: Any = None) -> NDArray:
-        self.base = (base.shape, base.strides, base.offset)
-        self.view = (view.shape, view.strides, view.offset)
-        return base
-
-    def backward(self, grad: NDArray) -> tuple[NDArray, NDArray]:
-        base_at = _memory_positions(grad, *self.base)  # (base.size,) int64
-        view_at = _memory_positions(grad, *self.view)  # (view.size,)
-        extent = 1 + max(_last_position(*self.base), _last_position(*self.view))
-        ids = arange(base_at.size, device=grad.backend.device).data  # each base element's index
-        index_of = A.scatter_add((extent,), 0, base_at, ids)  # memory position -> base index
-        which = A.gather(index_of, 0, view_at)  # the base element under each view element
-        flat = grad.compact().reshape((grad.size,))
-        dvalue = A.gather(flat, 0, which)
-        dbase = A.binary("sub", flat, A.scatter_add((grad.size,), 0, which, dvalue))
-        return dbase.reshape(grad.shape), dvalue.reshape(self.view[0])
-
-
-def _memory_positions(like: NDArray, shape: tuple, strides: tuple, offset: int) -> NDArray:
-    """The buffer position of every element of a strided window, row-major: (size,) int64."""
-    device = like.backend.device
-    at = A.full(like, (), offset, int64)
-    for d, (size, stride) in enumerate(zip(shape, strides, strict=True)):
-        steps = A.scalar("mul", arange(size, device=device).data, stride)
-        at = A.binary("add", at, steps.reshape((1,) * d + (size,) + (1,) * (len(shape) - d - 1)))
-    return at.compact().reshape((prod(shape),))
-
-
-def _last_position(shape: tuple, strides: tuple, offset: int) -> int:
-    """The highest buffer position a strided window touches (its offset when empty)."""
-    if 0 in shape:
-        return offset
-    return offset + sum((size - 1) * stride for size, stride in zip(shape, strides) if stride > 0)
 
 
 class ToDevice(Function):
