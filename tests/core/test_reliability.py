@@ -145,3 +145,23 @@ def test_a_boolean_mask_must_have_the_shape_it_selects_from(device):
     with pytest.raises(IndexError, match="does not match"):
         x[tg.tensor([True, False, True], device=device)]
     assert x[tg.tensor([False, True], device=device)].tolist() == [[3, 4, 5]]
+
+
+def test_maximum_and_minimum_take_a_number_on_either_side(device):
+    x = tg.tensor([1.0, 3.0], device=device)
+    assert tg.maximum(2.0, x).tolist() == [2.0, 3.0]
+    assert tg.minimum(2.0, x).tolist() == [1.0, 2.0]
+    with pytest.raises(tg.DTypeError, match="needs at least one tensor"):
+        tg.maximum(1.0, 2.0)
+
+
+def test_chunk_of_an_empty_dim_gives_the_chunks_asked_for(device):
+    pieces = tg.zeros(0, 3, device=device).chunk(2)
+    assert [p.shape for p in pieces] == [(0, 3), (0, 3)]  # as PyTorch
+
+
+def test_copy_of_a_python_number_keeps_float64_precision(device):
+    x = tg.zeros(2, dtype=tg.float64, device=device)
+    with tg.no_grad():
+        x.copy_(0.1)
+    assert x.tolist() == [0.1, 0.1]

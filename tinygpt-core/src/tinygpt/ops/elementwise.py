@@ -421,9 +421,21 @@ def erf(x: Tensor) -> Tensor:
     return Erf.apply(to_float(x))
 
 
-def maximum(a: Tensor, b: object) -> Tensor:
-    return binary("maximum", a, b)
+def maximum(a: Tensor | Scalar, b: object) -> Tensor:
+    """Elementwise max; either side may be a Python number (it is commutative)."""
+    return binary("maximum", *_tensor_first("maximum", a, b))
 
 
-def minimum(a: Tensor, b: object) -> Tensor:
-    return binary("minimum", a, b)
+def minimum(a: Tensor | Scalar, b: object) -> Tensor:
+    """Elementwise min; either side may be a Python number (it is commutative)."""
+    return binary("minimum", *_tensor_first("minimum", a, b))
+
+
+def _tensor_first(op: str, a: object, b: object) -> tuple[Tensor, object]:
+    if isinstance(a, Tensor):
+        return a, b
+    if isinstance(b, Tensor):
+        return b, a
+    raise DTypeError(
+        f"{op}: needs at least one tensor, got {type(a).__name__} and {type(b).__name__}"
+    )

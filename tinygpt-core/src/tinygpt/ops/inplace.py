@@ -168,7 +168,11 @@ def _record(op: str, x: Tensor, other: object, alpha: float) -> Tensor:
 def copy_(x: Tensor, src: object) -> Tensor:
     """Write `src` (broadcast to x's shape, cast to x's dtype) into x."""
     check_writable("copy_", x)
-    source = as_tensor_like(src, x)
+    if isinstance(src, (bool, int, float)):
+        # a Python number goes straight to x's dtype (as float32 first, 0.1 would lose bits)
+        source = full((), src, dtype=x.dtype, device=x.device)
+    else:
+        source = as_tensor_like(src, x)
     check_devices("copy_", x, source)
     if _recording(x, source):
         # the gradient flows to src (summed over any broadcast), none to x's old value

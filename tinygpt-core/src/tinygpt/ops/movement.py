@@ -340,8 +340,10 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
             f"chunk: chunks must be greater than 0, got {chunks} (splitting {x.shape} along "
             f"dim {axis}); ask for 1 or more pieces"
         )
+    if x.shape[axis] == 0:
+        return split(x, [0] * chunks, axis)  # as PyTorch: `chunks` empty pieces
     size = -(-x.shape[axis] // chunks)  # ceil division, as in PyTorch
-    return split(x, max(size, 1), axis)
+    return split(x, size, axis)
 
 
 def pad(x: Tensor, pads: Sequence[int], value: float = 0.0) -> Tensor:
