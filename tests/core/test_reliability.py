@@ -165,3 +165,18 @@ def test_copy_of_a_python_number_keeps_float64_precision(device):
     with tg.no_grad():
         x.copy_(0.1)
     assert x.tolist() == [0.1, 0.1]
+
+
+def test_augmented_assignment_is_in_place_like_pytorch(device):
+    x = tg.zeros(4, device=device)
+    view = x[1:3]
+    view += 1.0  # a view: the base sees it
+    assert x.tolist() == [0.0, 1.0, 1.0, 0.0]
+    ints = tg.zeros(2, dtype=tg.int64, device=device)
+    with pytest.raises(tg.DTypeError, match="cannot be written into the int64 tensor"):
+        ints += 0.5
+    a = _t([1.0, 2.0], device, True)
+    y = a * 1
+    y *= 3.0  # recorded in the graph
+    y.sum().backward()
+    assert a.grad.tolist() == [3.0, 3.0]

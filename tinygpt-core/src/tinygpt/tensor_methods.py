@@ -282,6 +282,19 @@ class TensorMethods:
         ops.indexing.setitem(self, index, value)
 
     # ------------------------------------------------------------ in place
+    # `x += y` updates x's memory, as in PyTorch (views of x see it), instead of rebinding x
+    def __iadd__(self, other: Any) -> Tensor:
+        return ops.inplace.augmented("add", self, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return ops.inplace.augmented("sub", self, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return ops.inplace.augmented("mul", self, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return ops.inplace.augmented("div", self, other)
+
     def copy_(self, src: Any) -> Tensor:
         return ops.inplace.copy_(self, src)
 

@@ -16,8 +16,8 @@ from typing import Any
 from .. import array_ops as A
 from ..autograd.function import Function, is_grad_enabled, no_grad
 from ..creation import arange, full, rand, randn
-from ..dtypes import bool_, check_fits, int64, result_type
-from ..errors import ShapeError
+from ..dtypes import bool_, check_fits, float32, int64, promote_types, result_type
+from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, prod
 from ..tensor import Tensor
 from .comparison import where
@@ -41,6 +41,7 @@ __all__ = [
     "check_writable",
     "graph_alias",
     "WriteView",
+    "augmented",
 ]
 
 
@@ -246,6 +247,31 @@ def _copy_no_check(x: Tensor, result: Tensor) -> Tensor:
     A.write(x.data, data)
     x._bump_version()
     return x
+
+
+_KIND_RANK = {"b": 0, "i": 1, "f": 2}
+
+
+def augmented(op: str, x: Tensor, other: object) -> Tensor:
+    """`x op= other` (`+=`, `-=`, `*=`, `/=`): in place, as in PyTorch. Like PyTorch it refuses
+    a result of a wider kind than x (an int tensor `/=` or `+= 0.5`) instead of truncating."""
+    if isinstance(other, Tensor):
+        wanted = promote_types(x.dtype, other.dtype)
+    elif isinstance(other, (bool, int, float)):
+        wanted = result_type(x.dtype, other)
+    else:
+        wanted = as_tensor_like(other, x).dtype
+    if op == "div" and wanted.kind != "f":
+        wanted = float32
+    if _KIND_RANK[wanted.kind] > _KIND_RANK[x.dtype.kind]:
+        raise DTypeError(
+            f"{op}_: the result is {wanted}, which cannot be written into the {x.dtype} tensor "
+            f"in place; use x = x {_SYMBOL[op]} y, or convert x first (x = x.float())"
+        )
+    return _update(op, x, other)
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 
 def add_(x: Tensor, other: object, alpha: float = 1.0) -> Tensor:
