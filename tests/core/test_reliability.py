@@ -175,7 +175,7 @@ def test_augmented_assignment_is_in_place_like_pytorch(device):
     ints = tg.zeros(2, dtype=tg.int64, device=device)
     with pytest.raises(tg.DTypeError, match="cannot be written into the int64 tensor"):
         ints += 0.5
-    a = _t([1.0, 2.0], device, True)
+    a = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
     y = a * 1
     y *= 3.0  # recorded in the graph
     y.sum().backward()
