@@ -4,6 +4,8 @@
     nox -s tests -- -k matmul -x   # arguments after `--` go to pytest
     nox -s wheels                  # build all six wheels, smoke-test core + numpy in a fresh venv
     nox -s bench -- --quick        # benchmarks; `-- --with-torch` (or BENCH_TORCH=1) adds PyTorch
+    nox -s fuzz                    # the differential fuzzer, long (tests/fuzz; quick in `tests`)
+    nox -s asan                    # cpu backend under AddressSanitizer + UBSan: kit + fuzzer
     nox --list                     # what there is
 
 Each session builds a fresh virtual environment from the files in this repository, so what
@@ -168,6 +170,57 @@ def cuda_compile(session: nox.Session) -> None:
         "-q",
         *session.posargs,
     )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The differential fuzzer (tests/fuzz) for long: HYPOTHESIS_PROFILE=fuzz, random, thousands
+    of examples per test. Arguments after `--` go to pytest.
+
+        nox -s fuzz                           # every installed backend, until done
+        nox -s fuzz -- -k matmul -x           # one op family, stop at the first failure
+        timeout -s INT 600 nox -s fuzz        # ten minutes; the summary still prints
+
+    FUZZ_TORCH=1 also installs PyTorch, the oracle that catches bugs every backend shares.
+    """
+    session.install(*editable(installable_distributions()), *DEV_DEPENDENCIES)
+    if os.environ.get("FUZZ_TORCH") == "1":
+        session.install(TORCH)
+    # NOTE: tests/conftest.py loads HYPOTHESIS_PROFILE while pytest imports it, before
+    # tests/fuzz/conftest.py registers "fuzz": `-p fuzz_profiles` registers it first
+    env = {"HYPOTHESIS_PROFILE": "fuzz", "PYTHONPATH": str(ROOT / "tests" / "fuzz")}
+    session.run(
+        "pytest", "-p", "fuzz_profiles", "tests/fuzz", "-m", "fuzz", *session.posargs, env=env
+    )
+
+
+@nox.session
+def asan(session: nox.Session) -> None:
+    """The cpu backend built with AddressSanitizer + UBSan, under its conformance kit and the
+    fuzzer's quick profile. Arguments after `--` go to the fuzzer's pytest run.
+
+    The backend is built from a copy of its folder (TINYGPT_CPU_SANITIZE=1, see its setup.py),
+    so no sanitized object or module can leak into the source tree or another build.
+    """
+    session.install("-e", f"./{CORE}[test]", "-e", f"./{NUMPY_BACKEND}", *DEV_DEPENDENCIES)
+    source = Path(session.create_tmp()).resolve() / "tinygpt-backend-cpu"
+    shutil.rmtree(source, ignore_errors=True)
+    junk = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.so", "*.c", "*.html")
+    shutil.copytree(ROOT / "tinygpt-backend-cpu", source, ignore=junk)
+    session.install(str(source), env={"TINYGPT_CPU_SANITIZE": "1"})
+
+    libasan = session.run("gcc", "-print-file-name=libasan.so", silent=True, external=True)
+    libasan = libasan.strip() if isinstance(libasan, str) else ""
+    env = {
+        "LD_PRELOAD": libasan,
+        # CPython keeps its interned objects to the end on purpose: no leak reports
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_string_checks=1",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "TINYGPT_DEVICE": "cpu",  # the fuzzer's `device`: cpu only (numpy stays the reference)
+    }
+    with session.chdir(session.create_tmp()):  # no import of the unsanitized source tree
+        session.run("pytest", "--pyargs", "tinygpt.testing", "--tinygpt-backend=cpu", "-q", env=env)
+    session.run("pytest", "tests/fuzz", "-m", "fuzz", "-q", *session.posargs, env=env)
 
 
 # --- helpers --------------------------------------------------------------------------------
