@@ -180,3 +180,12 @@ def test_augmented_assignment_is_in_place_like_pytorch(device):
     y *= 3.0  # recorded in the graph
     y.sum().backward()
     assert a.grad.tolist() == [3.0, 3.0]
+
+
+def test_small_pytorch_agreements_found_by_the_fuzzer(device):
+    x = tg.tensor([float("nan"), -0.0, 2.0], device=device)
+    assert x.sign().tolist() == [0.0, 0.0, 1.0]  # PyTorch: sign(nan) is 0
+    with pytest.raises(tg.ShapeError, match="must all be >= 0"):
+        tg.arange(9.0, device=device).split([10, -1])
+    with pytest.raises(ValueError, match="rectangular"):
+        tg.tensor([[1, 2], [3]], device=device)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .dtypes import DType, as_dtype, bool_, float32, int32, int64
-from .errors import DTypeError
+from .errors import DTypeError, ShapeError
 from .ndarray import NDArray
 
 if TYPE_CHECKING:
@@ -45,7 +45,12 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
     """Copy nested lists, scalars or a NumPy array to `backend` as a dense NDArray."""
     import numpy as np
 
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ShapeError(
+            f"tensor: nested lists must be rectangular (every row the same length): {error}"
+        ) from None
     if array.dtype == object:
         raise DTypeError("tensor: data must be numbers, or nested lists of equal length")
     if dtype is None:

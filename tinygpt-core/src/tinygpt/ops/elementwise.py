@@ -406,7 +406,11 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
 def sign(x: Tensor) -> Tensor:
     if x.dtype == bool_:
         return detached(A.copy(x.data))  # as PyTorch: sign(True) is True
-    return detached(A.unary("sign", x.data))
+    out = A.unary("sign", x.data)
+    if x.dtype.kind == "f":
+        # as PyTorch: sign(nan) is 0 (nan is the one value that is not equal to itself)
+        out = A.where(A.binary("ne", x.data, x.data), A.zeros(out, ()), out)
+    return detached(out)
 
 
 def sin(x: Tensor) -> Tensor:

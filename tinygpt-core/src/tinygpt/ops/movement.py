@@ -326,7 +326,9 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
             raise ShapeError(f"split: size must be positive, got {size}")
         sizes = [min(size, length - start) for start in range(0, length, size)] or [0]
     else:
-        sizes = list(split_size_or_sections)
+        sizes = [as_int("split", s, "each size") for s in split_size_or_sections]
+        if any(s < 0 for s in sizes):
+            raise ShapeError(f"split: sizes {sizes} must all be >= 0 (as in PyTorch)")
         if sum(sizes) != length:
             raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, dim {axis} is {length}")
     return Split.apply(x, axis=axis, sizes=tuple(sizes))
