@@ -40,7 +40,7 @@ from .ops.movement import (
     unbind,
     unsqueeze,
 )
-from .ops.normalization import layer_norm
+from .ops.normalization import layer_norm, rms_norm
 from .ops.pooling import avg_pool2d, max_pool2d
 from .ops.reductions import (
     argmax,
@@ -92,6 +92,7 @@ __all__ = [
     "pad",
     "permute",
     "relu",
+    "rms_norm",
     "reshape",
     "rsqrt",
     "scaled_dot_product_attention",

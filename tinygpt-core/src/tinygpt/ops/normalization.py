@@ -26,7 +26,10 @@ from .elementwise import rsqrt
 from .promotion import check_float, check_same
 from .reductions import mean
 
-__all__ = ["LayerNorm", "layer_norm"]
+__all__ = ["LayerNorm", "layer_norm", "rms_norm"]
+
+#: machine epsilon per floating dtype (rms_norm's default eps, as in PyTorch)
+_MACHINE_EPS = {"float16": 2.0**-10, "float32": 2.0**-23, "float64": 2.0**-52}
 
 
 class LayerNorm(Function):
@@ -85,6 +88,24 @@ def layer_norm(
     flat_b = None if bias is None else bias.reshape(-1)
     y = _layer_norm_last(input.reshape(*lead, -1), flat_w, flat_b, eps)
     return y.reshape(*input.shape)
+
+
+def rms_norm(
+    x: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (no centering, no bias).
+
+    eps=None uses the dtype's machine epsilon, as PyTorch does.
+    """
+    shape = normalized_dims("rms_norm", x, normalized_shape)
+    if eps is None:
+        eps = _MACHINE_EPS[x.dtype.name]
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
 
 
 def normalized_dims(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:

@@ -1,5 +1,7 @@
 """Normalization: layer_norm, rms_norm and batch_norm, with PyTorch's signatures.
 
+layer_norm and rms_norm are core ops (`tinygpt.ops.normalization`), re-exported here.
+
 >>> import tinygpt as tg
 >>> import tinygpt.nn.functional as F
 >>> y = F.layer_norm(tg.tensor([[1.0, 3.0]]), (2,))
@@ -9,43 +11,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import tinygpt as tg
-from tinygpt import ShapeError, Tensor, layer_norm
+from tinygpt import ShapeError, Tensor, layer_norm, rms_norm
 
 __all__ = ["layer_norm", "rms_norm", "batch_norm"]
-
-#: machine epsilon per floating dtype (rms_norm's default eps, as in PyTorch)
-_MACHINE_EPS = {"float16": 2.0**-10, "float32": 2.0**-23, "float64": 2.0**-52}
-
-
-def _normalized_dims(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if not shape or x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
-        raise ShapeError(
-            f"{op}: input {x.shape} does not end with normalized_shape {shape}; "
-            "the normalized dims must be the last ones"
-        )
-    return shape
-
-
-def rms_norm(
-    x: Tensor,
-    normalized_shape: int | Sequence[int],
-    weight: Tensor | None = None,
-    eps: float | None = None,
-) -> Tensor:
-    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (no centering, no bias).
-
-    eps=None uses the dtype's machine epsilon, as PyTorch does.
-    """
-    shape = _normalized_dims("rms_norm", x, normalized_shape)
-    if eps is None:
-        eps = _MACHINE_EPS[x.dtype.name]
-    dims = tuple(range(x.ndim - len(shape), x.ndim))
-    y = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
-    return y if weight is None else y * weight
 
 
 def batch_norm(
