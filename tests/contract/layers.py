@@ -40,17 +40,6 @@ PUBLIC_NAMES_SHADOWING_MODULES = {"tinygpt.tensor", "tinygpt.device"}
 
 # ndarray-access: attributes that only a backend or an NDArray has
 BACKEND_ATTRS = {"backend", "fused_ops"}  # flagged on anything
-NDARRAY_ATTRS = {  # flagged after `.data` (Tensor.data is the NDArray)
-    "backend",
-    "buffer",
-    "strides",
-    "offset",
-    "slice",
-    "compact",
-    "broadcast_to",
-    "is_contiguous",
-    "view",
-}
 NDARRAY_NAMES = {"NDArray"}
 
 # Paths below are relative to tinygpt-core/src/tinygpt; one ending in "/" is a folder.
@@ -153,18 +142,14 @@ def check_upper(tree: ast.AST, module: str, is_package: bool, core: Path):
                 base_reported = not is_from_name
                 yield line, "public-api", f"imports {name}; use the public names of tinygpt"
         if isinstance(node, ast.Attribute):
-            if node.attr in NDARRAY_ATTRS and _is_data(node.value):
-                yield line, "ndarray-access", f".data.{node.attr} reaches into the NDArray"
+            if node.attr == "_data":
+                yield line, "ndarray-access", "._data is the tensor's NDArray; use .data"
             elif node.attr in BACKEND_ATTRS:
                 yield line, "ndarray-access", f".{node.attr} reaches into the backend"
             elif node.attr in NDARRAY_NAMES:
                 yield line, "ndarray-access", f"uses {node.attr}"
         if isinstance(node, ast.Name) and node.id in NDARRAY_NAMES:
             yield line, "ndarray-access", f"uses {node.id}"
-
-
-def _is_data(node: ast.AST) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "data"
 
 
 def check_core(tree: ast.AST, module: str, is_package: bool, rel: str):

@@ -42,7 +42,7 @@ def test_parameter_shares_memory_and_requires_grad(device):
     t = tg.zeros(2, 3, device=device)
     p = nn.Parameter(t)
     assert isinstance(p, tg.Tensor) and p.requires_grad and p.is_leaf
-    assert p.data is t.data  # no copy
+    assert p._data is t._data  # no copy
     assert "Parameter containing" in repr(p)
 
 

@@ -61,7 +61,7 @@ def test_state_dict_shares_memory_and_is_detached(device):
     model = make_model(device)
     sd = model.state_dict()
     assert not sd["0.weight"].requires_grad
-    assert sd["0.weight"].data is model[0].weight.data
+    assert sd["0.weight"]._data is model[0].weight._data
     assert model.state_dict(keep_vars=True)["0.weight"] is model[0].weight
 
 

@@ -72,9 +72,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     if isinstance(data, Tensor):
         out = data.detach().to(device=device) if device is not None else data.detach()
         out = out.to(as_dtype(dtype)) if dtype is not None else out
-        if out.data.buffer is data.data.buffer:
+        if out._data.buffer is data._data.buffer:
             out = out.clone()
-        return _finish(out.data, requires_grad)
+        return _finish(out._data, requires_grad)
     backend = _backend_for(device, dtype)
     wanted = None if dtype is None else as_dtype(dtype)
     return _finish(from_host_data(data, wanted, backend), requires_grad)
@@ -187,8 +187,8 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None) 
     m = n if m is None else m
     out = zeros(n, m, dtype=dtype, device=device)
     k = min(n, m)
-    diagonal = out.data.view((k,), (m + 1,), 0)  # every (m+1)-th element is on the diagonal
-    out.data.backend.fill(diagonal, 1)
+    diagonal = out._data.view((k,), (m + 1,), 0)  # every (m+1)-th element is on the diagonal
+    out._data.backend.fill(diagonal, 1)
     return out
 
 
@@ -268,7 +268,7 @@ def randint(
     checked_nbytes("randint", shape, int64)  # (the float64 uniforms below are as wide)
     u = _random("uniform", shape, 0.0, float(high - low), as_dtype("float64"), device, False)
     # truncating a uniform in [0, n) gives each of 0..n-1 equal odds; clamp guards rounding
-    ints = u.data.backend.cast(u.data, int64)
-    out = Tensor._make(NDArray(u.data.backend, ints, shape, int64))
+    ints = u._data.backend.cast(u._data, int64)
+    out = Tensor._make(NDArray(u._data.backend, ints, shape, int64))
     out = out.clamp(0, high - low - 1) + low
     return out.to(as_dtype(dtype)) if dtype is not None else out

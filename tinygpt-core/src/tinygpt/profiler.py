@@ -96,7 +96,7 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
     def forward(self, ctx: Function, tensors: tuple[Tensor, ...], options: dict) -> Any:
         """Run `ctx.forward` on the tensors' arrays, timed; returns what it returns (an
         array, or a tuple of arrays for a node with several outputs)."""
-        inputs = [t.data for t in tensors]
+        inputs = [t._data for t in tensors]
         start = time.perf_counter()
         out = ctx.forward(*inputs, **options)
         outs = out if isinstance(out, tuple) else (out,)

@@ -35,8 +35,9 @@ __all__ = ["Tensor"]
 class Tensor(TensorMethods):
     """A multi-dimensional array on a device, recording the ops that made it."""
 
-    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "__weakref__")
-    data: NDArray
+    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "__weakref__")
+    #: the memory: a strided NDArray over a backend buffer (`.data` is PyTorch's tensor view)
+    _data: NDArray
     requires_grad: builtins.bool
     _grad: Tensor | None
     grad_fn: Function | None
@@ -55,6 +56,16 @@ class Tensor(TensorMethods):
         """Wrap an NDArray without copying (internal constructor)."""
         return _new(cls, data, requires_grad)
 
+    @staticmethod
+    def _make_subclass(
+        cls: type[Tensor], data: Tensor, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        """A `cls` instance over `data`'s memory and version counter (as PyTorch's, for
+        subclasses such as `nn.Parameter`): no copy, no graph."""
+        out = _new(cls, data._data, requires_grad)
+        out._share_memory_of(data)
+        return out
+
     @property
     def _version_now(self) -> int:
         return self._version[0]
@@ -71,19 +82,19 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------------- facts
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> DType:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> Device:
-        return self.data.backend.device
+        return self._data.backend.device
 
     @property
     def ndim(self) -> int:
-        return len(self.data.shape)
+        return len(self._data.shape)
 
     @property
     def is_leaf(self) -> builtins.bool:
@@ -93,7 +104,7 @@ class Tensor(TensorMethods):
         return self.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def size(self, dim: int | None = None) -> Any:
         return self.shape if dim is None else self.shape[dim]
@@ -104,7 +115,7 @@ class Tensor(TensorMethods):
         return self.shape[0]
 
     def is_contiguous(self) -> builtins.bool:
-        return self.data.is_contiguous()
+        return self._data.is_contiguous()
 
     def is_floating_point(self) -> builtins.bool:
         return self.dtype.is_floating_point
@@ -112,13 +123,13 @@ class Tensor(TensorMethods):
     # ------------------------------------------------------- conversion
     def numpy(self) -> Any:
         """A NumPy copy (detached; the tensor's memory is never shared)."""
-        return to_numpy(self.data)
+        return to_numpy(self._data)
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
     def item(self) -> builtins.bool | int | float:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors convert, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -134,14 +145,14 @@ class Tensor(TensorMethods):
         return int(self.item())
 
     def __bool__(self) -> builtins.bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
                 f"bool: a tensor of shape {self.shape} is ambiguous; use .any() or .all()"
             )
         return bool(self.item())
 
     def __repr__(self) -> str:
-        body = format_array(self.data, prefix="tensor(")
+        body = format_array(self._data, prefix="tensor(")
         extras = [f"dtype={self.dtype}", f"device='{self.device}'"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
@@ -175,27 +186,47 @@ class Tensor(TensorMethods):
                 owned = NDArray(g.backend, g.backend.copy(g), g.shape, g.dtype)
                 self._grad = Tensor._make(owned)
             else:
-                self._grad = Tensor._make(A.binary("add", self._grad.data, g))
+                self._grad = Tensor._make(A.binary("add", self._grad._data, g))
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle by value: the host bytes, dtype name, shape and device name (no graph, no
         .grad), so tensors, Parameters and Modules cross process boundaries."""
-        host = bytes(memoryview(self.data.backend.to_host(self.data)).cast("B"))
+        host = bytes(memoryview(self._data.backend.to_host(self._data)).cast("B"))
         shape = self.shape
         device = str(self.device)
         return _unpickle, (type(self), host, self.dtype.name, shape, device, self.requires_grad)
 
     def __deepcopy__(self, memo: dict[builtins.int, Any]) -> Tensor:
         """A copy with its own memory on the same backend (`copy.deepcopy(module)` works)."""
-        d = self.data
+        d = self._data
         out = type(self)._make(NDArray(d.backend, d.backend.copy(d), d.shape, d.dtype))
         out.requires_grad = self.requires_grad
         memo[id(self)] = out
         return out
 
+    @property
+    def data(self) -> Tensor:
+        """This tensor's memory as a tensor outside the graph, as PyTorch's `.data`.
+
+        It shares the memory (`p.data -= lr * p.grad` updates `p`) but not the version
+        counter: autograd does not see writes made through it. Prefer `detach()` and
+        `with tg.no_grad():` in new code.
+        """
+        return Tensor._make(self._data, False)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """`t.data = other`: `t` now shows `other`'s memory (its shape, dtype and device)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"Tensor.data: assign a Tensor, got {type(value).__name__}; "
+                f"use tg.tensor(value) first"
+            )
+        self._data = value._data
+
     def detach(self) -> Tensor:
         """The same data (and version counter), cut out of the graph."""
-        out = Tensor._make(self.data, False)
+        out = Tensor._make(self._data, False)
         out._version = self._version
         return out
 
@@ -252,7 +283,7 @@ def _unpickle(
 def _new(cls: type[Tensor], data: NDArray, requires_grad: builtins.bool) -> Tensor:
     """A tensor of class `cls` over `data`: no graph, no gradient, a fresh version counter."""
     out = object.__new__(cls)
-    out.data = data
+    out._data = data
     out.requires_grad = requires_grad
     out._grad = None
     out.grad_fn = None

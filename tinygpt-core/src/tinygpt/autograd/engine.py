@@ -141,10 +141,10 @@ def _merged_order(roots: list[Function]) -> list[Function]:
 
 
 def _check_shape(node: Function, parent: Tensor, g: NDArray) -> None:
-    if g.shape != parent.data.shape:
+    if g.shape != parent._data.shape:
         raise ShapeError(
             f"{type(node).__name__}.backward returned a gradient of shape {g.shape} "
-            f"for an input of shape {parent.data.shape}"
+            f"for an input of shape {parent._data.shape}"
         )
 
 
@@ -168,18 +168,18 @@ def _deliver(leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected:
 
 def _seed_gradient(out: Tensor, gradient: Tensor | None, op: str) -> NDArray:
     if gradient is None:
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for a scalar output, got shape "
                 f"{tuple(out.shape)}; pass gradient= (a tensor of that shape) or call .sum() first"
             )
-        return A.full(out.data, out.data.shape, 1.0)
+        return A.full(out._data, out._data.shape, 1.0)
     if tuple(gradient.shape) != tuple(out.shape):
         raise ShapeError(
             f"{op}: gradient has shape {tuple(gradient.shape)} but the output has shape "
             f"{tuple(out.shape)}"
         )
-    return A.cast(gradient.data, out.dtype)
+    return A.cast(gradient._data, out.dtype)
 
 
 def backward(out: Tensor, gradient: Tensor | None = None, retain_graph: bool = False) -> None:

@@ -164,7 +164,7 @@ class Function:
         """
         ctx = cls(tensors)
         if profile_hook is None:
-            data = ctx.forward(*[t.data for t in tensors], **options)
+            data = ctx.forward(*[t._data for t in tensors], **options)
         else:
             data = profile_hook.forward(ctx, tensors, options)
         requires_grad = _mode.enabled and True in ctx.needs_grad
@@ -199,7 +199,7 @@ class Function:
 
 def _link_view(out: Tensor, source: Tensor) -> None:
     """An output over its first input's memory (a view) shares that input's version counter."""
-    if out.data.buffer is source.data.buffer:
+    if out._data.buffer is source._data.buffer:
         out._share_memory_of(source)
 
 
@@ -207,9 +207,9 @@ def _remember_versions(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor) -
     """Note the version of every input (and the output) whose memory backward will read."""
     saved = {id(getattr(value, "buffer", None)) for value in ctx.saved}
     for i, tensor in enumerate(inputs):
-        if id(tensor.data.buffer) in saved:
+        if id(tensor._data.buffer) in saved:
             ctx.versions.append((f"input {i}", tensor._version, tensor._version[0]))
-    if id(out.data.buffer) in saved:
+    if id(out._data.buffer) in saved:
         ctx.versions.append(("output", out._version, out._version[0]))
 
 

@@ -54,7 +54,7 @@ def _probe(out: Tensor):
 
 def _tensor(values: Any, like: Tensor, dtype: DType | None = None) -> Tensor:
     """Host values as a new tensor on `like`'s device (in `like`'s dtype unless given)."""
-    data = from_host_data(values, like.dtype if dtype is None else dtype, like.data.backend)
+    data = from_host_data(values, like.dtype if dtype is None else dtype, like._data.backend)
     return type(like)._make(data, False)
 
 

@@ -55,9 +55,9 @@ def compare(op: str, a: Tensor, b: object) -> Tensor:
     if isinstance(b, (bool, int, float)):
         dtype = result_type(a.dtype, b)
         check_fits(op, b, dtype)
-        return detached(A.scalar(op, cast(a, dtype).data, b))
+        return detached(A.scalar(op, cast(a, dtype)._data, b))
     a, other = promote(op, a, as_tensor_like(b, a))
-    return detached(A.binary(op, a.data, other.data))
+    return detached(A.binary(op, a._data, other._data))
 
 
 def logical(op: str, a: Tensor, b: object) -> Tensor:
@@ -66,11 +66,11 @@ def logical(op: str, a: Tensor, b: object) -> Tensor:
     if a.dtype != bool_ or other.dtype != bool_:
         raise DTypeError(f"{op}: needs bool tensors, got {a.dtype} and {other.dtype}")
     check_devices(op, a, other)
-    return detached(A.binary(op, a.data, other.data))
+    return detached(A.binary(op, a._data, other._data))
 
 
 def logical_not(x: Tensor) -> Tensor:
-    truth = x.data if x.dtype.kind == "b" else A.scalar("ne", x.data, 0)
+    truth = x._data if x.dtype.kind == "b" else A.scalar("ne", x._data, 0)
     return detached(A.unary("logical_not", truth))
 
 

@@ -17,4 +17,4 @@ __all__ = ["use_fused"]
 
 def use_fused(name: str, x: Tensor) -> bool:
     """True when the backend holding `x` offers the fused kernel `name` (one of FUSED_OPS)."""
-    return name in x.data.backend.fused_ops
+    return name in x._data.backend.fused_ops

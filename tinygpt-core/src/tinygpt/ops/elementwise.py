@@ -357,16 +357,16 @@ def _int_pow(a: Tensor, b: Tensor) -> Tensor:
 
     Backends are only asked for non-negative exponents (no host read decides which).
     """
-    negative = A.scalar("lt", b.data, 0)
-    raw = A.binary("pow", a.data, A.unary("abs", b.data))  # a ** |b|: right for +-1
-    unit = A.scalar("eq", A.unary("abs", a.data), 1)  # a is 1 or -1
+    negative = A.scalar("lt", b._data, 0)
+    raw = A.binary("pow", a._data, A.unary("abs", b._data))  # a ** |b|: right for +-1
+    unit = A.scalar("eq", A.unary("abs", a._data), 1)  # a is 1 or -1
     zero = A.binary("logical_and", negative, A.unary("logical_not", unit))
     return detached(A.where(zero, A.zeros(raw, ()), raw))
 
 
 def _bool_binary(op: str, a: Tensor, b: Tensor) -> Tensor:
     if op in _BOOL_OPS:
-        return detached(A.binary(_BOOL_OPS[op], a.data, b.data))
+        return detached(A.binary(_BOOL_OPS[op], a._data, b._data))
     if op == "sub":
         raise DTypeError("sub: subtracting bool tensors is not supported; use ^ or logical_not")
     return binary(op, cast(a, int64), cast(b, int64))  # pow: as integers
@@ -405,11 +405,11 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
 
 def sign(x: Tensor) -> Tensor:
     if x.dtype == bool_:
-        return detached(A.copy(x.data))  # as PyTorch: sign(True) is True
-    out = A.unary("sign", x.data)
+        return detached(A.copy(x._data))  # as PyTorch: sign(True) is True
+    out = A.unary("sign", x._data)
     if x.dtype.kind == "f":
         # as PyTorch: sign(nan) is 0 (nan is the one value that is not equal to itself)
-        out = A.where(A.binary("ne", x.data, x.data), A.zeros(out, ()), out)
+        out = A.where(A.binary("ne", x._data, x._data), A.zeros(out, ()), out)
     return detached(out)
 
 

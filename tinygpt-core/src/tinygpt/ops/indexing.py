@@ -152,7 +152,7 @@ def _array_index(x: Tensor, item: object, dim: int | None) -> list[Tensor]:
                 f"{covered} of the tensor {x.shape} it indexes (from dim {dim}); a mask "
                 "must have exactly the shape of the dims it selects from"
             )
-        return [detached(p) for p in host.nonzero(array.data)]
+        return [detached(p) for p in host.nonzero(array._data)]
     if array.dtype.kind != "i":
         raise DTypeError(
             f"getitem: index tensors must be int or bool, got {array.dtype}; "
@@ -230,7 +230,7 @@ def setitem(x: Tensor, index: object, value: object) -> None:
         if recording:
             commit("setitem", x, SetSlice.apply(before, source, items=tuple(items)))
             return
-        A.write(x.data.slice(tuple(items)), A.cast(source.data, x.dtype))
+        A.write(x._data.slice(tuple(items)), A.cast(source._data, x.dtype))
         x._bump_version()
         return
     _setitem_advanced(x, before, index, source, recording)
@@ -251,14 +251,14 @@ def _setitem_advanced(
         )
     positions = getitem(arange(x.numel(), device=x.device).reshape(*x.shape), index)
     values = source.expand(*positions.shape).reshape(-1) if positions.ndim else source.reshape(1)
-    which, where_to = host.last_writes(positions.data)  # repeats: keep the last, like NumPy
-    written = A.gather(values.data, 0, which)
+    which, where_to = host.last_writes(positions._data)  # repeats: keep the last, like NumPy
+    written = A.gather(values._data, 0, which)
     scattered = A.scatter_add((x.numel(),), 0, where_to, written)
-    hit = A.scatter_add((x.numel(),), 0, where_to, A.full(x.data, which.shape, 1, x.dtype))
+    hit = A.scatter_add((x.numel(),), 0, where_to, A.full(x._data, which.shape, 1, x.dtype))
     selected = detached(A.scalar("ne", hit, 0)).reshape(*x.shape)
     new = where(selected, detached(scattered).reshape(*x.shape), before)
     if recording:
         commit("setitem", x, new)
         return
-    A.write(x.data, new.data)
+    A.write(x._data, new._data)
     x._bump_version()

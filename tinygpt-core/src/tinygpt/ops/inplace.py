@@ -64,7 +64,7 @@ class WriteView(Function):
         base_at = _memory_positions(grad, *self.base)  # (base.size,) int64
         view_at = _memory_positions(grad, *self.view)  # (view.size,)
         extent = 1 + max(_last_position(*self.base), _last_position(*self.view))
-        ids = arange(base_at.size, device=grad.backend.device).data  # each base element's index
+        ids = arange(base_at.size, device=grad.backend.device)._data  # each base element's index
         index_of = A.scatter_add((extent,), 0, base_at, ids)  # memory position -> base index
         which = A.gather(index_of, 0, view_at)  # the base element under each view element
         flat = grad.compact().reshape((grad.size,))
@@ -78,7 +78,7 @@ def _memory_positions(like: NDArray, shape: tuple, strides: tuple, offset: int) 
     device = like.backend.device
     at = A.full(like, (), offset, int64)
     for d, (size, stride) in enumerate(zip(shape, strides, strict=True)):
-        steps = A.scalar("mul", arange(size, device=device).data, stride)
+        steps = A.scalar("mul", arange(size, device=device)._data, stride)
         at = A.binary("add", at, steps.reshape((1,) * d + (size,) + (1,) * (len(shape) - d - 1)))
     return at.compact().reshape((prod(shape),))
 
@@ -93,7 +93,7 @@ def _last_position(shape: tuple, strides: tuple, offset: int) -> int:
 # ------------------------------------------------------------------ functions
 def check_writable(op: str, x: Tensor) -> None:
     """Refuse in-place writes that would corrupt a result or a gradient."""
-    if any(st == 0 and d > 1 for d, st in zip(x.shape, x.data.strides)):
+    if any(st == 0 and d > 1 for d, st in zip(x.shape, x._data.strides)):
         raise RuntimeError(
             f"{op}: tensor of shape {x.shape} is a broadcast view (stride 0): one element of "
             "memory stands for several, so an in-place write is ambiguous; write into a "
@@ -128,14 +128,14 @@ def commit(op: str, x: Tensor, new: Tensor) -> Tensor:
     if new.shape != x.shape:
         raise ShapeError(f"{op}: the result has shape {new.shape}, but {x.shape} is written")
     new = cast(new, x.dtype)
-    A.write(x.data, new.data)
+    A.write(x._data, new._data)
     x._bump_version()
     if not new.requires_grad:
         return x
     base = x._base
-    if base is not None and base.data.buffer is x.data.buffer:
+    if base is not None and base._data.buffer is x._data.buffer:
         # the base's old value in the graph, with the view's elements replaced by `new`
-        rewritten = WriteView.apply(graph_alias(base), new, view=x.data)
+        rewritten = WriteView.apply(graph_alias(base), new, view=x._data)
         base.grad_fn = rewritten.grad_fn
         base.requires_grad = True
     x.grad_fn = new.grad_fn
@@ -189,7 +189,7 @@ def fill_(x: Tensor, value: bool | int | float) -> Tensor:
         # recorded: `value` everywhere, so the old value gets a zero gradient
         everywhere = full(x.shape, True, dtype=bool_, device=x.device)
         return commit("fill_", x, where(everywhere, value, Clone.apply(graph_alias(x))))
-    A.fill(x.data, value)
+    A.fill(x._data, value)
     x._bump_version()
     return x
 
@@ -221,30 +221,30 @@ def _fast_update(op: str, x: Tensor, other: object, alpha: float) -> bool:
     if isinstance(other, (int, float)) and not isinstance(other, bool):
         if result_type(x.dtype, other) is not x.dtype:
             return False
-        A.write(x.data, A.scalar(op, x.data, other * alpha))
+        A.write(x._data, A.scalar(op, x._data, other * alpha))
         return True
     if not isinstance(other, Tensor) or other.dtype is not x.dtype:
         return False
-    if other.data.backend is not x.data.backend or len(other.shape) > len(x.shape):
+    if other._data.backend is not x._data.backend or len(other.shape) > len(x.shape):
         return False
-    data = other.data if alpha == 1.0 else A.scalar("mul", other.data, alpha)
+    data = other._data if alpha == 1.0 else A.scalar("mul", other._data, alpha)
     try:
         data = data.broadcast_to(x.shape)
     except ShapeError:
         return False  # the general path raises the error that names both shapes
-    A.write(x.data, A.binary(op, x.data, data))
+    A.write(x._data, A.binary(op, x._data, data))
     return True
 
 
 def _copy_no_check(x: Tensor, result: Tensor) -> Tensor:
     """Write `result` into x's memory (cast, broadcast). NOTE: x may be a view."""
-    data = A.cast(result.data, x.dtype)
+    data = A.cast(result._data, x.dtype)
     if data.shape != x.shape:
         try:
             data = data.broadcast_to(x.shape)
         except ShapeError:
             raise ShapeError(f"copy_: cannot write shape {result.shape} into {x.shape}") from None
-    A.write(x.data, data)
+    A.write(x._data, data)
     x._bump_version()
     return x
 
@@ -329,7 +329,7 @@ def adam_step_(
     """
     beta1, beta2 = betas
     if _adamw_fusable(param, grad, exp_avg, exp_avg_sq, weight_decay, amsgrad_max, decoupled):
-        arrays = (param.data, grad.data, exp_avg.data, exp_avg_sq.data)
+        arrays = (param._data, grad._data, exp_avg._data, exp_avg_sq._data)
         A.fused_call("adamw", *arrays, lr, beta1, beta2, eps, weight_decay, step)
         for written in (param, exp_avg, exp_avg_sq):
             written._bump_version()
@@ -369,4 +369,4 @@ def _adamw_fusable(
         return False
     if grad.dtype != param.dtype or grad.shape != param.shape or grad.device != param.device:
         return False
-    return all(t.data.is_contiguous() for t in (param, exp_avg, exp_avg_sq))
+    return all(t._data.is_contiguous() for t in (param, exp_avg, exp_avg_sq))

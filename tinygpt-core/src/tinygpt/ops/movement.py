@@ -281,7 +281,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def contiguous(x: Tensor) -> Tensor:
-    return x if x.data.is_contiguous() else Contiguous.apply(x)
+    return x if x._data.is_contiguous() else Contiguous.apply(x)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -392,7 +392,7 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
     out = x
     if device is not None:
         target = get_backend(device)
-        if target is not out.data.backend:
+        if target is not out._data.backend:
             out = ToDevice.apply(out, backend=target)
     if dtype is not None:
         out = cast(out, as_dtype(dtype))

@@ -44,7 +44,7 @@ class MaxPool(Function):
         n, c, ho, wo = grad.shape
         kh, kw = self.window.kernel
         # one-hot along the window: column slot k gets the gradient where k is the argmax
-        slots = arange(kh * kw, device=grad.device).data.reshape((1, 1, kh * kw, 1, 1))
+        slots = arange(kh * kw, device=grad.device)._data.reshape((1, 1, kh * kw, 1, 1))
         shape = (n, c, kh * kw, ho, wo)
         hit = A.binary("eq", slots.broadcast_to(shape), winner.unsqueeze(2).broadcast_to(shape))
         routed = A.where(hit, grad.unsqueeze(2), A.zeros(grad, ()))  # (N, C, kh*kw, Ho, Wo)
@@ -107,5 +107,5 @@ def avg_pool2d(
 def _real_pixels(x: Tensor, window: Window) -> Tensor:
     """(Ho, Wo): how many non-padding pixels each window covers."""
     plane = ones(1, 1, x.shape[2], x.shape[3], dtype=x.dtype, device=x.device)
-    counts = detached(unfold_array(plane.data, window))  # (1, 1, kh, kw, Ho, Wo)
+    counts = detached(unfold_array(plane._data, window))  # (1, 1, kh, kw, Ho, Wo)
     return counts.sum(dim=(0, 1, 2, 3))

@@ -47,10 +47,10 @@ def cast(x: Tensor, dtype: DType | str) -> Tensor:
     dtype = as_dtype(dtype)
     if x.dtype == dtype:
         return x
-    if dtype not in x.data.backend.dtypes:
+    if dtype not in x._data.backend.dtypes:
         raise DTypeError(f"to: backend {x.device} does not support {dtype}")
     if x.requires_grad and not dtype.is_floating_point:
-        return detached(A.cast(x.data, dtype))
+        return detached(A.cast(x._data, dtype))
     return Cast.apply(x, dtype=dtype)
 
 
@@ -67,7 +67,7 @@ def as_tensor_like(value: object, like: Tensor) -> Tensor:
 
 
 def check_devices(op: str, a: Tensor, b: Tensor) -> None:
-    if a.data.backend is not b.data.backend:
+    if a._data.backend is not b._data.backend:
         raise DeviceError(
             f"{op}: tensors are on different devices: {a.device} and {b.device}; move one "
             f"with .to({str(a.device)!r}) (or .to({str(b.device)!r})) first"

@@ -201,7 +201,7 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
 
 def _arg(op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     _check_nonempty(op, x, dim)
-    data = x.data
+    data = x._data
     if dim is None:
         data = data.reshape((data.size,))
         axis = 0

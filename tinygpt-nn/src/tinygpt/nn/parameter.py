@@ -43,9 +43,7 @@ class Parameter(Tensor):
                 "pass requires_grad=False or convert with .float()"
             )
         # the same NDArray: no copy, like torch.nn.Parameter (and one version counter)
-        out = Tensor._make.__func__(cls, data.data, requires_grad)  # type: ignore[attr-defined]
-        out._share_memory_of(data)
-        return out
+        return Tensor._make_subclass(cls, data, requires_grad)  # type: ignore[return-value]
 
     def __init__(self, data: Tensor | None = None, requires_grad: builtins.bool = True) -> None:
         # NOTE: Tensor.__init__ refuses direct construction; __new__ did all the work
