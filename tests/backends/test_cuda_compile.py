@@ -215,3 +215,21 @@ def test_device_fixture_leaves_cuda_out() -> None:
     assert not table["cuda"].available
     assert table["cuda"].reason
     assert registry.default_device().type != "cuda"
+
+
+# ------------------------------------------------------------------------------ TF32 switch
+def test_tf32_switch_calls_cupy_with_its_documented_arguments(monkeypatch):
+    """`TINYGPT_CUDA_TF32=1` sets float32's cuBLAS compute type to TF32. CuPy 14 keeps one
+    compute type per dtype, `set_compute_type(dtype, compute_type)` (its docstring is the
+    signature; the real call needs a GPU, so it is recorded here and checked against it)."""
+    linalg = pytest.importorskip("cupy._core._routines_linalg", reason="CuPy is not installed")
+    import numpy as np
+
+    from tinygpt_backend_cuda.backend import enable_tf32
+
+    documented = linalg.set_compute_type.__doc__.splitlines()[0]
+    assert documented == "set_compute_type(dtype, compute_type)"
+    calls = []
+    monkeypatch.setattr(linalg, "set_compute_type", lambda *args: calls.append(args))
+    enable_tf32()
+    assert calls == [(np.float32, linalg.COMPUTE_TYPE_TF32)]

@@ -45,6 +45,16 @@ def tf32_enabled() -> bool:
     return os.environ.get("TINYGPT_CUDA_TF32", "0") == "1"
 
 
+def enable_tf32() -> None:
+    """Let cuBLAS run float32 matmuls on TF32 tensor cores (CuPy's one switch for it).
+
+    CuPy keeps one compute type per dtype: `set_compute_type(dtype, compute_type)`.
+    """
+    from cupy._core import _routines_linalg as linalg  # noqa: PLC0415 - private CuPy module
+
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32)
+
+
 class CudaBackend(FusedKernels, Backend):
     """Kernels written in CUDA C, launched through CuPy; one instance per GPU."""
 
@@ -57,9 +67,7 @@ class CudaBackend(FusedKernels, Backend):
         self._gpu = cupy.cuda.Device(self.device.index)
         self._meta = MetaCache()
         if tf32_enabled():
-            from cupy._core import _routines_linalg  # noqa: PLC0415 - CuPy's only TF32 switch
-
-            _routines_linalg.set_compute_type(_routines_linalg.COMPUTE_TYPE_TF32)
+            enable_tf32()
         if self.device.index != 0:
             # subtle: CuPy allocates and launches on the *current* device; make every
             # protocol method switch to ours first (cuda:0 is current unless told otherwise).
