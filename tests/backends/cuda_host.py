@@ -51,7 +51,7 @@ import pytest
 
 from tinygpt.backend.checks import install_checks
 from tinygpt_backend_cuda import backend as cuda_backend
-from tinygpt_backend_cuda import fused, launch, sources, views
+from tinygpt_backend_cuda import errors, fused, launch, sources, views
 
 __all__ = [
     "BLOCK_FEATURES",
@@ -325,7 +325,7 @@ class HostKernel:
 
 def _reach(meta: np.ndarray) -> tuple[int, int]:
     """[first, last + 1) buffer elements a view's meta array can address (empty: equal)."""
-    ndim, offset = int(meta[0]), int(meta[1])
+    ndim, offset = int(meta[0]) & views.META_NDIM, int(meta[1])
     shape, strides = meta[2 : 2 + ndim], meta[2 + ndim : 2 + 2 * ndim]
     if any(size == 0 for size in shape):
         return offset, offset
@@ -404,8 +404,8 @@ def emulated_backend(kernels: HostKernels) -> Iterator[cuda_backend.CudaBackend]
     NOTE: patches module globals of tinygpt_backend_cuda for the duration (restored after).
     """
     with pytest.MonkeyPatch.context() as patch:
-        for module in (cuda_backend, fused):
+        for module in (cuda_backend, fused, errors):
             patch.setattr(module, "kernel", kernels)
-        for module in (cuda_backend, fused, views):
+        for module in (cuda_backend, fused, views, errors):
             patch.setattr(module, "cupy", HOST_CUPY)
         yield install_checks(cuda_backend.CudaBackend())

@@ -22,8 +22,8 @@ inline unsigned int __umulhi(unsigned int a, unsigned int b) {
 
 // Atomics: the host runs one loop iteration at a time, so a plain read-modify-write is atomic.
 template <typename T> T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
-inline unsigned int atomicCAS(unsigned int* p, unsigned int compare, unsigned int value) {
-    unsigned int old = *p;
+template <typename T> T atomicCAS(T* p, T compare, T value) {
+    T old = *p;
     if (old == compare) *p = value;
     return old;
 }

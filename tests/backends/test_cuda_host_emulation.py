@@ -45,6 +45,10 @@ if COMPILER is None:
 # fixture below provides (the emulated backend) in place of the kit plugin's.
 from tinygpt.testing.helpers import to_ndarray, to_numpy, wrap  # noqa: E402
 from tinygpt.testing.test_conformance import test_random_views_copy_and_elementwise  # noqa: E402
+from tinygpt.testing.test_conformance_bounds import (  # noqa: E402
+    test_gather_out_of_bounds,
+    test_scatter_add_out_of_bounds_writes_nothing,
+)
 from tinygpt.testing.test_conformance_elementwise import (  # noqa: E402
     test_binary,
     test_binary_scalar,
@@ -96,9 +100,11 @@ KIT_TESTS = [
     *(test_copy, test_copy_does_not_alias, test_setitem, test_setitem_overlapping, test_fill),
     *(test_cast, test_cast_result_is_new, test_reproducible_per_seed, test_sizes_and_dtypes),
     *(test_uniform, test_normal, test_bernoulli),
+    # an index out of range is found by check.cu on the "device", raised at synchronize()
+    *(test_gather_out_of_bounds, test_scatter_add_out_of_bounds_writes_nothing),
 ]
 #: kernel families (the first part of a `sources.all_sources` label) that run here, and not
-EMULATED = {"unary", "binary", "scalar", "cast", "where", "setitem", "index", "random"}
+EMULATED = {"unary", "binary", "scalar", "cast", "where", "setitem", "index", "random", "check"}
 EMULATED |= {"gelu.cu", "adamw.cu"}
 NEEDS_A_GPU = {"reduce", "arg_reduce", "matmul_tiled", "softmax.cu", "layer_norm.cu"}
 NEEDS_A_GPU |= {"cross_entropy.cu", "attention.cu"}
@@ -162,3 +168,61 @@ def test_launch_arguments_are_checked(host_kernels):
         kernel((1,), (256,), (x, too_far, np.float32(2), out, np.int64(4)))
     kernel((1,), (256,), (x, meta, np.float32(2), out, np.int64(4)))
     assert out.tolist() == [3.0] * 4
+
+
+# ------------------------------------------------------------- at(): the view addressing
+#: a probe kernel: out[j] = at(meta, positions[j]), the prelude's view addressing alone
+AT_PROBE = """
+extern "C" __global__ void at_probe(const i64* m, const i64* __restrict__ positions,
+                                    i64* __restrict__ out, i64 n) {
+    GRID_STRIDE_LOOP(j, n) { out[j] = at(m, positions[j]); }
+}
+"""
+#: (shape, strides, offset): dense, dense with odd size-1 strides, permuted, broadcast,
+#: reversed, and a view of 2**31 + 7 elements (64-bit division; only offsets are computed)
+AT_LAYOUTS = [
+    ((3, 4), (4, 1), 0),
+    ((3, 1, 4), (4, 99, 1), 5),
+    ((4, 3), (1, 4), 0),
+    ((2, 3, 5), (0, 5, 1), 2),
+    ((3, 4), (-4, -1), 11),
+    ((2**31 + 7, 3), (3, 1), 1),
+    ((2**31 + 7, 3), (1, 2**31 + 7), 0),
+]
+
+
+def _expected_offsets(shape, strides, offset, positions):
+    coords = np.unravel_index(np.array(positions, np.int64), shape)
+    return offset + sum(c.astype(np.int64) * s for c, s in zip(coords, strides))
+
+
+@pytest.mark.parametrize(("shape", "strides", "offset"), AT_LAYOUTS, ids=str)
+def test_at_fast_paths_address_the_same_elements(host_kernels, shape, strides, offset):
+    """prelude.cuh's at(): the dense and 32-bit fast paths (chosen by views.layout_flags)
+    give the general 64-bit path's buffer index, for every flag the host may set."""
+    import ctypes
+
+    views = cuda_host.views
+    source = cuda_host.sources._prelude() + AT_PROBE
+    probe = host_kernels.compiler.function(source, "at_probe")
+    total = int(np.prod(shape))
+    positions = np.unique(np.r_[0 : min(total, 60), total - 5 : total, total // 3 : total // 3 + 5])
+    positions = positions.astype(np.int64)
+    expected = _expected_offsets(shape, strides, offset, positions)
+    chosen = views.layout_flags(shape, strides)
+    for flags in {0, chosen, chosen & views.META_INT32}:
+        meta = np.array([len(shape) | flags, offset, *shape, *strides], np.int64)
+        out = np.zeros(len(positions), np.int64)
+        pointers = (meta.ctypes.data, positions.ctypes.data, out.ctypes.data)
+        probe(*(ctypes.c_void_p(p) for p in pointers), ctypes.c_int64(len(positions)))
+        assert out.tolist() == expected.tolist(), f"flags {flags:#x}"
+
+
+def test_layout_flags():
+    views = cuda_host.views
+    dense, small = views.META_DENSE, views.META_INT32
+    assert views.layout_flags((3, 4), (4, 1)) == dense | small
+    assert views.layout_flags((3, 1, 4), (4, 7, 1)) == dense | small
+    assert views.layout_flags((4, 3), (1, 4)) == small
+    assert views.layout_flags((2**31,), (1,)) == dense  # 2**31 positions do not fit 32 bits
+    assert views.layout_flags((2**16, 2**15), (1, 2**16)) == 0

@@ -26,6 +26,7 @@ from tinygpt.errors import BackendError
 from tinygpt.ndarray import NDArray, prod
 
 from . import sources
+from .errors import DeviceErrors
 from .fused import FusedKernels
 from .launch import kernel, launch, launch_rows
 from .views import MetaCache, as_cupy, numpy_dtype, scalar
@@ -59,13 +60,16 @@ class CudaBackend(FusedKernels, Backend):
     """Kernels written in CUDA C, launched through CuPy; one instance per GPU."""
 
     name = "cuda"
-    dtypes = frozenset(DTYPES.values())
+    dtypes = frozenset(
+        DTYPES[name] for name in ("bool", "int32", "int64", "float16", "float32", "float64")
+    )
     fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention", "gelu", "adamw"})
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("cuda")
         self._gpu = cupy.cuda.Device(self.device.index)
         self._meta = MetaCache()
+        self._errors = DeviceErrors(self._new)
         if tf32_enabled():
             enable_tf32()
         if self.device.index != 0:
@@ -88,10 +92,21 @@ class CudaBackend(FusedKernels, Backend):
         return cupy.asarray(np.frombuffer(data, numpy_dtype(dtype)))  # a host-to-device copy
 
     def to_host(self, x: NDArray) -> np.ndarray:
-        return cupy.asnumpy(self.copy(x))  # compact on the device, then one copy out
+        host = cupy.asnumpy(self.copy(x))  # compact on the device, then one copy out
+        self._errors.raise_pending()  # the device is idle up to here: report what it found
+        return host
 
     def synchronize(self) -> None:
         self._gpu.synchronize()
+        self._errors.raise_pending()
+
+    def export_buffer(self, buffer: cupy.ndarray) -> cupy.ndarray:
+        return buffer  # NCCL takes its device pointer; never handed to (host-only) MPI
+
+    def native_stream(self) -> int:
+        # every kernel goes to CuPy's current stream (the legacy default stream, 0, unless
+        # the caller made another one current)
+        return int(cupy.cuda.get_current_stream().ptr)
 
     # ----------------------------------------------------------- strided memory
     def copy(self, x: NDArray) -> cupy.ndarray:
@@ -209,6 +224,7 @@ class CudaBackend(FusedKernels, Backend):
         out = self._new(n, x.dtype)
         function = kernel(sources.index_source(x.dtype.name), "gather")
         metas = (self._meta(x), self._meta(index))
+        self._errors.check("gather", index.buffer, metas[1], count, size)
         args = (x.buffer, metas[0], index.buffer, metas[1], out, _n(count), _n(size))
         launch(function, n, (*args, _n(inner), _n(n)))
         return out
@@ -219,8 +235,10 @@ class CudaBackend(FusedKernels, Backend):
         n = prod(src.shape)
         function = kernel(sources.index_source(dst.dtype.name), "scatter_add")
         metas = (self._meta(dst), self._meta(index), self._meta(src))
+        self._errors.check("scatter_add", index.buffer, metas[1], count, size)
         args = (dst.buffer, metas[0], index.buffer, metas[1], src.buffer, metas[2])
-        launch(function, n, (*args, _n(count), _n(size), _n(inner), _n(n)))
+        flag = self._errors.flag
+        launch(function, n, (*args, _n(count), _n(size), _n(inner), flag, _n(n)))
 
     # ------------------------------------------------------------------- random
     def random(

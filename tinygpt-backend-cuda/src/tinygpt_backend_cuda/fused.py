@@ -105,6 +105,7 @@ class FusedKernels:
         N, C = logits.shape
         loss, lse = self._new(N, logits.dtype), self._new(N, statistics_dtype(logits.dtype))
         function = _kernel("cross_entropy.cu", logits.dtype, "cross_entropy")
+        self._errors.check("cross_entropy", targets.buffer, self._meta(targets), N, C, ignore_index)
         args = (logits.buffer, self._meta(logits), targets.buffer, self._meta(targets))
         launch_rows(function, N, (*args, np.int64(ignore_index), loss, lse, _n(N), _n(C)))
         return loss, lse
@@ -115,6 +116,8 @@ class FusedKernels:
         N, C = logits.shape
         dlogits = self._new(N * C, logits.dtype)
         function = _kernel("cross_entropy.cu", logits.dtype, "cross_entropy_backward")
+        check = (targets.buffer, self._meta(targets), N, C, ignore_index)
+        self._errors.check("cross_entropy_backward", *check)
         args = (dloss.buffer, self._meta(dloss), logits.buffer, self._meta(logits))
         args += (targets.buffer, self._meta(targets), lse.buffer, self._meta(lse))
         launch(function, N * C, (*args, np.int64(ignore_index), dlogits, _n(C), _n(N * C)))

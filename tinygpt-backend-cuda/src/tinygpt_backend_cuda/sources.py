@@ -216,6 +216,12 @@ def index_source(dtype: str) -> str:
 
 
 @functools.cache
+def check_source() -> str:
+    """check_index: the device-side bounds check of an int64 index (see errors.py)."""
+    return render("check.cu")
+
+
+@functools.cache
 def random_source(dtype: str) -> str:
     work = "double" if dtype == "float64" else "float"
     store = "w" if dtype in FLOATS else "floor(w)"
@@ -255,6 +261,7 @@ def adamw_source(dtype: str) -> str:
 def all_sources() -> Iterator[tuple[str, str]]:
     """(label, source) for every kernel instantiation the backend can ask for."""
     dtypes = list(CTYPES)
+    yield "check", check_source()
     for dtype in dtypes:
         for op in unary_ops(dtype):
             yield f"unary/{op}/{dtype}", unary_source(op, dtype)

@@ -18,13 +18,19 @@ from tinygpt.ndarray import prod, strides_for
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
 
-__all__ = ["MetaCache", "as_cupy", "numpy_dtype", "scalar"]
+__all__ = ["MetaCache", "as_cupy", "layout_flags", "numpy_dtype", "scalar", "META_NDIM"]
 
 _NUMPY_DTYPES = {
     name: np.dtype(name) for name in ("float16", "float32", "float64", "int32", "int64", "bool")
 }
 # The numpy type of a kernel's $A scalar argument: float16 computes in float32.
 _COMPUTE_DTYPES = {**_NUMPY_DTYPES, "float16": np.dtype("float32")}
+#: meta[0] = ndim | flags (kernels/prelude.cuh): the low byte is ndim
+META_NDIM = 0xFF
+#: row-major contiguous: at() returns offset + i with no division at all
+META_DENSE = 0x100
+#: fewer than 2**31 elements: at() divides in 32 bits (GPUs have no 64-bit divide)
+META_INT32 = 0x200
 #: meta arrays kept per device; past this many the cache starts over (a view-heavy workload)
 CACHE_LIMIT = 8192
 
@@ -65,10 +71,21 @@ class MetaCache:
                 # NOTE: safe with kernels in flight: CuPy's pool reuses freed memory in stream
                 # order, so a later allocation cannot overwrite it before they have read it.
                 self._arrays.clear()
-            host = np.array([len(shape), offset, *shape, *strides], dtype=np.int64)
+            head = len(shape) | layout_flags(shape, strides)
+            host = np.array([head, offset, *shape, *strides], dtype=np.int64)
             meta = cupy.asarray(host)
             self._arrays[key] = meta
         return meta
+
+
+def layout_flags(shape: tuple[int, ...], strides: tuple[int, ...]) -> int:
+    """The flags of meta[0] for a view (see prelude.cuh's at())."""
+    flags = META_INT32 if prod(shape) < 2**31 else 0
+    dense = strides_for(shape)
+    # a dim of size 1 is never stepped over, so its stride does not matter
+    if all(n == 1 or s == d for n, s, d in zip(shape, strides, dense)):
+        flags |= META_DENSE
+    return flags
 
 
 def as_cupy(x: NDArray) -> cupy.ndarray:

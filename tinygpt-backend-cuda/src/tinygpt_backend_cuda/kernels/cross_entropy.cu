@@ -20,7 +20,9 @@ extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* x
         if (threadIdx.x == 0) {
             i64 target = tp[at(tm, row)];
             bool ignored = target == ignore_index;
-            loss[row] = ($T)(ignored ? ($A)0 : lse - ($A)xp[at2(xm, row, target)]);
+            bool bad = !ignored && (target < 0 || target >= C);  // recorded by check_index
+            $A picked = (ignored || bad) ? ($A)0 : ($A)xp[at2(xm, row, target)];
+            loss[row] = ($T)(ignored ? ($A)0 : lse - picked);
             lse_out[row] = lse;
         }
     }
@@ -36,7 +38,7 @@ extern "C" __global__ void cross_entropy_backward(
         i64 c = i % C;
         i64 target = tp[at(tm, row)];
         $A g = 0;
-        if (target != ignore_index) {
+        if (target != ignore_index && target >= 0 && target < C) {  // bad: check_index
             $A p = exp(($A)xp[at2(xm, row, c)] - lp[at(lm, row)]);
             g = ($A)dp[at(dm, row)] * (p - (c == target ? ($A)1 : ($A)0));
         }

@@ -6,7 +6,7 @@
 
 // The buffer index where batch `batch` of a (..., rows, cols) view starts.
 __device__ __forceinline__ i64 batch_offset(const i64* m, i64 batch) {
-    int nd = (int)m[0];
+    int nd = (int)(m[0] & META_NDIM);
     i64 offset = m[1];
     for (int d = nd - 3; d >= 0; --d) {
         offset += (batch % m[2 + d]) * m[2 + nd + d];
@@ -20,7 +20,7 @@ extern "C" __global__ void matmul_tiled(const $T* __restrict__ ap, const i64* am
                                         $T* __restrict__ out, i64 M, i64 K, i64 N) {
     __shared__ $A a_tile[TILE][TILE];
     __shared__ $A b_tile[TILE][TILE + 1];  // +1: no bank conflicts on the column reads
-    int nd = (int)am[0];
+    int nd = (int)(am[0] & META_NDIM);
     i64 a0 = batch_offset(am, blockIdx.z);
     i64 b0 = batch_offset(bm, blockIdx.z);
     i64 a_row = am[2 + 2 * nd - 2], a_col = am[2 + 2 * nd - 1];

@@ -1,8 +1,8 @@
 // prelude.cuh: included at the top of every tinygpt CUDA kernel (no other headers needed).
 //
 // A strided view travels to a kernel as a pointer to its element buffer plus a small int64
-// "meta" array on the device:  meta = [ndim, offset, shape[0..ndim), strides[0..ndim)],
-// offset and strides counted in elements (they may be 0 or negative).
+// "meta" array on the device:  meta = [ndim | flags, offset, shape[0..ndim), strides[0..ndim)],
+// offset and strides counted in elements (they may be 0 or negative); flags: see at().
 
 typedef long long i64;
 
@@ -27,10 +27,27 @@ struct f16 {
 };
 
 // ------------------------------------------------------------------------ strided views
+// meta[0] holds ndim in its low byte and two flags set by the host (views.py), which spare
+// the per-dimension division where it is not needed: GPUs have no 64-bit divide instruction.
+#define META_NDIM 0xff
+#define META_DENSE 0x100  // row-major and contiguous: element i is at offset + i
+#define META_INT32 0x200  // fewer than 2^31 elements: 32-bit division is exact
+
 // The buffer index of the element at row-major position `i` of the view described by `m`.
 __device__ __forceinline__ i64 at(const i64* m, i64 i) {
-    int nd = (int)m[0];
+    i64 head = m[0];
     i64 offset = m[1];
+    if (head & META_DENSE) return offset + i;
+    int nd = (int)(head & META_NDIM);
+    if (head & META_INT32) {
+        unsigned int rest = (unsigned int)i;
+        for (int d = nd - 1; d >= 0; --d) {
+            unsigned int size = (unsigned int)m[2 + d];
+            offset += (i64)(rest % size) * m[2 + nd + d];
+            rest /= size;
+        }
+        return offset;
+    }
     for (int d = nd - 1; d >= 0; --d) {
         i64 size = m[2 + d];
         offset += (i % size) * m[2 + nd + d];

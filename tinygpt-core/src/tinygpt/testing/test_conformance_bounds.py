@@ -1,5 +1,10 @@
 """Conformance: an index or target out of range raises IndexError, before anything is touched.
 
+A synchronous backend raises at the call. An asynchronous one (cuda) may check on the device
+and raise at its next `synchronize()` (or `to_host`), so a step never waits for the device to
+validate its indices; either way, nothing is read or written out of range, the error names
+the op and the value, and the backend works normally after it.
+
 Core wraps negative indices but does not check bounds (that would read device memory back to
 the host every step), so the kernels must: gather and scatter_add raise IndexError for any
 index outside [0, size), cross_entropy and its backward for any target outside [0, C) that is
@@ -35,11 +40,13 @@ def _flipped(backend, index):
     return to_ndarray(backend, index[flip].copy()).slice(flip)
 
 
-def _raises(op, bad, call):
+def _raises(backend, op, bad, call):
     with pytest.raises(IndexError) as caught:
         call()
+        backend.synchronize()  # where the error was found on the device, it is raised here
     message = str(caught.value)
     assert op in message and str(bad) in message, f"{op}: message {message!r} names no {bad}"
+    backend.synchronize()  # reported once: the backend is usable again
 
 
 @pytest.mark.parametrize("bad", list(BAD_INDICES), ids=list(BAD_INDICES.values()))
@@ -55,7 +62,7 @@ def test_gather_out_of_bounds(kit_backend, bad, shape, axis, template, index_kin
         ix = _flipped(kit_backend, index_np)
     else:
         ix = to_ndarray(kit_backend, index_np)
-    _raises("gather", bad, lambda: kit_backend.gather(x, axis, ix))
+    _raises(kit_backend, "gather", bad, lambda: kit_backend.gather(x, axis, ix))
 
 
 @pytest.mark.parametrize("bad", list(BAD_INDICES), ids=list(BAD_INDICES.values()))
@@ -73,7 +80,7 @@ def test_scatter_add_out_of_bounds_writes_nothing(
     src_shape = shape[:axis] + index_np.shape + shape[axis + 1 :]
     src = to_ndarray(kit_backend, random_array(src_shape, dtype_name, -5, 5, seed=2))
     ix = to_ndarray(kit_backend, index_np)
-    _raises("scatter_add", bad, lambda: kit_backend.scatter_add(dst, axis, ix, src))
+    _raises(kit_backend, "scatter_add", bad, lambda: kit_backend.scatter_add(dst, axis, ix, src))
     got = to_numpy(dst)
     assert (got == dst_np).all(), f"scatter_add(index {bad}) wrote to dst before raising"
 
@@ -112,9 +119,13 @@ def test_cross_entropy_bad_target(kit_backend, target, ignore_index, reversed_vi
     dloss = to_ndarray(kit_backend, np.ones(6, np.float32))
     lse = _valid_lse(kit_backend, logits, dtype)
     _raises(
-        "cross_entropy", target, lambda: kit_backend.cross_entropy(logits, targets, ignore_index)
+        kit_backend,
+        "cross_entropy",
+        target,
+        lambda: kit_backend.cross_entropy(logits, targets, ignore_index),
     )
     _raises(
+        kit_backend,
         "cross_entropy",  # the backward's name contains it too
         target,
         lambda: kit_backend.cross_entropy_backward(dloss, logits, targets, lse, ignore_index),
