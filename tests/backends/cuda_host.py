@@ -1,34 +1,39 @@
-"""The CUDA backend's grid-stride kernels, run on the CPU: the real kernels behind the real glue.
+"""The CUDA backend's kernels, run on the CPU: the real kernels behind the real glue.
 
-Most of the CUDA backend's kernels (``tinygpt_backend_cuda/kernels/*.cu``) are written as
-independent grid-stride loops: every element is computed by one loop iteration that reads
-nothing another iteration writes. Such a kernel gives the same result when the loop runs
-sequentially on one CPU thread, so this module:
+1. Each rendered kernel source (`tinygpt_backend_cuda.sources`) is taken unchanged except for
+   a few checked rewrites (`host_source`): CUDA's qualifiers become plain C++, the two PTX
+   float16 conversions become the host's IEEE half conversions (both round to nearest even),
+   `extern __shared__` becomes the launch's dynamic shared buffer, and GRID_STRIDE_LOOP
+   strides over the grid inside a block and runs every iteration when called directly.
+2. It is compiled with the host C++ compiler into a shared library (`HostCompiler`), batched
+   and cached by content hash, after `cuda_host_shims.h` (CUDA's intrinsics) and
+   `cuda_host_blocks.h` (the thread-block runtime).
+3. The real `CudaBackend` is built (`emulated_backend`) with only two things replaced: the
+   kernel lookup (`launch.kernel`, as backend.py, fused.py and errors.py imported it) returns a
+   `HostKernel`, and the few CuPy calls that allocate or copy memory go to NumPy
+   (`HOST_CUPY`), so NumPy arrays stand in for device buffers.
 
-1. takes each rendered kernel source (`tinygpt_backend_cuda.sources`), unchanged except for
-   a few checked rewrites (`host_source`): CUDA's qualifiers become plain C++, the
-   GRID_STRIDE_LOOP macro becomes ``for (i = 0; i < n; ++i)``, and the two PTX float16
-   conversions become the host's IEEE half conversions (both round to nearest even);
-2. compiles it with the host C++ compiler into a shared library (`HostCompiler`), batched and
-   cached by content hash;
-3. builds the real `CudaBackend` (`emulated_backend`) with only two things replaced: the kernel
-   lookup (`launch.kernel`, as backend.py and fused.py imported it) returns a `HostKernel`,
-   and the few CuPy calls that allocate or copy memory go to NumPy (`HOST_CUPY`), so NumPy
-   arrays stand in for device buffers.
+Two kinds of kernel. A grid-stride kernel (every element computed by one loop iteration that
+reads nothing another writes) runs as one call doing every iteration in order. A block kernel
+(one that mentions `BLOCK_FEATURES`: shared memory, `__syncthreads`, warp shuffles,
+`block_reduce`, thread indices) runs every thread of every block as a fiber: barriers and
+shuffles are real, `__shared__` is one copy per block, the dynamic shared buffer has exactly
+the launch's size, NaN-poisoned before each block and followed by a canary. Between barriers
+the threads run in the order `schedule` sets (forward, reverse, shuffled, warp-greedy), since
+a missing barrier shows only under some orders; a barrier that can never complete raises
+`BlockError` with every thread's state.
 
 A `HostKernel` checks each launch as strictly as CUDA would need it right: the argument count,
 each pointer's element type against the kernel's C parameter, each scalar's exact width
-(`numpy.float32` for ``float``: a Python float would be passed as a double on a GPU), and the
-launch shape (block of `launch.THREADS`, 1 to `launch.MAX_BLOCKS` blocks, no shared memory).
+(`numpy.float32` for ``float``: a Python float would be passed as a double on a GPU), views
+inside their buffers, and the launch shape (grid-stride kernels: blocks of `launch.THREADS`;
+block kernels: at most 1024 threads and 48 KiB of dynamic shared memory). Atomics run as
+plain read-modify-writes, exact here because fibers switch only at barriers.
 
-What cannot run this way: kernels that need the other threads of their block (shared memory,
-``__syncthreads``, warp shuffles, `block_reduce`): reductions, arg-reductions, softmax, layer
-norm, cross-entropy, attention and the tiled matmul. `emulatable` finds them by their source
-and `kernel` refuses them by name. Matmul itself is cuBLAS, not ours. Atomics run as plain
-read-modify-writes, which is exact here because the host runs one iteration at a time.
-
-What it does not catch: races, launch-shape bugs that a grid-stride loop hides, and
-differences between CUDA's and the host's math library (erf, tanh, ... agree to a few ulp).
+What it does not catch: races between threads that no barrier orders differently in any of
+the four orders, memory-model effects (warps really run concurrently on a GPU), cuBLAS (matmul
+is CuPy's, not ours), and differences between CUDA's and the host's math library (erf, tanh,
+... agree to a few ulp).
 """
 
 from __future__ import annotations
@@ -79,8 +84,12 @@ BLOCK_FEATURES = (
     "gridDim",
 )
 
-#: compiled first, before every kernel source: what CUDA provides and plain C++ does not
-HOST_SHIMS = (Path(__file__).parent / "cuda_host_shims.h").read_text()
+#: compiled first, before every kernel source: what CUDA provides and plain C++ does not, and
+#: the thread-block runtime (every thread a fiber)
+HOST_SHIMS = "".join(
+    (Path(__file__).parent / name).read_text()
+    for name in ("cuda_host_shims.h", "cuda_host_blocks.h")
+)
 
 #: prelude text -> its host replacement; each must occur exactly once (else the prelude changed
 #: and this module must follow it: `host_source` says so)
@@ -88,10 +97,22 @@ PRELUDE_REWRITES = {
     'asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));': "f = host_h2f(h);",
     'asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));': "h = host_f2h(f);",
 }
-#: after the prelude: one host thread runs every iteration, in order
-HOST_LOOP = (
-    "#undef GRID_STRIDE_LOOP\n#define GRID_STRIDE_LOOP(i, n) for (i64 i = 0; i < (n); ++i)\n"
-)
+#: after the prelude: a grid-stride kernel called directly runs every iteration in order on
+#: one host thread; inside a block's fibers the loop strides as on the GPU
+HOST_LOOP = """#undef GRID_STRIDE_LOOP
+#define GRID_STRIDE_LOOP(i, n) \\
+    for (i64 i = host_in_fiber ? blockIdx.x * (i64)blockDim.x + threadIdx.x : 0; i < (n); \\
+         i += host_in_fiber ? (i64)gridDim.x * blockDim.x : 1)
+"""
+#: `extern __shared__ T name[];` (dynamic shared memory) -> the launch's buffer
+_EXTERN_SHARED = re.compile(r"extern __shared__ (\w+) (\w+)\[\];")
+#: a block kernel's entry point: runs the renamed kernel as every thread of every block
+_BLOCK_LAUNCHER = """
+extern "C" int {name}{suffix}__launch(const HostLaunch* launch, {params}) {{
+    std::function<void()> body = [&]() {{ {name}{suffix}__thread({args}); }};
+    return host_launch(launch, body);
+}}
+"""
 
 #: a kernel parameter's C type -> the NumPy type its argument must have
 C_TYPES = {
@@ -180,10 +201,18 @@ def host_source(source: str, suffix: str = "") -> str:
             raise AssertionError(f"cuda_host: prelude.cuh changed; update PRELUDE_REWRITES: {old}")
         prelude = prelude.replace(old, new)
     text = source.replace(sources._prelude(), prelude + HOST_LOOP)
-    for name in kernels_of(source):
+    text = _EXTERN_SHARED.sub(r"#define \2 (host_shared<\1>())", text)
+    launchers = []
+    for match in _KERNEL_HEAD.finditer(source):
+        name, params = match.group(1), match.group(2)
         head = f'extern "C" __global__ void {name}('
-        text = text.replace(head, f'extern "C" void {name}{suffix}(')
-    return text
+        if not block_features(kernels_of(source)[name]):
+            text = text.replace(head, f'extern "C" void {name}{suffix}(')
+            continue
+        text = text.replace(head, f"static void {name}{suffix}__thread(")
+        args = ", ".join(_param(part).name for part in params.split(","))
+        launchers.append(_BLOCK_LAUNCHER.format(name=name, suffix=suffix, params=params, args=args))
+    return text + "".join(launchers)
 
 
 def source_key(source: str) -> str:
@@ -207,7 +236,8 @@ class HostCompiler:
     """
 
     #: -fwrapv: integer overflow wraps, as it does on the GPU (in C++ it is undefined)
-    FLAGS = ("-std=c++17", "-O1", "-fPIC", "-shared", "-fwrapv", "-x", "c++")
+    #: -U_FORTIFY_SOURCE: the fibers switch stacks with _longjmp, which fortify refuses
+    FLAGS = ("-std=c++17", "-O1", "-fPIC", "-shared", "-fwrapv", "-U_FORTIFY_SOURCE", "-x", "c++")
 
     def __init__(self, compiler: str, cache_dir: Path) -> None:
         self.compiler = compiler
@@ -252,23 +282,74 @@ class HostCompiler:
             pytest.fail(f"cuda_host: {self.compiler} failed on {code}:\n{result.stderr[-6000:]}")
         os.replace(partial, library)  # atomic: a concurrent run never loads half a library
 
-    def function(self, source: str, name: str):
+    def library_of(self, source: str) -> tuple[ctypes.CDLL, str]:
+        """(the library holding `source`, the suffix of its kernels' names)."""
         key = source_key(source)
         if key not in self.symbols:
             self.compile([source], batches=1)  # a source outside `sources.all_sources`
-        library, suffix = self.symbols[key]
+        return self.symbols[key]
+
+    def function(self, source: str, name: str):
+        library, suffix = self.library_of(source)
         return getattr(library, name + suffix)
 
 
 # ------------------------------------------------------------------------------ kernels
-class HostKernel:
-    """One kernel, callable the way CuPy's RawKernel is: ``kernel(grid, block, args)``."""
+class BlockError(RuntimeError):
+    """A block kernel went wrong in a way a GPU would hang or corrupt on (a deadlocked
+    barrier, a write past dynamic shared memory); the message lists the threads' states."""
 
-    def __init__(self, text: KernelText, function, calls: Counter) -> None:
+
+class HostLaunch(ctypes.Structure):
+    """cuda_host_blocks.h's HostLaunch."""
+
+    _fields_ = [
+        ("grid", ctypes.c_uint * 3),
+        ("block", ctypes.c_uint * 3),
+        ("shared_bytes", ctypes.c_longlong),
+        ("schedule", ctypes.c_int),
+        ("seed", ctypes.c_uint),
+    ]
+
+
+#: the orders in which a block's threads run between barriers (cuda_host_blocks.h)
+SCHEDULES = {"forward": 0, "reverse": 1, "shuffled": 2, "warp-greedy": 3}
+#: the order every block kernel launch uses now (see `schedule`)
+_ORDER = {"name": "forward", "seed": 0}
+#: CUDA's limits for a launch: threads per block, dynamic shared memory without opting in
+MAX_THREADS, MAX_DYNAMIC_SHARED = 1024, 48 * 1024
+
+
+@contextmanager
+def schedule(name: str, seed: int = 0) -> Iterator[None]:
+    """Run block kernels with the threads of each block in order `name` (see SCHEDULES)."""
+    before = dict(_ORDER)
+    _ORDER.update(name=name, seed=seed)
+    try:
+        yield
+    finally:
+        _ORDER.update(before)
+
+
+class HostKernel:
+    """One kernel, callable the way CuPy's RawKernel is: ``kernel(grid, block, args)``.
+
+    A grid-stride kernel is one call that runs every iteration; a block kernel (`block`) runs
+    every thread of every block as a fiber, in the order `schedule` set.
+    """
+
+    def __init__(self, text: KernelText, library, suffix: str, calls: Counter) -> None:
         self.text = text
         self.name = text.name
-        self.function = function
-        self.function.restype = None
+        self.block = bool(block_features(text))
+        if self.block:
+            self.function = getattr(library, f"{self.name}{suffix}__launch")
+            self.function.restype = ctypes.c_int
+            self.last_error = library.host_last_error
+            self.last_error.restype = ctypes.c_char_p
+        else:
+            self.function = getattr(library, self.name + suffix)
+            self.function.restype = None
         self.calls = calls
 
     def __call__(self, grid: tuple, block: tuple, args: tuple, shared_mem: int = 0) -> None:
@@ -279,13 +360,29 @@ class HostKernel:
         values = [self._argument(n, param, arg) for n, (param, arg) in enumerate(zip(params, args))]
         self._check_views(args)
         self.calls[self.name] += 1
-        self.function(*values)
+        if not self.block:
+            self.function(*values)
+            return
+        dims = [(tuple(shape) + (1, 1))[:3] for shape in (grid, block)]
+        config = HostLaunch(
+            (ctypes.c_uint * 3)(*dims[0]),
+            (ctypes.c_uint * 3)(*dims[1]),
+            shared_mem,
+            SCHEDULES[_ORDER["name"]],
+            _ORDER["seed"],
+        )
+        if self.function(ctypes.byref(config), *values) != 0:
+            raise BlockError(f"{self.name}: {self.last_error().decode()}")
 
     def _check_launch(self, grid: tuple, block: tuple, shared_mem: int) -> None:
-        if block != (launch.THREADS,) or len(grid) != 1 or shared_mem != 0:
-            raise ValueError(f"{self.name}: launch {grid} x {block}, shared {shared_mem}")
-        if not 1 <= grid[0] <= launch.MAX_BLOCKS:
-            raise ValueError(f"{self.name}: {grid[0]} blocks, not in 1..{launch.MAX_BLOCKS}")
+        if not self.block:  # the glue launches grid-stride loops one way only
+            if block != (launch.THREADS,) or len(grid) != 1 or shared_mem != 0:
+                raise ValueError(f"{self.name}: launch {grid} x {block}, shared {shared_mem}")
+        threads = int(np.prod(block))
+        if not 1 <= threads <= MAX_THREADS or not 0 <= shared_mem <= MAX_DYNAMIC_SHARED:
+            raise ValueError(f"{self.name}: block {block}, {shared_mem} bytes of shared memory")
+        if not 1 <= grid[0] <= launch.MAX_BLOCKS or any(g < 1 for g in grid):
+            raise ValueError(f"{self.name}: grid {grid}, not in 1..{launch.MAX_BLOCKS} blocks")
 
     def _check_views(self, args: tuple) -> None:
         """Every view (a buffer `xp` with its meta `xm`) lies inside its buffer.
@@ -349,17 +446,16 @@ class HostKernels:
             text = kernels_of(source).get(name)
             if text is None:
                 raise KeyError(f"cuda_host: no kernel {name!r} in {source.splitlines()[0]}")
-            used = block_features(text)
-            if used:
-                raise NotEmulated(f"{name} needs a GPU: it uses {', '.join(used)}")
-            cached = HostKernel(text, self.compiler.function(source, name), self.calls)
+            library, suffix = self.compiler.library_of(source)
+            cached = HostKernel(text, library, suffix, self.calls)
             self._cache[(source, name)] = cached
         return cached
 
 
 def emulatable_sources() -> dict[str, str]:
-    """label -> source for every instantiation in `sources.all_sources` that can run here."""
-    return {label: text for label, text in sources.all_sources() if emulatable(text)}
+    """label -> source for every instantiation in `sources.all_sources` (all run here now:
+    grid-stride kernels as one loop, block kernels as fibers)."""
+    return dict(sources.all_sources())
 
 
 # ------------------------------------------------------------------------------- memory

@@ -8,7 +8,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __shared__
+#define __shared__ static  // one copy for the block (blocks run one at a time)
 
 struct uint2 { unsigned int x, y; };
 struct uint4 { unsigned int x, y, z, w; };
@@ -16,9 +16,18 @@ inline uint2 make_uint2(unsigned int x, unsigned int y) { return {x, y}; }
 inline uint4 make_uint4(unsigned int x, unsigned int y, unsigned int z, unsigned int w) {
     return {x, y, z, w};
 }
+// Reinterpretations (sources.py writes float and double infinities through them).
+inline float __int_as_float(int bits) { float f; memcpy(&f, &bits, 4); return f; }
+inline double __longlong_as_double(long long bits) { double d; memcpy(&d, &bits, 8); return d; }
 inline unsigned int __umulhi(unsigned int a, unsigned int b) {
     return (unsigned int)(((unsigned long long)a * b) >> 32);
 }
+// Double arithmetic rounded to nearest, one operation at a time (the host compiles without
+// -mfma, so nothing fuses).
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __ddiv_rn(double a, double b) { return a / b; }
 
 // Atomics: the host runs one loop iteration at a time, so a plain read-modify-write is atomic.
 template <typename T> T atomicAdd(T* p, T v) { T old = *p; *p = old + v; return old; }
@@ -37,9 +46,5 @@ inline unsigned short host_f2h(float f) {
     return h;
 }
 
-// Block-level features: declared (never defined) only so the prelude's block_reduce template
-// parses. A kernel that uses them is never compiled here (see cuda_host.BLOCK_FEATURES).
-struct host_dim3 { unsigned int x, y, z; };
-extern const host_dim3 threadIdx, blockIdx, blockDim, gridDim;
-void __syncthreads();
-template <typename T> T __shfl_down_sync(unsigned int mask, T value, int delta);
+// Block-level features (threadIdx, __syncthreads, warp shuffles, shared memory): see
+// cuda_host_blocks.h, which cuda_host.py compiles right after this file.

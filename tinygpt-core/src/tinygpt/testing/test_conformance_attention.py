@@ -1,8 +1,9 @@
 """Conformance: the optional fused attention kernel, when the backend lists "attention".
 
 q, k, v usually arrive as head-split views, (B, T, H, D) memory seen as (B, H, T, D): the
-kernel must read them in place. The causal mask is compared only with Tq == Tk, where every
-convention agrees (a lower triangle). The logsumexp is float32 for float16 inputs.
+kernel must read them in place. The causal mask is aligned bottom-right: query i of Tq sits at
+position Tk - Tq + i and sees the keys up to it (a KV-cache chunk: new queries after cached
+keys); with Tq == Tk it is the lower triangle. The logsumexp is float32 for float16 inputs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CASES = [
     (2, 3, 5, 5, 4, True),
     (2, 3, 5, 5, 4, False),
     (1, 2, 3, 6, 4, False),  # cross-attention shape: Tq != Tk
+    (1, 2, 3, 6, 4, True),  # a KV-cache chunk: 3 new queries after 3 cached keys
     (1, 1, 1, 1, 2, True),
 ]
 
@@ -51,7 +53,9 @@ def _reference(q, k, v, causal, scale):
     q, k, v = (a.astype(np.float64) for a in (q, k, v))
     scores = q @ k.swapaxes(-1, -2) * scale
     if causal:
-        scores = np.where(np.tril(np.ones(scores.shape[-2:], bool)), scores, -np.inf)
+        tq, tk = scores.shape[-2:]
+        visible = np.tril(np.ones((tq, tk), bool), k=tk - tq)  # bottom-right aligned
+        scores = np.where(visible, scores, -np.inf)
     lse = np.log(np.exp(scores - scores.max(-1, keepdims=True)).sum(-1)) + scores.max(-1)
     probs = np.exp(scores - lse[..., None])
     return probs @ v, lse, probs
