@@ -305,6 +305,10 @@ EDGE_CASES = {
     "layer-norm-4097-rows": (test_layer_norm, "float32", (4097, 3), True, False),
     "layer-norm-long-rows-f16": (test_layer_norm, "float16", (2, 1000), True, True),
     "layer-norm-backward-long": (test_layer_norm_backward, "float32", (3, 700), True, False),
+    # 4097 rows: dweight/dbias sum 65 chunks of rows in two stages; 40 columns: 2 column tiles
+    "layer-norm-backward-4097-rows": (
+        *(test_layer_norm_backward, "float32", (4097, 40), True, True),
+    ),
     "attention-Tk>threads-causal": (test_attention, "float32", 1, 1, 3, 300, 8, True, False),
     "attention-D>threads": (test_attention, "float16", 1, 2, 2, 5, 300, False, True),
     "attention-backward-Tk>threads": (

@@ -30,6 +30,10 @@ __all__ = ["FusedKernels", "ATTENTION_THREADS", "SHARED_LIMIT"]
 
 #: attention kernels: one block of this many threads per query (or key) row
 ATTENTION_THREADS = 128
+#: layer norm's weight/bias gradient, stage 1: blocks of 32 columns x 8 row lanes, each over
+#: a chunk of at least ROWS_PER_CHUNK rows, at most MAX_CHUNKS chunks (kernels/layer_norm.cu)
+DWDB_COLS, DWDB_LANES = 32, 8
+ROWS_PER_CHUNK, MAX_CHUNKS = 64, 256
 #: dynamic shared memory per block: 48 KiB (what a block may use without opting in, on every
 #: GPU since Kepler) less 1 KiB for block_reduce's static scratch
 SHARED_LIMIT = 47 * 1024
@@ -88,8 +92,15 @@ class FusedKernels:
         w = self._optional(weight, x)
         launch_rows(function, rows, (*inputs, *w, *saved, dx, _n(rows), _n(C)))
         dweight, dbias = self._new(C, x.dtype), self._new(C, x.dtype)
-        function = _kernel("layer_norm.cu", x.dtype, "layer_norm_backward_dwdb")
-        launch(function, C, (*inputs, *saved, dweight, dbias, _n(rows), _n(C)))
+        if C > 0:
+            chunks = _row_chunks(rows)
+            stats = statistics_dtype(x.dtype)
+            partial = (self._new(chunks * C, stats), self._new(chunks * C, stats))
+            function = _kernel("layer_norm.cu", x.dtype, "layer_norm_backward_dwdb_partial")
+            grid = ((C + DWDB_COLS - 1) // DWDB_COLS, chunks)
+            function(grid, (DWDB_COLS, DWDB_LANES), (*inputs, *saved, *partial, _n(rows), _n(C)))
+            function = _kernel("layer_norm.cu", x.dtype, "layer_norm_backward_dwdb")
+            launch(function, C, (*partial, dweight, dbias, _n(chunks), _n(C)))
         return dx, (dweight if weight is not None else None), dbias
 
     def _optional(self, x: NDArray | None, stand_in: NDArray) -> tuple:
@@ -211,6 +222,11 @@ class FusedKernels:
         p, m, v = _dense(param), _dense(exp_avg), _dense(exp_avg_sq)
         function = kernel(sources.adamw_source(param.dtype.name), "adamw")
         launch(function, n, (p, grad.buffer, self._meta(grad), m, v, *scalars, _n(n)))
+
+
+def _row_chunks(rows: int) -> int:
+    """How many chunks of rows layer norm's dweight/dbias stage 1 splits `rows` into."""
+    return max(1, min(MAX_CHUNKS, -(-rows // ROWS_PER_CHUNK)))
 
 
 def _dense(x: NDArray) -> cupy.ndarray:
