@@ -131,7 +131,7 @@ class FusedKernels:
         self._errors.check("cross_entropy_backward", *check)
         args = (dloss.buffer, self._meta(dloss), logits.buffer, self._meta(logits))
         args += (targets.buffer, self._meta(targets), lse.buffer, self._meta(lse))
-        launch(function, N * C, (*args, np.int64(ignore_index), dlogits, _n(C), _n(N * C)))
+        launch_rows(function, N, (*args, np.int64(ignore_index), dlogits, _n(N), _n(C)))
         return dlogits
 
     # -------------------------------------------------------------- attention

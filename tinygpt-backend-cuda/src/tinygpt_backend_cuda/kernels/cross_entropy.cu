@@ -29,19 +29,20 @@ extern "C" __global__ void cross_entropy(const $T* __restrict__ xp, const i64* x
 }
 
 // dlogits[n, c] = dloss[n] * (softmax(logits)[n, c] - (c == target[n])); 0 on ignored rows.
+// One block per row (rows past the grid loop), its threads over the columns: no 64-bit
+// division per element, and the row's target, lse and dloss are read once per thread.
 extern "C" __global__ void cross_entropy_backward(
     const $T* __restrict__ dp, const i64* dm, const $T* __restrict__ xp, const i64* xm,
     const i64* __restrict__ tp, const i64* tm, const $A* __restrict__ lp, const i64* lm,
-    i64 ignore_index, $T* __restrict__ dx, i64 C, i64 n) {
-    GRID_STRIDE_LOOP(i, n) {
-        i64 row = i / C;
-        i64 c = i % C;
+    i64 ignore_index, $T* __restrict__ dx, i64 rows, i64 C) {
+    for (i64 row = blockIdx.x; row < rows; row += gridDim.x) {
         i64 target = tp[at(tm, row)];
-        $A g = 0;
-        if (target != ignore_index && target >= 0 && target < C) {  // bad: check_index
-            $A p = exp(($A)xp[at2(xm, row, c)] - lp[at(lm, row)]);
-            g = ($A)dp[at(dm, row)] * (p - (c == target ? ($A)1 : ($A)0));
+        bool valid = target != ignore_index && target >= 0 && target < C;  // bad: check_index
+        $A lse = lp[at(lm, row)];
+        $A dloss = valid ? ($A)dp[at(dm, row)] : ($A)0;
+        for (i64 c = threadIdx.x; c < C; c += blockDim.x) {
+            $A p = exp(($A)xp[at2(xm, row, c)] - lse);
+            dx[row * C + c] = ($T)(valid ? dloss * (p - (c == target ? ($A)1 : ($A)0)) : ($A)0);
         }
-        dx[i] = ($T)g;
     }
 }
