@@ -6,6 +6,8 @@
     nox -s bench -- --quick        # benchmarks; `-- --with-torch` (or BENCH_TORCH=1) adds PyTorch
     nox -s fuzz                    # the differential fuzzer, long (tests/fuzz; quick in `tests`)
     nox -s asan                    # cpu backend under AddressSanitizer + UBSan: kit + fuzzer
+    nox -s cuda_emulate            # CUDA kernels on the CPU, block threads in every order
+    nox -s oracle                  # every comparison with PyTorch, tiktoken and regex
     nox --list                     # what there is
 
 Each session builds a fresh virtual environment from the files in this repository, so what
@@ -45,8 +47,18 @@ DISTRIBUTIONS = [
     "tinygpt-gpt",
 ]
 
-# Only the benchmarks use PyTorch, only on request, and only this exact version.
+# PyTorch only for the benchmarks (on request) and `nox -s oracle`, only this exact version.
 TORCH = "torch==2.13.0"
+# The safetensors reference implementation: interop tests only, never a runtime dependency.
+SAFETENSORS = "safetensors"
+# The references `nox -s oracle` compares with besides torch: tokenizers (tiktoken, regex) and
+# GPT-2 checkpoints and tokenizer files as transformers writes and reads them.
+ORACLES = ["tiktoken", "regex", "transformers"]
+ORACLE_IMPORT_CHECK = (
+    "import torch, tiktoken, regex, transformers; "
+    f"assert torch.__version__.split('+')[0] == {TORCH.split('==')[1]!r}, torch.__version__; "
+    "print('oracle: torch', torch.__version__, '| tiktoken', tiktoken.__version__)"
+)
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -74,7 +86,11 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite on every available backend, then the conformance kit per backend."""
-    session.install(*editable(installable_distributions()), *DEV_DEPENDENCIES)
+    # safetensors: a test extra only, so tests/core/test_checkpoint_nested.py can check that
+    # files go both ways between tg.save/tg.load and the reference implementation
+    session.install(*editable(installable_distributions()), *DEV_DEPENDENCIES, SAFETENSORS)
+    # the [mpi] extra, so that tests/distributed runs its multi-process tests, not skips them
+    session.install("-e", f"./{CORE}[mpi]")
 
     # NOTE: pytest exits with 5 when it collects no tests. nox's default success_codes=[0]
     # turns that into a failure, and it must stay that way: a suite that silently collects
@@ -97,6 +113,26 @@ def tests(session: nox.Session) -> None:
     # checks pure through its real entry point. tests/plugins covers it in the suite.
     session.install("-e", "./examples/tinygpt-backend-pure")
     session.run("pytest", "--pyargs", "tinygpt.testing", "--tinygpt-backend=pure", "-q")
+
+
+@nox.session
+def oracle(session: nox.Session) -> None:
+    """Every test marked `oracle`: tinygpt against a reference implementation of the same thing
+    (PyTorch for ops, layers, optimizers, hooks, GPT-2 and nanoGPT checkpoints; tiktoken,
+    `regex` and transformers for GPT-2 / GPT-4 tokenization and GPT-2's file layout).
+    Arguments after `--` go to pytest.
+
+    The references are installed in this session only (never a runtime dependency): torch at
+    exactly TORCH (the CPU wheel), tiktoken, regex, transformers (run offline: nothing is
+    downloaded). tests/contract/test_oracle_markers.py makes sure every test that imports one
+    of them carries the marker.
+    """
+    session.install(*editable(installable_distributions()), *DEV_DEPENDENCIES, SAFETENSORS)
+    session.install(TORCH, *ORACLES)
+    # NOTE: the oracle tests `pytest.importorskip` their reference, which must not quietly
+    # skip here: a reference that does not import fails the session before pytest starts
+    session.run("python", "-c", ORACLE_IMPORT_CHECK)
+    session.run("pytest", "-m", "oracle", "-q", *session.posargs, env={"HF_HUB_OFFLINE": "1"})
 
 
 @nox.session
@@ -152,9 +188,34 @@ def cuda_compile(session: nox.Session) -> None:
 
     CuPy's NVRTC binding works without a driver; the [compile-check] extra brings CuPy and
     the NVRTC library. Also checks that `cuda` is reported unavailable, with the reason.
-    Then runs the conformance kit against the kernels that are plain grid-stride loops,
-    compiled for the CPU with the host C++ compiler (tests/backends/cuda_host.py).
+    Then runs the conformance kit against every kernel compiled for the CPU with the host C++
+    compiler (tests/backends/cuda_host.py): grid-stride loops as one loop, block kernels with
+    every thread a fiber, in two thread orders (forward, warp-greedy).
     """
+    _install_cuda_check(session)
+    session.run(
+        "pytest",
+        "tests/backends/test_cuda_compile.py",
+        "tests/backends/test_cuda_host_emulation.py",
+        "-q",
+        *session.posargs,
+    )
+
+
+@nox.session
+def cuda_emulate(session: nox.Session) -> None:
+    """The CUDA kernels on the CPU (no GPU) with the threads of each block run in every order
+    the emulation knows (forward, reverse, shuffled, warp-greedy): a missing barrier shows
+    only under some. Arguments after `--` go to pytest."""
+    _install_cuda_check(session)
+    env = {"CUDA_HOST_ORDERS": "all"}
+    session.run(
+        "pytest", "tests/backends/test_cuda_host_emulation.py", "-q", *session.posargs, env=env
+    )
+
+
+def _install_cuda_check(session: nox.Session) -> None:
+    """Core, the numpy backend and the cuda backend with CuPy + NVRTC (no GPU needed)."""
     session.install(
         "-e",
         f"./{CORE}[test]",
@@ -162,13 +223,6 @@ def cuda_compile(session: nox.Session) -> None:
         f"./{NUMPY_BACKEND}",
         "-e",
         "./tinygpt-backend-cuda[compile-check]",
-    )
-    session.run(
-        "pytest",
-        "tests/backends/test_cuda_compile.py",
-        "tests/backends/test_cuda_host_emulation.py",
-        "-q",
-        *session.posargs,
     )
 
 

@@ -138,7 +138,10 @@ def test_probe_without_cupy(monkeypatch) -> None:
         importlib.util, "find_spec", lambda name, *a: None if name == "cupy" else real(name, *a)
     )
     reason = plugin._probe()
-    assert reason == "CuPy is not installed (pip install 'tinygpt-backend-cuda[cuda12]')"
+    assert reason == (
+        "CuPy is not installed (from the tinygpt checkout: "
+        "pip install './tinygpt-backend-cuda[cuda12]')"
+    )
 
 
 def _fake_cupy(monkeypatch, get_device_count) -> None:

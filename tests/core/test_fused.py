@@ -158,6 +158,7 @@ def test_attention_gradcheck(device, path, causal):
     assert tg.autograd.gradcheck(fn, [q, k, v])
 
 
+@pytest.mark.oracle
 def test_attention_matches_torch(device, path):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)

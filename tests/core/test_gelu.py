@@ -37,6 +37,7 @@ def test_gradcheck(device, path, approximate):
     assert tg.autograd.gradcheck(lambda t: tg.gelu(t, approximate), [x])
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("approximate", APPROXIMATIONS)
 def test_matches_torch_forward_and_backward(device, path, approximate):
     torch = pytest.importorskip("torch")

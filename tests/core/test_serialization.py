@@ -223,19 +223,22 @@ def test_a_missing_file_is_file_not_found(tmp_path):
 
 
 # fmt: off
+# NOTE: nested dicts, lists, numbers and None are checkpoints now (test_checkpoint_nested.py);
+# what stays unsaveable is what JSON and safetensors cannot hold without running code to load
 NOT_SAVEABLE = [
     # name              what is passed to tg.save
-    ("int key",         lambda: {1: tg.ones(1)}),
-    ("list value",      lambda: {"x": [1.0, 2.0]}),
     ("numpy value",     lambda: {"x": np.ones(2)}),
-    ("None value",      lambda: {"x": None}),
-    ("not a dict",      lambda: [("x", tg.ones(1))]),
+    ("object value",    lambda: {"x": object()}),
+    ("set value",       lambda: {"x": {1, 2}}),
+    ("function",        lambda: {"f": len}),
+    ("tensor key",      lambda: {tg.ones(1): 1}),
+    ("bytes",           lambda: [b"raw"]),
 ]
 # fmt: on
 
 
 @pytest.mark.parametrize("name, bad", NOT_SAVEABLE, ids=[n[0] for n in NOT_SAVEABLE])
-def test_save_rejects_non_str_keys_and_non_tensor_values(name, bad, tmp_path):
+def test_save_rejects_values_a_checkpoint_cannot_hold(name, bad, tmp_path):
     with pytest.raises(TypeError):
         tg.save(bad(), tmp_path / "t.safetensors")
     assert os.listdir(tmp_path) == []
@@ -261,7 +264,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temp_files(saved, monkeypatch)
 def test_a_bad_value_leaves_the_old_file_untouched(saved):
     before = saved.read_bytes()
     with pytest.raises(TypeError):
-        tg.save({"a": tg.zeros(5), "b": "not a tensor"}, saved)
+        tg.save({"a": tg.zeros(5), "b": object()}, saved)
     assert saved.read_bytes() == before
     assert os.listdir(saved.parent) == [saved.name]
 

@@ -125,6 +125,7 @@ MHA_CASES = [
 ]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("case", MHA_CASES, ids=range(len(MHA_CASES)))
 def test_multihead_attention_matches_pytorch(device, case):
     torch = pytest.importorskip("torch")
@@ -220,6 +221,7 @@ def test_transformer_block_is_causal_and_keeps_shapes(device):
     assert {"ln_1.weight", "attn.in_proj_weight", "mlp.c_fc.weight", "mlp.c_proj.bias"} <= names
 
 
+@pytest.mark.oracle
 def test_transformer_block_matches_pytorch_pre_ln_block(device):
     torch = pytest.importorskip("torch")
 

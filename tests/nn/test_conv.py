@@ -195,6 +195,7 @@ def test_pooling_layers(device):
 
 
 # --- the layer, against PyTorch --------------------------------------------------------------
+@pytest.mark.oracle
 @pytest.mark.parametrize(
     "options",
     [

@@ -51,6 +51,7 @@ def test_cross_entropy_matches_formula(device, path, reduction, smoothing):
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_cross_entropy_matches_torch(device, path, smoothing):
     torch = pytest.importorskip("torch")
@@ -189,6 +190,7 @@ def test_bce_with_logits_is_stable_and_correct(device, pos_weight):
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.oracle
 def test_bce_with_logits_gradcheck_and_torch(device):
     rng = np.random.default_rng(7)
     x = _t(rng.normal(size=(4, 3)), device, True)
@@ -264,6 +266,7 @@ def test_embedding_padding_idx_blocks_gradient(device):
 
 
 # ---------------------------------------------------------------- normalization
+@pytest.mark.oracle
 def test_layer_norm_over_two_dims_matches_torch(device, path):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(9)
@@ -275,6 +278,7 @@ def test_layer_norm_over_two_dims_matches_torch(device, path):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.oracle
 def test_rms_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(10)

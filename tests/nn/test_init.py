@@ -45,6 +45,7 @@ def test_calculate_gain(name, param, gain):
     assert init.calculate_gain(name, param) == pytest.approx(gain)
 
 
+@pytest.mark.oracle
 def test_calculate_gain_matches_torch():
     torch = pytest.importorskip("torch")
     for name in ("linear", "tanh", "relu", "leaky_relu", "selu"):

@@ -286,6 +286,7 @@ def test_batch_norm_cumulative_average_and_no_tracking(device):
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-5)  # batch statistics even in eval
 
 
+@pytest.mark.oracle
 def test_batch_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(5).normal(size=(4, 3, 2, 2)).astype(np.float32)

@@ -72,6 +72,7 @@ def test_matches_closed_form(device, name, make, formula, _):
         assert got == pytest.approx([formula(t, 0.1), formula(t, 0.02)], rel=1e-12), t
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("name, make, _, make_torch", CASES[:3], ids=[c[0] for c in CASES[:3]])
 def test_matches_torch(device, name, make, _, make_torch):
     torch = pytest.importorskip("torch")

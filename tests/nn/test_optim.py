@@ -88,6 +88,7 @@ def test_matches_numpy(device, path, name, cls, kwargs, reference, _):
     np.testing.assert_allclose(p.numpy(), reference(p0, grads, **ref_kwargs), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("name, cls, kwargs, _, torch_name", CASES, ids=[c[0] for c in CASES])
 def test_matches_torch(device, path, name, cls, kwargs, _, torch_name):
     torch = pytest.importorskip("torch")

@@ -101,6 +101,7 @@ LAYERS = [
 ]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("kind, options", LAYERS, ids=str)
 @pytest.mark.parametrize("initial_state", [False, True], ids=["zeros", "hx"])
 def test_layers_match_pytorch_with_its_state_dict(device, kind, options, initial_state):

@@ -98,6 +98,7 @@ def test_load_casts_to_the_model_dtype(device):
     assert all(p.dtype == tg.float32 for p in model.parameters())
 
 
+@pytest.mark.oracle
 def test_keys_match_pytorch_key_by_key(device):
     torch = pytest.importorskip("torch")
     ours = nn.Sequential(
@@ -120,6 +121,7 @@ def test_keys_match_pytorch_key_by_key(device):
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
 
 
+@pytest.mark.oracle
 def test_torch_weights_load_and_give_torch_outputs(device):
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Sequential(

@@ -46,6 +46,7 @@ def test_clip_grad_norm_leaves_small_grads_alone(device):
     assert params[0].grad.tolist() == [0.1, 0.2]
 
 
+@pytest.mark.oracle
 def test_clip_grad_norm_matches_torch(device):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)

@@ -32,11 +32,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 def set_num_threads(threads: int) -> None:
     """Use `threads` threads in this backend's kernels (OpenMP) and matmuls (OpenBLAS).
 
-    The default comes from OMP_NUM_THREADS (OpenBLAS: OPENBLAS_NUM_THREADS first), else
-    every core.
+    By default the backend uses the cores that other processes leave free (at most
+    OMP_NUM_THREADS), or TINYGPT_THREADS when set; a count set here stays.
     """
+    from ._threads import stop_governing
     from .native import runtime
 
+    stop_governing()
     runtime.set_num_threads(threads)
 
 

@@ -6,10 +6,13 @@ a compiled kernel, which reads them in place whatever their strides and returns 
 
 - `memory`: buffers, host copies, compact, setitem, fill, cast;
 - `elementwise`: unary, binary, scalar ops, comparisons, where;
-- `reduce`: sum/max/min over any axes; `argreduce`: argmax/argmin;
+- `reduce`: sum/max/min over any axes; `argreduce`: argmax/argmin; `sorting`: argsort;
 - `matmul`: batched matmul on OpenBLAS; `indexing`: gather, scatter_add; `random`: fills;
 - `softmax`: softmax, cross-entropy; `layernorm`; `attention`: causal attention;
 - `activation`: GELU and its backward; `optim`: the AdamW step.
+
+bfloat16, int8 and uint8 are stored as such and computed in float32 / int32: each method
+below widens them first (`storage.py`) and casts its result back.
 
 >>> from tinygpt.device import Device
 >>> from tinygpt.dtypes import float32
@@ -41,7 +44,9 @@ from .native import (
     random,
     reduce,
     softmax,
+    sorting,
 )
+from .storage import COMPARISONS, COMPUTE, narrow, widen, write_back
 
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
@@ -74,6 +79,9 @@ class CpuBackend(Backend):
     def to_host(self, x: NDArray) -> Buffer:
         return memory.to_host(x)  # a new Buffer: exposes its bytes, aliases nothing
 
+    def export_buffer(self, buffer: Buffer) -> memoryview:
+        return memoryview(buffer)  # writable raw bytes, no copy (buffer.pyx)
+
     # ----------------------------------------------------------- strided memory
     def copy(self, x: NDArray) -> Buffer:
         return memory.copy(x)
@@ -89,14 +97,22 @@ class CpuBackend(Backend):
 
     # ---------------------------------------------------------------- elementwise
     def unary(self, op: str, x: NDArray) -> Buffer:
+        if x.dtype in COMPUTE:
+            return narrow(elementwise.unary(op, widen(x)), x.dtype)
         return elementwise.unary(op, x)
 
     def binary(self, op: str, a: NDArray, b: NDArray) -> Buffer:
+        if a.dtype in COMPUTE:
+            out = elementwise.binary(op, widen(a), widen(b))
+            return out if op in COMPARISONS else narrow(out, a.dtype)
         return elementwise.binary(op, a, b)
 
     def binary_scalar(
         self, op: str, a: NDArray, value: bool | int | float, reflected: bool
     ) -> Buffer:
+        if a.dtype in COMPUTE:
+            out = elementwise.binary_scalar(op, widen(a), value, reflected)
+            return out if op in COMPARISONS else narrow(out, a.dtype)
         return elementwise.binary_scalar(op, a, value, reflected)
 
     def where(self, cond: NDArray, a: NDArray, b: NDArray) -> Buffer:
@@ -104,13 +120,21 @@ class CpuBackend(Backend):
 
     # ----------------------------------------------------------------- reductions
     def reduce(self, op: str, x: NDArray, axes: tuple[int, ...]) -> Buffer:
+        if x.dtype in COMPUTE:
+            return narrow(reduce.reduce(op, widen(x), axes), x.dtype)
         return reduce.reduce(op, x, axes)
 
     def arg_reduce(self, op: str, x: NDArray, axis: int) -> Buffer:
-        return argreduce.arg_reduce(op, x, axis)
+        return argreduce.arg_reduce(op, widen(x), axis)
+
+    # -------------------------------------------------------------------- sorting
+    def argsort(self, x: NDArray, axis: int, descending: bool) -> Buffer:
+        return sorting.argsort(widen(x), axis, descending)
 
     # --------------------------------------------------------------------- matmul
     def matmul(self, a: NDArray, b: NDArray) -> Buffer:
+        if a.dtype in COMPUTE:
+            return narrow(matmul.matmul(widen(a), widen(b)), a.dtype)
         return matmul.matmul(a, b)
 
     # ----------------------------------------------------------------- indexing
@@ -118,39 +142,60 @@ class CpuBackend(Backend):
         return indexing.gather(x, axis, index)
 
     def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
+        if dst.dtype in COMPUTE:
+            wide = widen(dst)
+            indexing.scatter_add(wide, axis, index, widen(src))
+            write_back(dst, wide)
+            return
         indexing.scatter_add(dst, axis, index, src)
 
     # ------------------------------------------------------------------- random
-    def random(self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float) -> Buffer:
-        return random.random(dist, size, dtype, seed, a, b)
+    def random(
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float, counter: int = 0
+    ) -> Buffer:
+        return random.random(dist, size, dtype, seed, a, b, counter)
+
+    def random_bits(self, seed: int, counter: int, size: int) -> Buffer:
+        return random.random_bits(seed, counter, size)
 
     # ------------------------------------------------- optional fused kernels
+    # (float kernels: a bfloat16 operand is widened, the outputs of x's dtype narrowed back,
+    # and the float32 statistics kept, as for float16)
     def softmax(self, x: NDArray, axis: int, log: bool) -> Buffer:
-        return softmax.softmax(x, axis, log)
+        return narrow(softmax.softmax(widen(x), axis, log), x.dtype)
 
     def layer_norm(
         self, x: NDArray, weight: NDArray | None, bias: NDArray | None, eps: float
     ) -> tuple[Buffer, Buffer, Buffer]:
-        return layernorm.layer_norm(x, weight, bias, eps)
+        y, mean, rstd = layernorm.layer_norm(widen(x), widen(weight), widen(bias), eps)
+        return narrow(y, x.dtype), mean, rstd
 
     def layer_norm_backward(
         self, dy: NDArray, x: NDArray, weight: NDArray | None, mean: NDArray, rstd: NDArray
     ) -> tuple[Buffer, Buffer | None, Buffer]:
-        return layernorm.layer_norm_backward(dy, x, weight, mean, rstd)
+        grads = layernorm.layer_norm_backward(widen(dy), widen(x), widen(weight), mean, rstd)
+        return tuple(narrow(g, dy.dtype) for g in grads)  # type: ignore[return-value]
 
     def cross_entropy(
         self, logits: NDArray, targets: NDArray, ignore_index: int
     ) -> tuple[Buffer, Buffer]:
-        return softmax.cross_entropy(logits, targets, ignore_index)
+        loss, lse = softmax.cross_entropy(widen(logits), targets, ignore_index)
+        return narrow(loss, logits.dtype), lse
 
     def cross_entropy_backward(
         self, dloss: NDArray, logits: NDArray, targets: NDArray, lse: NDArray, ignore_index: int
     ) -> Buffer:
-        return softmax.cross_entropy_backward(dloss, logits, targets, lse, ignore_index)
+        grad = softmax.cross_entropy_backward(
+            widen(dloss), widen(logits), targets, lse, ignore_index
+        )
+        return narrow(grad, logits.dtype)
 
     def attention(
         self, q: NDArray, k: NDArray, v: NDArray, causal: bool, scale: float
     ) -> tuple[Buffer, Buffer]:
+        if q.dtype in COMPUTE:
+            out, lse = attention.attention(widen(q), widen(k), widen(v), causal, scale)
+            return narrow(out, q.dtype), lse
         return attention.attention(q, k, v, causal, scale)
 
     def attention_backward(
@@ -164,13 +209,17 @@ class CpuBackend(Backend):
         causal: bool,
         scale: float,
     ) -> tuple[Buffer, Buffer, Buffer]:
+        if q.dtype in COMPUTE:
+            wide = [widen(t) for t in (dout, q, k, v, out)]
+            grads = attention.attention_backward(*wide, lse, causal, scale)
+            return tuple(narrow(g, q.dtype) for g in grads)  # type: ignore[return-value]
         return attention.attention_backward(dout, q, k, v, out, lse, causal, scale)
 
     def gelu(self, x: NDArray, approximate: str) -> Buffer:
-        return activation.gelu(x, approximate)
+        return narrow(activation.gelu(widen(x), approximate), x.dtype)
 
     def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> Buffer:
-        return activation.gelu_backward(dy, x, approximate)
+        return narrow(activation.gelu_backward(widen(dy), widen(x), approximate), dy.dtype)
 
     def adamw(
         self,
@@ -185,4 +234,11 @@ class CpuBackend(Backend):
         weight_decay: float,
         step: int,
     ) -> None:
-        optim.adamw(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step)
+        if param.dtype not in COMPUTE and exp_avg.dtype not in COMPUTE:
+            optim.adamw(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, step)
+            return
+        state = [widen(t) for t in (param, grad, exp_avg, exp_avg_sq)]
+        optim.adamw(*state, lr, beta1, beta2, eps, weight_decay, step)
+        for narrow_dst, wide in zip((param, exp_avg, exp_avg_sq), (state[0], state[2], state[3])):
+            if narrow_dst.dtype in COMPUTE:
+                write_back(narrow_dst, wide)

@@ -3,8 +3,12 @@
 # float16 is a storage format here: C has no portable half type, so a float16 element is a
 # uint16_t holding the IEEE binary16 bits. Kernels widen float16 to float32, compute, and
 # round once at the end (see `half_to_float` / `float_to_half`).
+#
+# bfloat16, int8 and uint8 are storage-only: only the memory kernels (copy, fill, cast,
+# gather, where) and random fills see them; backend.py widens them to float32 / int32 for
+# every other kernel and casts the result back (`storage.py`).
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef enum DType:
     BOOL = 0      # uint8_t holding 0 or 1
@@ -13,6 +17,9 @@ cdef enum DType:
     FLOAT16 = 3   # uint16_t holding binary16 bits
     FLOAT32 = 4   # float
     FLOAT64 = 5   # double
+    INT8 = 6      # int8_t
+    UINT8 = 7     # uint8_t
+    BFLOAT16 = 8  # uint16_t holding the top half of a float32's bits
 
 # Every element type a kernel computes in (float16 is widened to float first).
 ctypedef fused scalar:
@@ -44,6 +51,7 @@ ctypedef fused word:
 # One element of any dtype, e.g. a Python scalar converted for `full`, `fill` or a scalar op.
 cdef union Element:
     uint8_t b
+    int8_t i8
     int32_t i32
     int64_t i64
     uint16_t f16
@@ -105,3 +113,20 @@ cdef inline uint16_t float_to_half(float value) noexcept nogil:
         f.u += odd  # ... or half to even
         out = <uint16_t>(f.u >> 13)
     return out | <uint16_t>(sign >> 16)
+
+
+# -------------------------------------------------------------------------- bfloat16
+cdef inline float bf16_to_float(uint16_t h) noexcept nogil:
+    """Exact: a bfloat16 is a float32 with the low 16 bits zero."""
+    cdef FloatBits out
+    out.u = (<uint32_t>h) << 16
+    return out.f
+
+
+cdef inline uint16_t float_to_bf16(float value) noexcept nogil:
+    """Round to nearest even, as ml_dtypes does; nan becomes the canonical quiet nan."""
+    cdef FloatBits f
+    f.f = value
+    if (f.u & 0x7fffffffu) > 0x7f800000u:
+        return <uint16_t>(((f.u >> 16) & 0x8000u) | 0x7fc0u)
+    return <uint16_t>((f.u + 0x7fffu + ((f.u >> 16) & 1u)) >> 16)

@@ -1,10 +1,10 @@
 # cython: language_level=3
 """The mapping between tinygpt's DType objects and this backend's integer dtype codes."""
 
-from tinygpt.dtypes import bool_, float16, float32, float64, int32, int64
+from tinygpt.dtypes import bfloat16, bool_, float16, float32, float64, int8, int32, int64, uint8
 
 # indexed by code (see dtypes.pxd)
-_OBJECTS = (bool_, int32, int64, float16, float32, float64)
+_OBJECTS = (bool_, int32, int64, float16, float32, float64, int8, uint8, bfloat16)
 
 
 cdef int dtype_code(object dtype) except -1:
@@ -21,6 +21,12 @@ cdef int dtype_code(object dtype) except -1:
         return INT32
     if dtype is float16:
         return FLOAT16
+    if dtype is bfloat16:
+        return BFLOAT16
+    if dtype is uint8:
+        return UINT8
+    if dtype is int8:
+        return INT8
     raise TypeError(f"cpu backend: unknown dtype {dtype!r}")
 
 
@@ -29,9 +35,9 @@ cdef object dtype_object(int code):
 
 
 cdef int itemsize_of(int code) noexcept nogil:
-    if code == BOOL:
+    if code == BOOL or code == INT8 or code == UINT8:
         return 1
-    if code == FLOAT16:
+    if code == FLOAT16 or code == BFLOAT16:
         return 2
     if code == INT32 or code == FLOAT32:
         return 4
@@ -44,15 +50,21 @@ cdef int to_element(object value, int code, Element* out) except -1:
     out.bits = 0
     if code == BOOL:
         out.b = 1 if value else 0
-    elif code == INT32 or code == INT64:
+    elif code == INT32 or code == INT64 or code == INT8 or code == UINT8:
         if isinstance(value, float):
             value = int(value)  # truncation toward zero; nan and inf raise, as in NumPy
         if code == INT32:
             out.i32 = value
+        elif code == INT8:
+            out.i8 = value  # (out of range raises OverflowError; core checks first)
+        elif code == UINT8:
+            out.b = value
         else:
             out.i64 = value
     elif code == FLOAT16:
         out.f16 = float_to_half(<float><double>value)
+    elif code == BFLOAT16:
+        out.f16 = float_to_bf16(<float><double>value)
     elif code == FLOAT32:
         out.f32 = <float><double>value
     else:

@@ -9,9 +9,9 @@ from tinygpt.errors import DTypeError
 
 from .buffer cimport Buffer, new_buffer
 from .dtypes cimport (
-    BOOL, FLOAT16, FLOAT32, FLOAT64, INT32, INT64, Element, dtype_code, dtype_object,
-    float_to_half, half_to_float, int32_t, int64_t, itemsize_of, scalar, to_element, uint8_t,
-    uint16_t, uint32_t, uint64_t, word,
+    BFLOAT16, BOOL, FLOAT16, FLOAT32, FLOAT64, INT8, INT32, INT64, UINT8, Element, bf16_to_float,
+    dtype_code, dtype_object, float_to_bf16, float_to_half, half_to_float, int8_t, int32_t,
+    int64_t, itemsize_of, scalar, to_element, uint8_t, uint16_t, uint32_t, uint64_t, word,
 )
 from .strided cimport (
     View, check_same_shape, dense_view, for_each_view, new_dense, read_view, views_overlap,
@@ -236,32 +236,87 @@ cdef void _narrow_body(char** p, const Py_ssize_t* s, Py_ssize_t n, void* ctx) n
         dst[i * s[0]] = float_to_half(src[i * s[1]])
 
 
+cdef enum Storage:
+    # conversions between a storage-only dtype and the dtype it computes in
+    BF16_TO_F32, F32_TO_BF16, I8_TO_I32, U8_TO_I32, I32_TO_I8, I32_TO_U8
+
+
+cdef void _storage_body(char** p, const Py_ssize_t* s, Py_ssize_t n, void* ctx) noexcept nogil:
+    """operands (dst, src); ctx: an int, the Storage conversion. Narrowing ints wraps."""
+    cdef int kind = (<int*>ctx)[0]
+    cdef Py_ssize_t i
+    for i in range(n):
+        if kind == BF16_TO_F32:
+            (<float*>p[0])[i * s[0]] = bf16_to_float((<const uint16_t*>p[1])[i * s[1]])
+        elif kind == F32_TO_BF16:
+            (<uint16_t*>p[0])[i * s[0]] = float_to_bf16((<const float*>p[1])[i * s[1]])
+        elif kind == I8_TO_I32:
+            (<int32_t*>p[0])[i * s[0]] = (<const int8_t*>p[1])[i * s[1]]
+        elif kind == U8_TO_I32:
+            (<int32_t*>p[0])[i * s[0]] = (<const uint8_t*>p[1])[i * s[1]]
+        elif kind == I32_TO_I8:
+            (<int8_t*>p[0])[i * s[0]] = <int8_t>(<const int32_t*>p[1])[i * s[1]]
+        else:
+            (<uint8_t*>p[0])[i * s[0]] = <uint8_t>(<const int32_t*>p[1])[i * s[1]]
+
+
+cdef int _stage(int code) noexcept nogil:
+    """The dtype a narrow one converts through (float32 for 2-byte floats, int32 for 1-byte
+    ints), or -1 for the others."""
+    if code == FLOAT16 or code == BFLOAT16:
+        return FLOAT32
+    if code == INT8 or code == UINT8:
+        return INT32
+    return -1
+
+
+cdef int _storage_kind(int src, int dst) noexcept nogil:
+    if src == BFLOAT16:
+        return BF16_TO_F32
+    if dst == BFLOAT16:
+        return F32_TO_BF16
+    if src == INT8:
+        return I8_TO_I32
+    if src == UINT8:
+        return U8_TO_I32
+    if dst == INT8:
+        return I32_TO_I8
+    if dst == UINT8:
+        return I32_TO_U8
+    return -1
+
+
 cdef Buffer convert(const View* x, int dtype, View* out):
     """A new dense buffer holding `x` converted to `dtype`, and its view.
 
-    float16 goes through float32 (exact when widening; rounded once when narrowing).
+    float16 and bfloat16 go through float32 (exact when widening; rounded once when
+    narrowing); int8 and uint8 through int32 (narrowing wraps, as NumPy's astype).
     """
     cdef View wide
     cdef const View* views[2]
     cdef int codes[2]
+    cdef int kind
     if x.dtype == dtype:
         return compact(x, out)
-    if dtype == FLOAT16 and x.dtype != FLOAT32:
-        staging = convert(x, FLOAT32, &wide)
-        return convert(&wide, FLOAT16, out)
-    if x.dtype == FLOAT16 and dtype != FLOAT32:
-        staging = convert(x, FLOAT32, &wide)
+    if _stage(x.dtype) >= 0 and dtype != _stage(x.dtype):
+        staging = convert(x, _stage(x.dtype), &wide)
+        return convert(&wide, dtype, out)
+    if _stage(dtype) >= 0 and x.dtype != _stage(dtype):
+        staging = convert(x, _stage(dtype), &wide)
         return convert(&wide, dtype, out)
     buffer = new_dense(x, dtype, out)
     views[0] = out
     views[1] = x
     codes[0] = x.dtype
     codes[1] = dtype
+    kind = _storage_kind(x.dtype, dtype)
     with nogil:
         if dtype == FLOAT16:
             for_each_view(views, 2, _narrow_body, NULL)
         elif x.dtype == FLOAT16:
             for_each_view(views, 2, _widen_body, NULL)
+        elif kind >= 0:
+            for_each_view(views, 2, _storage_body, &kind)
         else:
             for_each_view(views, 2, _cast_body, codes)
     return buffer

@@ -24,6 +24,7 @@ from . import (  # noqa: E402
     reduce,
     runtime,
     softmax,
+    sorting,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "reduce",
     "runtime",
     "softmax",
+    "sorting",
 ]

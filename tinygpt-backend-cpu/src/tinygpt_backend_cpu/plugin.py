@@ -40,6 +40,9 @@ def _probe() -> str | None:
 
 
 def _make_backend(device: Device) -> Backend:
+    from ._threads import govern
     from .backend import CpuBackend
 
-    return CpuBackend(device)
+    backend = CpuBackend(device)
+    govern(backend)  # threads: the cores other processes leave free (TINYGPT_THREADS)
+    return backend

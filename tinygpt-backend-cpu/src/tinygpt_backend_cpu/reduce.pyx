@@ -19,7 +19,6 @@ float64. Those two loops live in sums_f32.h, compiled for AVX2 and AVX-512 too.
 
 from libc.math cimport INFINITY
 from libc.stdint cimport INT64_MAX, INT64_MIN
-from libc.stdlib cimport free, malloc
 from cython.parallel cimport prange
 
 from tinygpt.errors import BackendError
@@ -30,8 +29,8 @@ from .dtypes cimport (
 from .memory cimport convert
 from .rowops cimport row_sum
 from .strided cimport (
-    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
-    new_dense, read_view, thread_count,
+    MAX_DIMS, MAX_OPERANDS, PARALLEL_MIN, Loop, View, loop_advance, loop_seek, loop_simplify,
+    loop_size, new_dense, read_view, thread_count,
 )
 
 cdef extern from "sums_f32.h" nogil:
@@ -46,6 +45,12 @@ cdef extern from "sums_f32.h" nogil:
 
 cdef enum:
     SUM, MAX, MIN
+
+# NOTE: a full reduction is split into this many parts whatever the thread count, and the
+# parts are merged in order: the thread count changes with the machine's load
+# (tinygpt.backend.threads), and a sum must not change its last bits with it
+cdef enum:
+    TOTAL_PARTS = 16
 
 _OPS = {"sum": SUM, "max": MAX, "min": MIN}
 
@@ -238,18 +243,17 @@ cdef void _columns(int op, const Loop* kept, const Loop* red, const scalar* x, s
 
 
 cdef void _total(int op, const Loop* red, const scalar* x, scalar* out, int threads) noexcept nogil:
-    """One output over everything: the threads split the input and merge partials."""
+    """One output over everything: TOTAL_PARTS partials, on `threads` threads, merged in order."""
     cdef Py_ssize_t size = loop_size(red, red.ndim)
-    cdef Element* parts = <Element*>malloc(threads * sizeof(Element))
+    cdef Element parts[TOTAL_PARTS]
     cdef Element acc
     cdef int t
-    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+    for t in prange(TOTAL_PARTS, num_threads=threads, schedule="static"):
         _acc_init(op, &parts[t], x)
-        _walk(op, &parts[t], red, x, size * t // threads, size * (t + 1) // threads)
+        _walk(op, &parts[t], red, x, size * t // TOTAL_PARTS, size * (t + 1) // TOTAL_PARTS)
     _acc_init(op, &acc, x)
-    for t in range(threads):
+    for t in range(TOTAL_PARTS):
         _acc_merge(op, &acc, &parts[t], x)
-    free(parts)
     _acc_store(&acc, out)
 
 
@@ -265,7 +269,7 @@ cdef void _reduce(int op, Loop* kept, Loop* red, const scalar* x, scalar* out) n
         _acc_init(op, &empty, x)
         for i in range(outputs):
             _acc_store(&empty, out + i)
-    elif outputs == 1 and threads > 1:
+    elif outputs == 1 and red_size >= PARALLEL_MIN:  # even on 1 thread: the same parts
         _total(op, red, x, out, threads)
     elif kept.shape[last] > 1 and kept_stride * kept_stride < red_stride * red_stride:
         blocks = (kept.shape[last] + BLOCK - 1) // BLOCK

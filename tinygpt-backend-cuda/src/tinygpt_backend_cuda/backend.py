@@ -19,6 +19,7 @@ import os
 import cupy
 import numpy as np
 
+from tinygpt import philox
 from tinygpt.backend.protocol import Backend
 from tinygpt.device import Device
 from tinygpt.dtypes import DTYPES, DType
@@ -229,6 +230,17 @@ class CudaBackend(FusedKernels, Backend):
         launch(function, n, (*args, _n(inner), _n(n)))
         return out
 
+    def argsort(self, x: NDArray, axis: int, descending: bool) -> cupy.ndarray:
+        outer, k, inner = _around(x.shape, axis)
+        n = outer * k * inner
+        out = self._new(n, DTYPES["int64"])
+        if n == 0:
+            return out
+        function = kernel(sources.sort_source(x.dtype.name), "argsort")
+        args = (x.buffer, self._meta(x), out, _n(k), _n(inner), _n(int(descending)), _n(n))
+        launch(function, n, args)
+        return out
+
     def scatter_add(self, dst: NDArray, axis: int, index: NDArray, src: NDArray) -> None:
         outer, size, inner = _around(dst.shape, axis)
         count = prod(index.shape)
@@ -242,22 +254,33 @@ class CudaBackend(FusedKernels, Backend):
 
     # ------------------------------------------------------------------- random
     def random(
-        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float, counter: int = 0
     ) -> cupy.ndarray:
         out = self._new(size, dtype)
-        work = np.float64 if dtype.name == "float64" else np.float32
-        cap = work(np.inf)
+        cap = np.float64(np.inf)
         if dist == "uniform" and dtype.kind == "f" and b > a:
             # the largest value of `dtype` below b: rounding must not reach b itself
-            kind = numpy_dtype(dtype).type
-            cap = work(np.nextafter(kind(b), kind(a)))
+            cap = np.float64(philox.largest_below(b, dtype.name))
         function = kernel(sources.random_source(dtype.name), "random")
-        args = (out, _n(size), np.uint64(seed), np.int32(_DIST_CODES[dist]), work(a), work(b))
-        launch(function, (size + 1) // 2, (*args, cap))
+        code = np.int32(_DIST_CODES[dist])
+        args = (out, _n(size), *_key_and_counter(seed, counter), code, np.float64(a))
+        launch(function, (size + 1) // 2, (*args, np.float64(b), cap))
+        return out
+
+    def random_bits(self, seed: int, counter: int, size: int) -> cupy.ndarray:
+        out = self._new(size, DTYPES["int64"])
+        function = kernel(sources.random_source("int64"), "random_bits")
+        launch(function, (size + 3) // 4, (out, _n(size), *_key_and_counter(seed, counter)))
         return out
 
 
 # -------------------------------------------------------------------------- helpers
+def _key_and_counter(seed: int, counter: int) -> tuple[np.uint64, np.uint64, np.uint64]:
+    """The Philox key (seed mod 2**64) and the 128-bit counter's low and high halves."""
+    counter %= 2**128
+    return np.uint64(seed % 2**64), np.uint64(counter % 2**64), np.uint64(counter >> 64)
+
+
 def _n(value: int) -> np.int64:
     """A size argument, as the kernels' 64-bit `i64`."""
     return np.int64(value)

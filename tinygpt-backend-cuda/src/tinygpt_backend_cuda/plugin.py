@@ -22,7 +22,8 @@ __all__ = ["tinygpt_register_backends"]
 #: Above numpy (0): a GPU, when there is one, is the better default.
 PRIORITY = 20
 
-INSTALL_HINT = "pip install 'tinygpt-backend-cuda[cuda12]'"
+# NOTE: the checkout folder, not a PyPI name: tinygpt's distributions are not published there
+INSTALL_HINT = "from the tinygpt checkout: pip install './tinygpt-backend-cuda[cuda12]'"
 
 
 @hookimpl

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from string import Template
 
+from tinygpt import philox
+
 __all__ = [
     "CTYPES",
     "FLOATS",
@@ -32,6 +34,7 @@ __all__ = [
     "reduce_source",
     "scalar_source",
     "setitem_source",
+    "sort_source",
     "unary_source",
     "where_source",
     "unary_ops",
@@ -216,16 +219,41 @@ def index_source(dtype: str) -> str:
 
 
 @functools.cache
+def sort_source(dtype: str) -> str:
+    """argsort: the stable sorting permutation along one axis (kernels/sort.cu)."""
+    return render("sort.cu", **_types(dtype))
+
+
+@functools.cache
 def check_source() -> str:
     """check_index: the device-side bounds check of an int64 index (see errors.py)."""
     return render("check.cu")
 
 
+def _literals(values: tuple[float, ...]) -> str:
+    """C double literals that parse back to exactly these doubles (repr round-trips)."""
+    return ", ".join(repr(v) for v in values)
+
+
 @functools.cache
 def random_source(dtype: str) -> str:
-    work = "double" if dtype == "float64" else "float"
-    store = "w" if dtype in FLOATS else "floor(w)"
-    return render("random.cu", T=CTYPES[dtype], W=work, STORE=store)
+    """random and random_bits: core's Philox spec, its constants rendered from core."""
+    if dtype in FLOATS:
+        store = "w" if dtype == "float64" else "(float)w"  # float16: via float32, as the spec
+    elif dtype == "bool":
+        store = "w != 0.0"
+    else:
+        store = "dist == 0 ? floor(w) : w"  # uniform floors; the others truncate
+    constants = {
+        "LOG_C": _literals(philox.LOG_COEFFS),
+        "SIN_C": _literals(philox.SIN_COEFFS),
+        "COS_C": _literals(philox.COS_COEFFS),
+        "LN2": repr(philox.LN2),
+        "SQRT_HALF": repr(philox.SQRT_HALF),
+        "HALF_PI": repr(philox.HALF_PI),
+    }
+    clamp = "1" if dtype in FLOATS else "0"
+    return render("random.cu", T=CTYPES[dtype], STORE=store, CLAMP=clamp, **constants)
 
 
 @functools.cache
@@ -279,6 +307,7 @@ def all_sources() -> Iterator[tuple[str, str]]:
             yield f"arg_reduce/{op}/{dtype}", arg_reduce_source(op, dtype)
         yield f"random/{dtype}", random_source(dtype)
         yield f"index/{dtype}", index_source(dtype)
+        yield f"sort/{dtype}", sort_source(dtype)
         if dtype != "bool":
             yield f"matmul_tiled/{dtype}", matmul_tiled_source(dtype)
     for dtype in FLOATS:

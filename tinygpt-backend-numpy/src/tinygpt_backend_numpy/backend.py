@@ -31,8 +31,8 @@ from tinygpt.dtypes import DTYPES, DType
 from tinygpt.errors import BackendError, OutOfMemoryError, ShapeError
 from tinygpt.ndarray import MAX_BYTES, format_bytes
 
-from . import fused, special
-from .views import as_numpy, numpy_dtype
+from . import fused, philox, special
+from .views import NARROW_FLOATS, NUMPY_NAMES, as_numpy, numpy_dtype
 
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
@@ -83,7 +83,7 @@ class NumpyBackend(Backend):
     """Kernels written with NumPy: correct everywhere, the oracle for the other backends."""
 
     name = "numpy"
-    dtypes = frozenset(DTYPES.values())
+    dtypes = frozenset(DTYPES[name] for name in NUMPY_NAMES)  # bfloat16 needs ml_dtypes
     fused_ops = frozenset({"softmax", "cross_entropy", "layer_norm", "attention", "gelu", "adamw"})
 
     def __init__(self, device: Device | None = None) -> None:
@@ -109,9 +109,15 @@ class NumpyBackend(Backend):
         return np.frombuffer(data, numpy_dtype(dtype)).copy()
 
     def to_host(self, x: NDArray) -> np.ndarray:
-        return as_numpy(x).flatten()  # flatten always copies, in row-major order
+        flat = as_numpy(x).flatten()  # flatten always copies, in row-major order
+        # subtle: ml_dtypes' bfloat16 arrays refuse the buffer protocol; its bits do not
+        return flat.view(np.uint16) if x.dtype.name == "bfloat16" else flat
 
     # ----------------------------------------------------------- strided memory
+    def export_buffer(self, buffer: np.ndarray) -> np.ndarray:
+        # its bytes, aliased (a bfloat16 array has no buffer protocol of its own)
+        return buffer.view(np.uint8)
+
     def copy(self, x: NDArray) -> np.ndarray:
         return as_numpy(x).flatten()
 
@@ -157,10 +163,10 @@ class NumpyBackend(Backend):
         if op != "sum":
             _check_nonempty(op, x, axes)
         view = as_numpy(x)
-        if op == "sum" and view.dtype == np.float16:
+        if op == "sum" and view.dtype in NARROW_FLOATS:
             # float16 accumulates badly (2048 + 1 == 2048); sum in float32, round once.
             total = np.add.reduce(view, axis=axes, dtype=np.float32)
-            return np.asarray(total).astype(np.float16).reshape(-1)
+            return np.asarray(total).astype(view.dtype).reshape(-1)
         # dtype= keeps int32 sums in int32 (NumPy would widen them to int64)
         return _REDUCE[op](view, axis=axes, dtype=view.dtype).reshape(-1)
 
@@ -175,10 +181,10 @@ class NumpyBackend(Backend):
         # a transposed matrix directly), so `x @ w.T` costs no copy.
         av = as_numpy(a)
         bv = as_numpy(b)
-        if av.dtype == np.float16:
+        if av.dtype in NARROW_FLOATS:
             # NumPy has no float16 BLAS: its fallback loop is slow and accumulates in half.
             product = np.matmul(av.astype(np.float32), bv.astype(np.float32))
-            return product.astype(np.float16).reshape(-1)
+            return product.astype(av.dtype).reshape(-1)
         return np.matmul(av, bv).reshape(-1)
 
     # ----------------------------------------------------------------- indexing
@@ -194,17 +200,33 @@ class NumpyBackend(Backend):
         where = (slice(None),) * axis + (ix,)
         np.add.at(as_numpy(dst), where, as_numpy(src))
 
+    # ------------------------------------------------------------------ sorting
+    def argsort(self, x: NDArray, axis: int, descending: bool) -> np.ndarray:
+        view = as_numpy(x)
+        if not descending:
+            order = np.argsort(view, axis=axis, kind="stable")  # nan sorts last
+            return np.asarray(order, dtype=np.int64).reshape(-1)
+        # stable descending = reverse, sort ascending, reverse back: ties keep their order
+        order = np.flip(np.argsort(np.flip(view, axis), axis=axis, kind="stable"), axis)
+        return np.asarray(x.shape[axis] - 1 - order, dtype=np.int64).reshape(-1)
+
     # ------------------------------------------------------------------- random
     def random(
-        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float, counter: int = 0
     ) -> np.ndarray:
-        # A fresh generator per call: the numbers depend only on the seed core picked.
+        # core's Philox spec, vectorized: the same numbers as every other backend
         _check_size(dist, size, dtype)
-        generator = np.random.Generator(np.random.PCG64(seed))
+        _check_size(dist, size, DTYPES["float64"])  # (the doubles before rounding)
+        if dist not in _DISTRIBUTIONS:
+            raise BackendError(f"numpy backend: unknown distribution {dist!r}")
         try:
-            return _SAMPLERS[dist](generator, size, numpy_dtype(dtype), a, b)
+            return philox.samples(dist, size, numpy_dtype(dtype), seed, counter, a, b)
         except MemoryError as error:
             raise _out_of_memory(dist, size, dtype, error) from error
+
+    def random_bits(self, seed: int, counter: int, size: int) -> np.ndarray:
+        _check_size("random_bits", size, DTYPES["int64"])
+        return philox.random_bits(seed, counter, size)
 
     # ------------------------------------------------- optional fused kernels
     def softmax(self, x: NDArray, axis: int, log: bool) -> np.ndarray:
@@ -357,29 +379,4 @@ def _check_bounds(op: str, index: np.ndarray, axis: int, size: int) -> np.ndarra
     )
 
 
-# --------------------------------------------------------------------- samplers
-def _uniform(generator, size: int, dtype: np.dtype, low: float, high: float) -> np.ndarray:
-    """[low, high) in a floating dtype; integers floor(U[low, high)), so 0..9 for (0, 10)."""
-    if dtype.kind != "f":
-        return np.floor(low + (high - low) * generator.random(size)).astype(dtype)
-    work = np.float64 if dtype == np.float64 else np.float32
-    out = (low + (high - low) * generator.random(size, dtype=work)).astype(dtype)
-    if high > low:
-        # subtle: low + (high - low) * u can round up to exactly `high` (and float16
-        # rounding makes that common); the interval is half-open, so step back one ulp.
-        below_high = np.nextafter(dtype.type(high), dtype.type(low))
-        np.minimum(out, below_high, out=out)
-    return out
-
-
-def _normal(generator, size: int, dtype: np.dtype, mean: float, std: float) -> np.ndarray:
-    work = np.float64 if dtype == np.float64 else np.float32
-    samples = generator.standard_normal(size, dtype=work)
-    return (samples * std + mean).astype(dtype)
-
-
-def _bernoulli(generator, size: int, dtype: np.dtype, p: float, _unused: float) -> np.ndarray:
-    return (generator.random(size) < p).astype(dtype)
-
-
-_SAMPLERS = {"uniform": _uniform, "normal": _normal, "bernoulli": _bernoulli}
+_DISTRIBUTIONS = frozenset({"uniform", "normal", "bernoulli"})

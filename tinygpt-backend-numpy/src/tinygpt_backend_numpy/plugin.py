@@ -36,6 +36,9 @@ def _probe() -> str | None:
 
 def _make_backend(device: Device) -> Backend:
     # NOTE: imported here, not at the top, so that discovering backends never imports NumPy.
+    from ._threads import govern
     from .backend import NumpyBackend
 
-    return NumpyBackend(device)
+    backend = NumpyBackend(device)
+    govern(backend)  # matmul threads: the cores other processes leave free (TINYGPT_THREADS)
+    return backend

@@ -23,7 +23,7 @@ from tinygpt.ndarray import prod, strides_for
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
 
-__all__ = ["as_numpy", "numpy_dtype"]
+__all__ = ["as_numpy", "numpy_dtype", "NARROW_FLOATS", "NUMPY_NAMES"]
 
 # Both caches are keyed by tuples that views reuse over and over; a dict lookup is cheaper
 # than recomputing the facts on every kernel call (a tiny op costs ~1 us in all).
@@ -34,8 +34,23 @@ _DENSE: dict[tuple[int, ...], tuple[tuple[int, ...], int, bool]] = {}
 _BYTE_STRIDES: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
 
 _NUMPY_DTYPES = {
-    name: np.dtype(name) for name in ("float16", "float32", "float64", "int32", "int64", "bool")
+    name: np.dtype(name)
+    for name in ("float16", "float32", "float64", "uint8", "int8", "int32", "int64", "bool")
 }
+try:  # NumPy has no bfloat16 of its own; the `ml_dtypes` package (a dependency) adds one
+    import ml_dtypes
+
+    _NUMPY_DTYPES["bfloat16"] = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - then the backend does not list bfloat16
+    pass
+#: the 2-byte floats, which kernels compute in float32 and round once at the end
+NARROW_FLOATS = frozenset(
+    _NUMPY_DTYPES[name] for name in ("float16", "bfloat16") if name in _NUMPY_DTYPES
+)
+
+
+#: the tinygpt dtype names this NumPy can store
+NUMPY_NAMES = frozenset(_NUMPY_DTYPES)
 
 
 def numpy_dtype(dtype) -> np.dtype:

@@ -13,6 +13,7 @@ Reading order: `ndarray.py` (strided views) -> `backend/protocol.py` (what a dev
 
 # tinygpt-nn and tinygpt-gpt add subpackages (tinygpt.nn, tinygpt.gpt) from their own
 # folders; extend_path lets them live in another sys.path entry (editable installs).
+import importlib
 from pkgutil import extend_path
 
 __path__ = extend_path(__path__, __name__)
@@ -22,7 +23,14 @@ from . import _missing  # noqa: E402
 _missing.install()
 
 from . import autograd, viz  # noqa: E402
-from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: E402
+from .autograd import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .backend.registry import (  # noqa: E402
     BackendInfo,
     backends,
@@ -55,12 +63,15 @@ from .device import Device, device  # noqa: E402
 from .dtypes import (  # noqa: E402
     DType,
     as_dtype,
+    bfloat16,
     float16,
     float32,
     float64,
+    int8,
     int32,
     int64,
     promote_types,
+    uint8,
 )
 from .dtypes import bool_ as bool  # noqa: E402, A001
 from .errors import (  # noqa: E402
@@ -74,11 +85,38 @@ from .errors import (  # noqa: E402
 )
 from .functional import *  # noqa: E402, F403
 from .functional import __all__ as _functional_all  # noqa: E402
+from .functional_parity import *  # noqa: E402, F403
+from .functional_parity import __all__ as _functional_parity_all  # noqa: E402
 from .profiler import profile  # noqa: E402
+from .random import (  # noqa: E402
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    randint_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, load_metadata, save  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+#: subpackages other distributions add, loaded on first use as attributes (`tg.nn.Linear`)
+_LAZY_SUBPACKAGES = ("nn", "optim", "data", "gpt")
+
+
+def __getattr__(name: str) -> object:
+    """`import tinygpt as tg; tg.nn` without `import tinygpt.nn` first, as with torch.nn.
+
+    A subpackage whose distribution is not installed raises the ImportError that names it
+    (from `_missing.py`: "pip install ./tinygpt-nn").
+    """
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tinygpt' has no attribute {name!r}")
 
 
 def synchronize(device: "Device | str | None" = None) -> None:
@@ -108,6 +146,9 @@ __all__ = [
     "empty",
     "empty_like",
     "enable_grad",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
     "eye",
     "float16",
     "float32",
@@ -141,4 +182,27 @@ __all__ = [
     "zeros",
     "zeros_like",
     *_functional_all,
+    *_functional_parity_all,
+    "Generator",
+    "bfloat16",
+    "default_generator",
+    "get_rng_state",
+    "initial_seed",
+    "int8",
+    "randint_like",
+    "randperm",
+    "seed",
+    "set_rng_state",
+    "uint8",
 ]
+
+# PyTorch's short dtype names (`tg.long`, `tg.half`, ...). Bound last, and left out of
+# __all__, because `float` and `int` would shadow the builtins in this module and in a
+# star-importing one.
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+byte = uint8
+char = int8

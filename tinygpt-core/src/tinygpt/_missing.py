@@ -30,7 +30,8 @@ class _MissingDistributionFinder(MetaPathFinder):
             # swallows a ModuleNotFoundError for that name and shows a vaguer message instead
             raise ImportError(
                 f"{fullname} is part of the {dist} distribution, which is not installed; "
-                f"fix: pip install {dist}  (from the repo: pip install ./{dist})"
+                # NOTE: the checkout folder, not a PyPI name: tinygpt is not published there
+                f"fix: from the tinygpt checkout: pip install ./{dist}"
             )
         return None
 

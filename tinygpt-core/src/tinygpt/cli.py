@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 import pluggy
 
 from .backend import hookspecs
+from .backend.hints import checkout_install
 from .backend.hookspecs import hookimpl
 
 __all__ = ["main", "COMMANDS_ENTRY_POINT_GROUP"]
@@ -144,7 +146,7 @@ def format_table(rows: Sequence[Any]) -> str:
         )
     text = _align(lines)
     if len(lines) == 1:
-        text += "\n(no backends installed: pip install tinygpt-backend-numpy)"
+        text += "\n(no backends installed: " + checkout_install("./tinygpt-backend-numpy") + ")"
     return text
 
 
@@ -156,6 +158,38 @@ def _align(lines: Sequence[Sequence[str]]) -> str:
         cells = [cell.ljust(w) for cell, w in zip(line, widths, strict=False)]
         out.append("  ".join(cells + [line[-1]]).rstrip())
     return "\n".join(out)
+
+
+def version_text() -> str:
+    """`tinygpt --version`: tinygpt-core's version, then every other installed tinygpt
+    distribution (the nn and gpt layers, each backend) and its version, one per line.
+
+    Read from the installed metadata only: no backend is imported for it.
+    """
+    lines = [f"tinygpt {_version('tinygpt-core')}"]
+    group = importlib.metadata.entry_points(group="tinygpt.backends")
+    backends = {_normalize(ep.dist.metadata["Name"]) for ep in group if ep.dist is not None}
+    names = set()
+    for dist in importlib.metadata.distributions():
+        name = _normalize(dist.metadata["Name"] or "")
+        # tinygpt's own distributions, and third-party backends whatever their names
+        if name != "tinygpt-core" and (name.startswith("tinygpt-") or name in backends):
+            names.add((name, dist.version))
+    for name, version in sorted(names):
+        lines.append(f"  {name} {version}")
+    return "\n".join(lines)
+
+
+def _normalize(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503): `A_b.C` -> `a-b-c`."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "(not installed)"
 
 
 class _CorePlugin:
@@ -205,6 +239,11 @@ def _collect_commands() -> tuple[dict[str, Command], list[str]]:
 def main(argv: Sequence[str] | None = None) -> int:
     commands, problems = _collect_commands()
     parser = argparse.ArgumentParser(prog="tinygpt", description="tinygpt command line")
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="show the versions of tinygpt and of its installed distributions, and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in commands.values():
         child = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -213,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
+    if args.version:
+        print(version_text())  # NOTE: not argparse's version action, which rewraps lines
+        return 0
     if args.command is None:
         parser.print_help()
         return 2

@@ -11,6 +11,9 @@
   before a kernel runs, with errors that name the first bad value. Off by default: each check
   reads device memory back to the host (a stall per step on a GPU), and backends raise an
   IndexError for out-of-range indices themselves. The test suite turns it on.
+- ``TINYGPT_THREADS``: how many threads CPU backends' kernels use: ``auto`` (the default) for
+  the cores other processes leave free, re-measured every second, or a number (see
+  `tinygpt.backend.threads`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "env_backend_pins",
     "env_check_kernels",
     "env_checks",
+    "env_threads",
 ]
 
 
@@ -79,6 +83,19 @@ def env_check_kernels() -> bool:
 def env_checks() -> bool:
     """Whether TINYGPT_CHECKS asks core for host-side input checks (1, true, yes, on)."""
     return _flag("TINYGPT_CHECKS")
+
+
+def env_threads() -> int | None:
+    """The thread count TINYGPT_THREADS fixes, or None for ``auto`` (also when unset)."""
+    value = os.environ.get("TINYGPT_THREADS", "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise DeviceError(
+            f"TINYGPT_THREADS={value!r}: expected a number of threads >= 1, or 'auto' "
+            "(the cores that other processes leave free)"
+        )
+    return int(value)
 
 
 def _flag(name: str) -> bool:

@@ -1,9 +1,8 @@
-"""Making tensors: from data, filled, ranges, and random (seeded by `manual_seed`)."""
+"""Making tensors: from data, filled, ranges (and random ones, re-exported from random.py)."""
 
 from __future__ import annotations
 
 import math
-import random as _py_random
 from typing import Any
 
 from .backend.registry import get_backend
@@ -193,82 +192,14 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None) 
 
 
 # ------------------------------------------------------------------ random
-class _Generator:
-    """Core's seed source: each random call takes a fresh 63-bit seed for its backend."""
-
-    def __init__(self, seed: int) -> None:
-        self.source = _py_random.Random(seed)
-
-    def next_seed(self) -> int:
-        return self.source.getrandbits(63)
-
-
-_generator = _Generator(_py_random.SystemRandom().getrandbits(63))
-
-
-def next_seed() -> int:
-    """A fresh 63-bit seed from tinygpt's generator (for loaders and other seeded helpers)."""
-    return _generator.next_seed()
-
-
-def manual_seed(seed: int) -> None:
-    """Make every later random op reproducible (per backend)."""
-    global _generator
-    _generator = _Generator(int(seed))
-
-
-#: each distribution's public maker, for error messages (randint draws uniforms too)
-_RANDOM_OPS = {"uniform": "rand", "normal": "randn"}
-
-
-def _random(
-    dist: str,
-    shape: tuple[int, ...],
-    a: float,
-    b: float,
-    dtype: DType,
-    device: Any,
-    requires_grad: bool,
-) -> Tensor:
-    checked_nbytes(_RANDOM_OPS.get(dist, dist), shape, dtype)
-    backend = _backend_for(device, dtype)
-    buffer = backend.random(dist, prod(shape), dtype, _generator.next_seed(), a, b)
-    return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
-
-
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    """Uniform samples from [0, 1)."""
-    dtype = as_dtype(dtype or float32)
-    return _random("uniform", _shape("rand", size), 0.0, 1.0, dtype, device, requires_grad)
-
-
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    """Standard normal samples."""
-    dtype = as_dtype(dtype or float32)
-    return _random("normal", _shape("randn", size), 0.0, 1.0, dtype, device, requires_grad)
-
-
-def rand_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
-    return rand(x.shape, **_like(x, dtype, device))
-
-
-def randn_like(x: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
-    return randn(x.shape, **_like(x, dtype, device))
-
-
-def randint(
-    low: int, high: int | None = None, size: Any = (), *, dtype: Any = None, device: Any = None
-) -> Tensor:
-    """Integers uniform in [low, high) (int64 by default)."""
-    if high is None:
-        low, high = 0, low
-    if high <= low:
-        raise ValueError(f"randint: empty range [{low}, {high})")
-    shape = _shape("randint", size if isinstance(size, (tuple, list)) else (size,))
-    checked_nbytes("randint", shape, int64)  # (the float64 uniforms below are as wide)
-    u = _random("uniform", shape, 0.0, float(high - low), as_dtype("float64"), device, False)
-    # truncating a uniform in [0, n) gives each of 0..n-1 equal odds; clamp guards rounding
-    ints = u._data.backend.cast(u._data, int64)
-    out = Tensor._make(NDArray(u._data.backend, ints, shape, int64))
-    out = out.clamp(0, high - low - 1) + low
-    return out.to(as_dtype(dtype)) if dtype is not None else out
+# the random makers live in random.py (one generator, the same numbers on every backend);
+# they are re-exported here, where the other makers are
+from .random import (  # noqa: E402
+    manual_seed,
+    next_seed,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+)

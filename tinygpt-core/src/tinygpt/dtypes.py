@@ -6,7 +6,12 @@ to float64 (int32 + float32 -> float32 here, float64 in NumPy):
 - same kind: the wider type wins (float32 + float64 -> float64, int32 + int64 -> int64);
 - bool < integer < floating: the higher kind wins (int64 + float32 -> float32);
 - a Python scalar never widens a tensor of its own kind (float32 * 2.5 -> float32), and lifts
-  a tensor of a lower kind to the default type of its own kind (int64 * 0.5 -> float32).
+  a tensor of a lower kind to the default type of its own kind (int64 * 0.5 -> float32);
+- two types of one size that cannot hold each other meet in a wider one, as in PyTorch:
+  float16 + bfloat16 -> float32; uint8 + int8 -> int32 (PyTorch: int16, which tinygpt lacks).
+
+bfloat16 (8 exponent bits like float32, 8 significand bits) and int8/uint8 are storage types:
+backends may compute in float32 / int32 and round back (the cpu backend does).
 
 >>> promote_types(int64, float32)
 tinygpt.float32
@@ -20,15 +25,20 @@ import sys
 from dataclasses import dataclass
 
 from .errors import DTypeError
+from .philox import round_to
 
 __all__ = [
     "DType",
     "float16",
+    "bfloat16",
     "float32",
     "float64",
+    "uint8",
+    "int8",
     "int32",
     "int64",
     "bool_",
+    "ALIASES",
     "DTYPES",
     "as_dtype",
     "promote_types",
@@ -50,13 +60,18 @@ class DType:
 
     name: str
     itemsize: int
-    kind: str  # 'b' bool, 'i' signed integer, 'f' floating point
+    kind: str  # 'b' bool, 'i' integer (uint8 too: see `is_signed`), 'f' floating point
     numpy_name: str
     safetensors_name: str
 
     @property
     def is_floating_point(self) -> bool:
         return self.kind == "f"
+
+    @property
+    def is_signed(self) -> bool:
+        """False for bool and uint8, as `torch.dtype.is_signed`."""
+        return self.kind != "b" and self.name != "uint8"
 
     def __repr__(self) -> str:
         return f"tinygpt.{self.name}"
@@ -70,13 +85,28 @@ class DType:
 
 
 float16 = DType("float16", 2, "f", "float16", "F16")
+bfloat16 = DType("bfloat16", 2, "f", "bfloat16", "BF16")  # NumPy needs `ml_dtypes` for it
 float32 = DType("float32", 4, "f", "float32", "F32")
 float64 = DType("float64", 8, "f", "float64", "F64")
+uint8 = DType("uint8", 1, "i", "uint8", "U8")
+int8 = DType("int8", 1, "i", "int8", "I8")
 int32 = DType("int32", 4, "i", "int32", "I32")
 int64 = DType("int64", 8, "i", "int64", "I64")
 bool_ = DType("bool", 1, "b", "bool", "BOOL")
 
-DTYPES: dict[str, DType] = {d.name: d for d in (float16, float32, float64, int32, int64, bool_)}
+DTYPES: dict[str, DType] = {
+    d.name: d for d in (float16, bfloat16, float32, float64, uint8, int8, int32, int64, bool_)
+}
+#: PyTorch's other names for the same dtypes (`tg.long`, `tg.half`, ...)
+ALIASES: dict[str, DType] = {
+    "float": float32,
+    "double": float64,
+    "half": float16,
+    "long": int64,
+    "int": int32,
+    "byte": uint8,
+    "char": int8,
+}
 _KIND_RANK = {"b": 0, "i": 1, "f": 2}
 _DEFAULT_OF_KIND = {"b": bool_, "i": int64, "f": float32}
 
@@ -101,6 +131,8 @@ def as_dtype(dtype: object) -> DType:
         name = dtype.__name__
     if isinstance(name, str) and name in DTYPES:
         return DTYPES[name]
+    if isinstance(name, str) and name in ALIASES:
+        return ALIASES[name]
     known = ", ".join(DTYPES)
     raise DTypeError(f"unknown dtype {dtype!r}: expected one of {known}")
 
@@ -113,7 +145,9 @@ def promote_types(a: DType, b: DType) -> DType:
     rank_b = _KIND_RANK[b.kind]
     if rank_a != rank_b:
         return a if rank_a > rank_b else b
-    return a if a.itemsize >= b.itemsize else b
+    if a.itemsize == b.itemsize:  # float16/bfloat16 or uint8/int8: neither holds the other
+        return float32 if a.kind == "f" else int32
+    return a if a.itemsize > b.itemsize else b  # (a wider signed int holds every uint8)
 
 
 def scalar_dtype(value: object) -> DType:
@@ -142,21 +176,26 @@ def statistics_dtype(dtype: DType) -> DType:
     >>> statistics_dtype(float16), statistics_dtype(float64)
     (tinygpt.float32, tinygpt.float64)
     """
-    return float32 if dtype is float16 else dtype
+    return float32 if dtype is float16 or dtype is bfloat16 else dtype
 
 
 def exact_in(value: bool | int | float, dtype: DType) -> bool:
     """True when the Python scalar `value` converts to `dtype` without rounding or overflow.
 
-    Only float16 and float32 can round a Python float; nan and inf are exact in either.
+    Only float16, bfloat16 and float32 can round a Python float; nan and inf are exact in each.
 
     >>> exact_in(0.5, float16), exact_in(0.1, float16), exact_in(100000.0, float16)
     (True, False, False)
+    >>> exact_in(257.0, bfloat16), exact_in(256.0, bfloat16)
+    (False, True)
     """
     if dtype.kind != "f" or dtype is float64:
         return True
     if isinstance(value, float) and not math.isfinite(value):
         return True
+    if dtype is bfloat16:
+        # subtle: rounding goes through float32, so check that step exactly first
+        return exact_in(value, float32) and round_to(float(value), "bfloat16") == value
     code = "e" if dtype is float16 else "f"
     try:
         rounded = struct.unpack(code, struct.pack(code, float(value)))[0]
@@ -165,7 +204,12 @@ def exact_in(value: bool | int | float, dtype: DType) -> bool:
     return rounded == value
 
 
-_INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_INT_RANGE = {
+    "uint8": (0, 255),
+    "int8": (-128, 127),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+}
 #: ints up to this many convert to a Python float (a double); float16/32 round them to inf
 _FLOAT_INT_LIMIT = int(sys.float_info.max)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .dtypes import DType, as_dtype, bool_, float32, int32, int64
+from .dtypes import DType, as_dtype, bool_, float32, int64
 from .errors import DTypeError, ShapeError
 from .ndarray import NDArray
 
@@ -14,7 +14,16 @@ if TYPE_CHECKING:
 
     from .backend.protocol import Backend
 
-__all__ = ["to_numpy", "from_host_data", "infer_dtype", "format_array", "nonzero", "last_writes"]
+__all__ = [
+    "to_numpy",
+    "from_host_data",
+    "infer_dtype",
+    "numpy_dtype",
+    "format_array",
+    "nonzero",
+    "last_writes",
+    "argsort_on_host",
+]
 
 
 def to_numpy(x: NDArray) -> np.ndarray:
@@ -22,18 +31,38 @@ def to_numpy(x: NDArray) -> np.ndarray:
     import numpy as np
 
     data = x.backend.to_host(x)
-    flat = np.frombuffer(data, dtype=x.dtype.numpy_name, count=x.size)
+    flat = np.frombuffer(data, dtype=numpy_dtype(x.dtype), count=x.size)
     return flat.reshape(x.shape)
+
+
+def numpy_dtype(dtype: DType) -> Any:
+    """The NumPy dtype of `dtype`; bfloat16 comes from the `ml_dtypes` package."""
+    import numpy as np
+
+    if dtype.name != "bfloat16":
+        return np.dtype(dtype.numpy_name)
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise DTypeError(
+            "bfloat16 on the host needs the ml_dtypes package (NumPy has no bfloat16): "
+            "pip install ml_dtypes, or convert first with .float()"
+        ) from None
+    return np.dtype(ml_dtypes.bfloat16)
 
 
 def infer_dtype(array: np.ndarray, from_python: bool) -> DType:
     """The tinygpt dtype for host data, following PyTorch: NumPy arrays keep their dtype
     (other integer widths become int64); Python floats become float32, ints int64."""
     kind = array.dtype.kind
+    name = array.dtype.name
     if kind == "b":
         return bool_
     if kind in "iu":
-        return int32 if array.dtype.name == "int32" and not from_python else int64
+        kept = name in ("int32", "int8", "uint8") and not from_python
+        return as_dtype(name) if kept else int64
+    if name == "bfloat16":  # an ml_dtypes array
+        return as_dtype(name)
     if kind == "f":
         if from_python or array.dtype.name not in ("float16", "float64"):
             return float32
@@ -60,8 +89,9 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
             f"tensor: backend {backend.name!r} does not support {dtype}; supported: "
             + ", ".join(sorted(d.name for d in backend.dtypes))
         )
-    dense = np.ascontiguousarray(array, dtype=dtype.numpy_name).reshape(-1)
-    buffer = backend.from_host(memoryview(dense).cast("B"), dtype)  # type: ignore[arg-type]
+    dense = np.ascontiguousarray(array, dtype=numpy_dtype(dtype)).reshape(-1)
+    # (as bytes: ml_dtypes' bfloat16 arrays refuse the buffer protocol)
+    buffer = backend.from_host(memoryview(dense.view(np.uint8)), dtype)  # type: ignore[arg-type]
     return NDArray(backend, buffer, tuple(int(d) for d in array.shape), dtype)
 
 
@@ -91,6 +121,24 @@ def last_writes(positions: NDArray) -> tuple[NDArray, NDArray]:
     _, last_from_end = np.unique(flat[::-1], return_index=True)
     which = np.sort(flat.size - 1 - last_from_end)
     return _int64_array(which, positions.backend), _int64_array(flat[which], positions.backend)
+
+
+def argsort_on_host(backend: Backend, x: NDArray, axis: int, descending: bool) -> Any:
+    """`Backend.argsort`'s default: sort a host copy of `x` with NumPy, return a buffer of
+    `backend`. NOTE: a host round trip; a backend with a sorting kernel overrides it."""
+    import numpy as np
+
+    values = to_numpy(x)
+    if descending:
+        # stable and descending: sort the reversed axis ascending, then reverse back, so
+        # equal elements keep their order and nan (sorted last) comes first
+        flipped = np.flip(values, axis)
+        order = np.flip(np.argsort(flipped, axis=axis, kind="stable"), axis)
+        order = values.shape[axis] - 1 - order
+    else:
+        order = np.argsort(values, axis=axis, kind="stable")
+    dense = np.ascontiguousarray(order, dtype="int64").reshape(-1)
+    return backend.from_host(memoryview(dense).cast("B"), int64)  # type: ignore[arg-type]
 
 
 def _int64_array(values: Any, backend: Backend) -> NDArray:

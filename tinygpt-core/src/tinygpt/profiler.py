@@ -22,6 +22,15 @@ What the table counts:
 
 NOTE: ops that are not `Function`s (comparisons, `argmax`, optimizer updates under
 `no_grad` that call kernels directly) are not in the table.
+
+Below it, a second table says which fused kernels ran and where a call was composed from
+small ops instead, with the reason (a mask the fused attention does not take, a backend
+without the kernel): `prof.fused_calls("attention")`, `prof.fallbacks()`.
+
+    >>> with tg.profile(show=False) as prof:
+    ...     _ = tg.softmax(tg.ones(2, 3), -1)
+    >>> prof.fused_calls("softmax") + len(prof.fallbacks())
+    1
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
     from .ndarray import NDArray
     from .tensor import Tensor
 
-__all__ = ["profile", "OpStats", "format_bytes"]
+__all__ = ["profile", "OpStats", "Fallback", "format_bytes"]
 
 
 @dataclass
@@ -50,6 +59,15 @@ class OpStats:
     calls: int = 0
     seconds: float = 0.0
     bytes: int = 0
+
+
+@dataclass
+class Fallback:
+    """A fused op that ran as a composite inside a `profile()` block, and why."""
+
+    op: str  # the fused kernel's name: "attention", "gelu", "adamw", ...
+    reason: str
+    calls: int = 0
 
 
 class profile:  # noqa: N801 - used like a function: `with tg.profile():`
@@ -70,6 +88,8 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
         self.sync = sync
         self.limit = limit
         self.stats: dict[str, OpStats] = {}
+        # (fused op, None when its kernel ran, else why the composite ran) -> calls
+        self.paths: dict[tuple[str, str | None], int] = {}
         self.wall_seconds = 0.0
         self._started = 0.0
         self._previous: Any = None
@@ -119,6 +139,12 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
         self._add(type(node).__name__ + "Backward", elapsed, _allocated(outs, given))
         return parent_grads
 
+    def dispatch(self, name: str, reason: str | None) -> None:
+        """Called by `ops.dispatch.use_fused`: fused op `name` ran as its kernel (reason
+        None) or as a composite, because of `reason`."""
+        key = (name, reason)
+        self.paths[key] = self.paths.get(key, 0) + 1
+
     def _add(self, name: str, seconds: float, nbytes: int) -> None:
         stats = self.stats.get(name)
         if stats is None:
@@ -132,6 +158,19 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
         """How many times op `name` ran (0 if never): `prof.calls("MatmulBackward")`."""
         stats = self.stats.get(name)
         return 0 if stats is None else stats.calls
+
+    def fused_calls(self, name: str) -> int:
+        """How many calls of fused op `name` ran its kernel: `prof.fused_calls("gelu")`."""
+        return self.paths.get((name, None), 0)
+
+    def fallbacks(self) -> list[Fallback]:
+        """Every (fused op, reason) that ran as a composite, the most calls first."""
+        found = [
+            Fallback(name, reason, calls)
+            for (name, reason), calls in self.paths.items()
+            if reason is not None
+        ]
+        return sorted(found, key=lambda f: (-f.calls, f.op, f.reason))
 
     def rows(self) -> list[OpStats]:
         """Every op's stats, the most time first."""
@@ -162,7 +201,20 @@ class profile:  # noqa: N801 - used like a function: `with tg.profile():`
         lines.append(
             f"ops took {op_seconds * 1e3:.3f} ms of the block's {self.wall_seconds * 1e3:.3f} ms"
         )
+        lines.extend(self._paths_table())
         return "\n".join(lines)
+
+    def _paths_table(self) -> list[str]:
+        """Fused kernels that ran, then composite fallbacks with their reasons."""
+        if not self.paths:
+            return []
+        lines = ["", f"{'fused op':<24} {'calls':>7}  path"]
+        fused = sorted((name, n) for (name, reason), n in self.paths.items() if reason is None)
+        for name, calls in fused:
+            lines.append(f"{name:<24} {calls:>7}  fused kernel")
+        for f in self.fallbacks():
+            lines.append(f"{f.op:<24} {f.calls:>7}  composite: {f.reason}")
+        return lines
 
     def __repr__(self) -> str:
         calls = sum(s.calls for s in self.stats.values())

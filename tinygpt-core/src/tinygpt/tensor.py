@@ -20,7 +20,8 @@ from typing import Any
 
 from . import array_ops as A
 from .autograd import engine
-from .autograd.function import Function
+from .autograd import hooks as H
+from .autograd.function import INFERENCE_VERSION, Function, _mode
 from .backend.registry import get_backend
 from .device import Device
 from .dtypes import DType, as_dtype
@@ -32,10 +33,19 @@ from .tensor_methods import TensorMethods
 __all__ = ["Tensor"]
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, H.TensorHookMethods):
     """A multi-dimensional array on a device, recording the ops that made it."""
 
-    __slots__ = ("_data", "requires_grad", "_grad", "grad_fn", "_version", "_base", "__weakref__")
+    __slots__ = (
+        "_data",
+        "requires_grad",
+        "_grad",
+        "grad_fn",
+        "_version",
+        "_base",
+        "_hooks",
+        "__weakref__",
+    )
     #: the memory: a strided NDArray over a backend buffer (`.data` is PyTorch's tensor view)
     _data: NDArray
     requires_grad: builtins.bool
@@ -46,6 +56,8 @@ class Tensor(TensorMethods):
     _version: list[int]
     #: for a view made by an op (reshape, slicing, ...): the tensor whose memory it shows
     _base: Tensor | None
+    #: a leaf's gradient hooks (`register_hook`, `register_post_accumulate_grad_hook`)
+    _hooks: H.TensorHooks | None
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
     def __init__(self, *_: object, **__: object) -> None:
@@ -72,7 +84,17 @@ class Tensor(TensorMethods):
 
     def _bump_version(self) -> None:
         """Record an in-place write into this tensor's memory (and so into its views')."""
+        self._check_inference_write("in-place update")
         self._version[0] += 1
+
+    def _check_inference_write(self, op: str) -> None:
+        """Refuse an in-place write into an inference tensor outside inference_mode."""
+        if self._version is INFERENCE_VERSION and not _mode.inference:
+            raise RuntimeError(
+                f"{op}: this is an inference tensor (made inside tg.inference_mode()), which "
+                "can only be updated in place inside that mode; update x.clone() instead, or "
+                "do the update inside tg.inference_mode()"
+            )
 
     def _share_memory_of(self, other: Tensor) -> None:
         """Make this tensor a view of `other`'s memory for autograd (one version counter)."""
@@ -114,6 +136,18 @@ class Tensor(TensorMethods):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def view(self, *shape: Any) -> Tensor:
+        """The same memory in another shape; unlike `reshape`, never a copy (as PyTorch)."""
+        out = self.reshape(*shape)
+        if out._data.buffer is not self._data.buffer:
+            raise RuntimeError(
+                f"view: a tensor of shape {self.shape} with strides {self._data.strides} "
+                f"cannot be viewed as {out.shape} without copying (a dim to merge spans "
+                "memory that is not contiguous); use .reshape(...) instead, which copies when "
+                "it must, or .contiguous().view(...)"
+            )
+        return out
+
     def is_contiguous(self) -> builtins.bool:
         return self._data.is_contiguous()
 
@@ -122,16 +156,43 @@ class Tensor(TensorMethods):
 
     # ------------------------------------------------------- conversion
     def numpy(self) -> Any:
-        """A NumPy copy (detached; the tensor's memory is never shared)."""
+        """A NumPy copy of the values (the tensor's memory is never shared).
+
+        NOTE: unlike PyTorch, a tensor that requires grad does not refuse. PyTorch's array
+        shares the tensor's memory, so writing to it would change values behind autograd's
+        back; here the array is always a copy, so nothing can leak into the graph (and
+        `t.detach().numpy()` works the same).
+        """
         return to_numpy(self._data)
 
     def tolist(self) -> Any:
-        return self.numpy().tolist()
+        return to_numpy(self._data).tolist()
 
     def item(self) -> builtins.bool | int | float:
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors convert, got shape {self.shape}")
-        return self.numpy().reshape(()).item()
+        return to_numpy(self._data).reshape(()).item()
+
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> Any:
+        """`np.asarray(t)`, `np.array(t)`: a NumPy copy of the values (NumPy's protocol)."""
+        if copy is False:
+            raise ValueError(
+                "__array__: a tensor's memory lives in its backend, so NumPy always gets a "
+                "copy; use np.asarray(t) (or t.numpy()) instead of copy=False"
+            )
+        values = self.numpy()
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.4f}"`: a one-element tensor formats as its number, as in PyTorch."""
+        if self._data.size == 1:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(
+            f"format: only one-element tensors take a format spec ({spec!r}), got shape "
+            f"{self.shape}; format t.tolist() or an element t[i].item()"
+        )
 
     def __float__(self) -> float:
         return float(self.item())
@@ -172,10 +233,16 @@ class Tensor(TensorMethods):
             _check_grad("grad", self, value)
         self._grad = value
 
-    def backward(self, gradient: Tensor | None = None, retain_graph: builtins.bool = False) -> None:
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
+    ) -> None:
         """Accumulate d self / d leaf into each leaf's `.grad`; frees the graph unless
-        `retain_graph`. Non-scalar outputs need `gradient` (the vector of the product)."""
-        engine.backward(self, gradient, retain_graph)
+        `retain_graph`. Non-scalar outputs need `gradient` (the vector of the product).
+        `create_graph=True` records the backward itself, so `.grad` can be differentiated."""
+        engine.backward(self, gradient, retain_graph, create_graph)
 
     def _accumulate_grad(self, g: NDArray) -> None:
         # NOTE: one lock for all tensors: threads running backward() into one shared leaf
@@ -187,6 +254,11 @@ class Tensor(TensorMethods):
                 self._grad = Tensor._make(owned)
             else:
                 self._grad = Tensor._make(A.binary("add", self._grad._data, g))
+
+    def _accumulate_grad_graph(self, g: Tensor) -> None:
+        """create_graph=True: `.grad` becomes (or adds) a tensor with its own graph."""
+        with _ACCUMULATE:
+            self._grad = g.clone() if self._grad is None else self._grad + g
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle by value: the host bytes, dtype name, shape and device name (no graph, no
@@ -230,10 +302,19 @@ class Tensor(TensorMethods):
         out._version = self._version
         return out
 
+    def is_inference(self) -> builtins.bool:
+        """True for a tensor made inside `tg.inference_mode()` (or a view of one)."""
+        return self._version is INFERENCE_VERSION
+
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if requires_grad and not self.dtype.is_floating_point:
             raise DTypeError(
                 f"requires_grad_: only floating tensors can need grad, not {self.dtype}"
+            )
+        if requires_grad and self._version is INFERENCE_VERSION and not _mode.inference:
+            raise RuntimeError(
+                "requires_grad_: this is an inference tensor (made inside tg.inference_mode()), "
+                "which autograd cannot track; use x.clone().requires_grad_() outside the mode"
             )
         self.requires_grad = requires_grad
         return self
@@ -242,6 +323,7 @@ class Tensor(TensorMethods):
 
 
 _ACCUMULATE = threading.Lock()
+H.bind_tensor(Tensor)
 
 
 def _check_grad(op: str, tensor: Tensor, value: object) -> None:
@@ -287,6 +369,8 @@ def _new(cls: type[Tensor], data: NDArray, requires_grad: builtins.bool) -> Tens
     out.requires_grad = requires_grad
     out._grad = None
     out.grad_fn = None
-    out._version = [0]
+    # tensors made in inference mode share one version counter (see autograd/function.py)
+    out._version = INFERENCE_VERSION if _mode.inference else [0]
     out._base = None
+    out._hooks = None
     return out

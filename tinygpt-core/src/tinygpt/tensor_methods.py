@@ -12,6 +12,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from . import tensor_parity
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -25,10 +27,11 @@ def bind(package: ModuleType) -> None:
     """Point every Tensor method at the op families of `package` (tinygpt.ops)."""
     global ops
     ops = package
+    tensor_parity.bind(package)
 
 
-class TensorMethods:
-    """Mixin of Tensor: operators and ops as methods."""
+class TensorMethods(tensor_parity.ParityMethods):
+    """Mixin of Tensor: operators and ops as methods (more in `tensor_parity.py`)."""
 
     __slots__ = ()
 
@@ -202,11 +205,11 @@ class TensorMethods:
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return ops.reductions.logsumexp(self, dim, keepdim)
 
-    def any(self) -> Tensor:
-        return ops.reductions.any(self)
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.reductions.any(self, dim, keepdim)
 
-    def all(self) -> Tensor:
-        return ops.reductions.all(self)
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return ops.reductions.all(self, dim, keepdim)
 
     # ------------------------------------------------------ shape and views
     @property
@@ -220,9 +223,6 @@ class TensorMethods:
         return ops.movement.transpose(self, -2, -1)
 
     def reshape(self, *shape: Any) -> Tensor:
-        return ops.movement.reshape(self, *shape)
-
-    def view(self, *shape: Any) -> Tensor:
         return ops.movement.reshape(self, *shape)
 
     def permute(self, *dims: Any) -> Tensor:

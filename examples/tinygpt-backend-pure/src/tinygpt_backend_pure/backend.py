@@ -19,14 +19,15 @@ array('f', [4.0, 4.0, 4.0])
 from __future__ import annotations
 
 import math
-import random as _random
 from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from tinygpt import philox
 from tinygpt.backend.protocol import Backend
 from tinygpt.device import Device
 from tinygpt.dtypes import DTYPES, DType, int64
+from tinygpt.errors import BackendError
 from tinygpt.ndarray import prod
 
 from . import scalar
@@ -63,6 +64,9 @@ class PureBackend(Backend):
 
     def to_host(self, x: NDArray) -> array:
         return self.copy(x)  # a new array: it supports the buffer protocol, as asked
+
+    def export_buffer(self, buffer: array) -> array:
+        return buffer  # array.array has the buffer protocol: MPI works on it in place
 
     # ------------------------------------- strided memory: the only readers of any view
     def copy(self, x: NDArray) -> array:
@@ -179,11 +183,19 @@ class PureBackend(Backend):
                     buffer[start + i] += next(updates)
 
     # ------------------------------------------------------------------- random
-    def random(self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float) -> array:
-        # A fresh generator per call (Python's Mersenne Twister): numbers depend on `seed` only.
-        generator = _random.Random(seed)
-        draw = _SAMPLERS[dist]
-        return new_buffer(dtype, [draw(generator, dtype, a, b) for _ in range(size)])
+    def random(
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float, counter: int = 0
+    ) -> array:
+        # core's reference implementation of its Philox spec is plain Python: use it as is
+        if dist not in ("uniform", "normal", "bernoulli"):
+            raise BackendError(f"pure: unknown distribution {dist!r}")
+        samples = philox.reference_samples(dist, size, dtype.name, seed, counter, a, b)
+        return new_buffer(dtype, samples)
+
+    def random_bits(self, seed: int, counter: int, size: int) -> array:
+        blocks = philox.block_words(seed, counter, (size + 3) // 4)
+        words = [word for block in blocks for word in block]
+        return new_buffer(int64, words[:size])
 
     # ------------------------------------------------- optional fused kernels
     def softmax(self, x: NDArray, axis: int, log: bool) -> array:
@@ -234,26 +246,3 @@ def _lines(shape: tuple[int, ...], axis: int) -> list[range]:
     starts = [o * n * inner + i for o in range(outer) for i in range(inner)]
     return [range(start, start + n * inner, inner) for start in starts]
 
-
-# ---------------------------------------------------------------------- samplers
-def _uniform(generator: _random.Random, dtype: DType, low: float, high: float) -> float | int:
-    """A number in [low, high); integer dtypes get floor(U[low, high))."""
-    if dtype.kind != "f":
-        return math.floor(low + (high - low) * generator.random())
-    while True:
-        item = convert(low + (high - low) * generator.random(), dtype)
-        # subtle: rounding to float32 can land exactly on `high`; the interval is half-open,
-        # so draw again (rare, and still a function of the seed alone)
-        if item < high or high <= low:
-            return item
-
-
-def _normal(generator: _random.Random, dtype: DType, mean: float, std: float) -> float:
-    return generator.gauss(mean, std)
-
-
-def _bernoulli(generator: _random.Random, dtype: DType, p: float, _unused: float) -> int:
-    return 1 if generator.random() < p else 0
-
-
-_SAMPLERS = {"uniform": _uniform, "normal": _normal, "bernoulli": _bernoulli}

@@ -1,17 +1,32 @@
 """Reverse-mode autograd: `Function` primitives, the engine, grad modes and gradcheck."""
 
 from .engine import backward, grad
-from .function import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import gradcheck, numerical_grad
+from .function import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .grad_hook import with_grad_hook
+from .gradcheck import gradcheck, gradgradcheck, numerical_grad
+from .hooks import RemovableHandle
 
 __all__ = [
     "Function",
+    "RemovableHandle",
     "backward",
     "enable_grad",
     "grad",
     "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "no_grad",
     "numerical_grad",
     "set_grad_enabled",
+    "with_grad_hook",
 ]

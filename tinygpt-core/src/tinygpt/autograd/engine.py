@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import array_ops as A
 from ..errors import ShapeError
-from . import function
+from . import differentiable, function, hooks
 from .function import Function, check_versions, set_grad_enabled
 
 if TYPE_CHECKING:
-    from ..ndarray import NDArray
     from ..tensor import Tensor
 
 __all__ = ["backward", "grad", "topological_order"]
@@ -47,15 +46,21 @@ def topological_order(root: Function) -> list[Function]:
 
 def _run(
     outputs: Sequence[Tensor],
-    grads: Sequence[NDArray],
+    grads: Sequence[Any],
     retain_graph: bool,
     wanted: dict[int, int] | None,
-) -> list[NDArray | None]:
+    create_graph: bool = False,
+) -> list[Any]:
     """Propagate; accumulate into leaves' `.grad` (wanted is None) or collect for `grad()`.
+
+    Gradients are NDArrays, or with `create_graph` tensors whose own graph a second
+    backward can walk (each node's differentiable formula, `differentiable.py`, builds it).
 
     NOTE: a leaf reached along several paths (a tied weight) gets the sum of its gradients
     from this walk added to `.grad` once, so `.grad` is the same whether one backward or
-    several (gradient accumulation, data-parallel ranks) produced its parts.
+    several (gradient accumulation, data-parallel ranks) produced its parts. A leaf with a
+    post-accumulate hook is finished right after its last use in the walk, so the hook can
+    start (say) an all-reduce while backward goes on.
     """
     # for grad(): one slot per wanted input; for backward(): one dict of leaf sums
     collected: list[Any] = [None] * len(wanted) if wanted is not None else [{}]
@@ -65,13 +70,14 @@ def _run(
     roots: list[Function] = []
     for out, g in zip(outputs, grads, strict=True):
         if out.grad_fn is None:
-            _deliver(out, g, wanted, collected)
+            _deliver(out, g, wanted, collected, create_graph)
             continue
-        _add_pending(pending, out.grad_fn, out, g)
+        _add_pending(pending, out.grad_fn, out, g, create_graph)
         roots.append(out.grad_fn)
     order = _merged_order(roots)
-    with set_grad_enabled(False):
-        for node in order:
+    finish_after = _last_uses(order) if wanted is None and hooks.post_hooks_exist else {}
+    with set_grad_enabled(create_graph):
+        for step, node in enumerate(order):
             if id(node) not in pending:
                 continue
             g = pending.pop(id(node))
@@ -82,7 +88,9 @@ def _run(
                 )
             if node.versions:
                 check_versions(node)
-            parent_grads = _call_backward(node, g)
+            if node.hooks:
+                g = _run_output_hooks(node, g, create_graph)
+            parent_grads = _call_backward(node, g, create_graph)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
             for parent, fn, pg, needed in zip(
@@ -92,39 +100,100 @@ def _run(
                     continue
                 _check_shape(node, parent, pg)
                 if fn is None:
-                    _deliver(parent, pg, wanted, collected)
+                    _deliver(parent, pg, wanted, collected, create_graph)
                     continue
-                _add_pending(pending, fn, parent, pg)
+                _add_pending(pending, fn, parent, pg, create_graph)
                 if wanted is not None and id(parent) in wanted:
-                    _deliver(parent, pg, wanted, collected)
+                    _deliver(parent, pg, wanted, collected, create_graph)
             if not retain_graph:
                 node.release()
-    if wanted is None:
-        for leaf, g in collected[0].values():
-            leaf._accumulate_grad(g)
+            for leaf in finish_after.get(step, ()):
+                entry = collected[0].pop(id(leaf), None)
+                if entry is not None:
+                    _finish_leaf(leaf, entry[1], create_graph)
+        if wanted is None:
+            for leaf, g in collected[0].values():
+                _finish_leaf(leaf, g, create_graph)
     return collected
 
 
-def _add_pending(pending: dict[int, Any], fn: Function, tensor: Tensor, g: NDArray) -> None:
+def _sum(a: Any, b: Any, create_graph: bool) -> Any:
+    """a + b for two gradients (tensors, recorded, under create_graph; else NDArrays)."""
+    return a + b if create_graph else A.binary("add", a, b)
+
+
+def _add_pending(
+    pending: dict[int, Any], fn: Function, tensor: Tensor, g: Any, create_graph: bool
+) -> None:
     """Add `g`, a gradient of `tensor` (an output of `fn`), to what `fn` will receive."""
     key = id(fn)
     if fn.output_ids is None:  # one output: one gradient, summed over its consumers
         current = pending.get(key)
-        pending[key] = g if current is None else A.binary("add", current, g)
+        pending[key] = g if current is None else _sum(current, g, create_graph)
         return
     slots = pending.get(key)
     if slots is None:
         slots = pending[key] = [None] * len(fn.output_ids)
     i = fn.output_ids[id(tensor)]
-    slots[i] = g if slots[i] is None else A.binary("add", slots[i], g)
+    slots[i] = g if slots[i] is None else _sum(slots[i], g, create_graph)
 
 
-def _call_backward(node: Function, g: Any) -> Any:
+def _call_backward(node: Function, g: Any, create_graph: bool) -> Any:
     """node.backward with one gradient per output (timed when a `tg.profile()` is open)."""
     grads = tuple(g) if node.output_ids is not None else (g,)
+    if create_graph:
+        return differentiable.backward(node, grads)
     if function.profile_hook is not None:
         return function.profile_hook.backward(node, grads)
     return node.backward(*grads)
+
+
+def _as_grad(value: Tensor, create_graph: bool) -> Any:
+    """A hook's tensor back in the walk's currency (an NDArray unless create_graph)."""
+    return value if create_graph else value._data
+
+
+def _run_output_hooks(node: Function, g: Any, create_graph: bool) -> Any:
+    """register_hook on a non-leaf: run its hooks on the gradient of that output."""
+    assert node.hooks is not None
+    for index, registry in node.hooks.items():
+        if not registry:
+            continue
+        if node.output_ids is None:
+            hooked = hooks.run_grad_hooks(registry, hooks.as_tensor(g), "register_hook")
+            g = _as_grad(hooked, create_graph)
+        elif g[index] is not None:
+            hooked = hooks.run_grad_hooks(registry, hooks.as_tensor(g[index]), "register_hook")
+            g[index] = _as_grad(hooked, create_graph)
+    return g
+
+
+def _finish_leaf(leaf: Tensor, g: Any, create_graph: bool) -> None:
+    """A leaf's summed gradient: its hooks, then into `.grad`, then post-accumulate hooks."""
+    registry = leaf._hooks
+    if registry is not None and registry.pre:
+        hooked = hooks.run_grad_hooks(registry.pre, hooks.as_tensor(g), "register_hook")
+        g = _as_grad(hooked, create_graph)
+    if create_graph:
+        leaf._accumulate_grad_graph(g)
+    else:
+        leaf._accumulate_grad(g)
+    if registry is not None:
+        for post in list(registry.post.values()):
+            post(leaf)
+
+
+def _last_uses(order: list[Function]) -> dict[int, list[Tensor]]:
+    """Step of `order` -> the leaves with post-accumulate hooks that it feeds last."""
+    last: dict[int, tuple[int, Tensor]] = {}
+    for step, node in enumerate(order):
+        for parent, fn, needed in zip(node.parents, node.parent_fns, node.needs_grad, strict=False):
+            if fn is None and needed and parent._hooks is not None and parent._hooks.post:
+                last[id(parent)] = (step, parent)
+    finish: dict[int, list[Tensor]] = {}
+    for step, leaf in last.values():
+        finish.setdefault(step, []).append(leaf)
+    return finish
 
 
 def _merged_order(roots: list[Function]) -> list[Function]:
@@ -140,15 +209,21 @@ def _merged_order(roots: list[Function]) -> list[Function]:
     return topological_order(virtual)[1:]
 
 
-def _check_shape(node: Function, parent: Tensor, g: NDArray) -> None:
-    if g.shape != parent._data.shape:
+def _check_shape(node: Function, parent: Tensor, g: Any) -> None:
+    if tuple(g.shape) != parent._data.shape:
         raise ShapeError(
-            f"{type(node).__name__}.backward returned a gradient of shape {g.shape} "
+            f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "
             f"for an input of shape {parent._data.shape}"
         )
 
 
-def _deliver(leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected: list[Any]) -> None:
+def _deliver(
+    leaf: Tensor,
+    g: Any,
+    wanted: dict[int, int] | None,
+    collected: list[Any],
+    create_graph: bool,
+) -> None:
     if wanted is None:
         # collected[0]: id(leaf) -> [leaf, the sum of its gradients so far]
         if leaf.requires_grad:
@@ -157,54 +232,74 @@ def _deliver(leaf: Tensor, g: NDArray, wanted: dict[int, int] | None, collected:
             if entry is None:
                 sums[id(leaf)] = [leaf, g]
             else:
-                entry[1] = A.binary("add", entry[1], g)
+                entry[1] = _sum(entry[1], g, create_graph)
         return
     slot = wanted.get(id(leaf))
     if slot is None:
         return
     current = collected[slot]
-    collected[slot] = g if current is None else A.binary("add", current, g)
+    collected[slot] = g if current is None else _sum(current, g, create_graph)
 
 
-def _seed_gradient(out: Tensor, gradient: Tensor | None, op: str) -> NDArray:
+def _seed_gradient(out: Tensor, gradient: Tensor | None, op: str, create_graph: bool) -> Any:
+    """The gradient backward starts from: ones for a scalar, else `gradient` (as a tensor,
+    its own graph kept, under create_graph; else its NDArray)."""
     if gradient is None:
         if out._data.size != 1:
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for a scalar output, got shape "
                 f"{tuple(out.shape)}; pass gradient= (a tensor of that shape) or call .sum() first"
             )
-        return A.full(out._data, out._data.shape, 1.0)
+        ones = A.full(out._data, out._data.shape, 1.0)
+        return hooks.as_tensor(ones) if create_graph else ones
     if tuple(gradient.shape) != tuple(out.shape):
         raise ShapeError(
             f"{op}: gradient has shape {tuple(gradient.shape)} but the output has shape "
             f"{tuple(out.shape)}"
         )
+    if create_graph:
+        return gradient if gradient.dtype == out.dtype else gradient.to(out.dtype)
     return A.cast(gradient._data, out.dtype)
 
 
-def backward(out: Tensor, gradient: Tensor | None = None, retain_graph: bool = False) -> None:
+def backward(
+    out: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
     """Accumulate d out / d leaf into every leaf's `.grad` (see Tensor.backward)."""
     if not out.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no grad_fn; make an input "
             "with requires_grad=True (and compute outside no_grad()) first"
         )
-    _run([out], [_seed_gradient(out, gradient, "backward")], retain_graph, None)
+    seed = _seed_gradient(out, gradient, "backward", create_graph)
+    # as PyTorch: a graph built for a second backward keeps the first one by default
+    keep = create_graph if retain_graph is None else retain_graph
+    _run([out], [seed], keep, None, create_graph)
 
 
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
     grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
-    retain_graph: bool = False,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """d outputs / d inputs, returned instead of accumulated into `.grad`.
+
+    With `create_graph=True` the results have a graph of their own, so they can be
+    differentiated again (second derivatives, gradient penalties, Hessian-vector products).
 
     >>> import tinygpt as tg
     >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
     >>> tg.autograd.grad((x * x).sum(), x)[0].tolist()
     [2.0, 4.0]
+    >>> (dx,) = tg.autograd.grad((x * x * x).sum(), x, create_graph=True)
+    >>> tg.autograd.grad(dx.sum(), x)[0].tolist()  # d2/dx2 x^3 = 6x
+    [6.0, 12.0]
     """
     outs: list[Tensor] = _listed(outputs)
     ins: list[Tensor] = _listed(inputs)
@@ -212,9 +307,12 @@ def grad(
         gos: list[Tensor | None] = list(grad_outputs)
     else:
         gos = _listed(grad_outputs) * len(outs)
-    seeds = [_seed_gradient(o, g, "autograd.grad") for o, g in zip(outs, gos, strict=True)]
+    seeds = [
+        _seed_gradient(o, g, "autograd.grad", create_graph) for o, g in zip(outs, gos, strict=True)
+    ]
     wanted = {id(t): i for i, t in enumerate(ins)}
-    collected = _run(outs, seeds, retain_graph, wanted)
+    keep = create_graph if retain_graph is None else retain_graph
+    collected = _run(outs, seeds, keep, wanted, create_graph)
     result: list[Tensor | None] = []
     for tensor, g in zip(ins, collected, strict=True):
         if g is None and not allow_unused:
@@ -222,8 +320,16 @@ def grad(
                 f"autograd.grad: an input of shape {tuple(tensor.shape)} was not used to "
                 "compute the outputs; pass allow_unused=True to get None for it"
             )
-        result.append(None if g is None else type(tensor)._make(g, False))
+        result.append(None if g is None else _hooked_input(tensor, hooks.as_tensor(g)))
     return tuple(result)
+
+
+def _hooked_input(tensor: Tensor, g: Tensor) -> Tensor:
+    """grad(): a leaf input's register_hook hooks see (and may replace) its gradient."""
+    registry = tensor._hooks
+    if registry is None or not registry.pre:
+        return g
+    return hooks.run_grad_hooks(registry.pre, g, "register_hook")
 
 
 def _listed(value: Any) -> list[Any]:

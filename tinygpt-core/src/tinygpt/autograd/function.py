@@ -12,7 +12,9 @@ A primitive subclass computes on NDArrays with `tinygpt.array_ops`:
             return A.binary("mul", grad, b), A.binary("mul", grad, a)
 
 `Mul.apply(x, y)` runs forward on the tensors' arrays and, when a gradient is needed, records
-the Function instance as the output's `grad_fn`, which is how the graph is built.
+the Function instance as the output's `grad_fn`, which is how the graph is built. For
+`backward(create_graph=True)` a primitive also has its backward written with Tensor ops, so
+the backward is itself recorded (see `differentiable.py`).
 """
 
 from __future__ import annotations
@@ -31,14 +33,24 @@ __all__ = [
     "is_grad_enabled",
     "set_grad_enabled",
     "check_versions",
+    "INFERENCE_VERSION",
+    "inference_mode",
+    "is_inference_mode_enabled",
 ]
 
 
 class _GradMode(threading.local):
     enabled = True
+    #: inside `tg.inference_mode()`: new tensors are inference tensors (see inference.py)
+    inference = False
 
 
 _mode = _GradMode()
+
+#: the version counter every inference tensor shares. NOTE: a tensor made in inference mode
+#: has no version counter of its own (as in PyTorch), so autograd could never tell whether
+#: it was overwritten: it may not be saved for backward, nor written in place outside the mode
+INFERENCE_VERSION: list[int] = [0]
 
 
 def is_grad_enabled() -> bool:
@@ -108,6 +120,52 @@ class enable_grad(_GradModeContext):
         super().__init__(True)
 
 
+class inference_mode:
+    """`with tg.inference_mode():` as `no_grad()`, and the tensors made inside are inference
+    tensors, as in PyTorch: cheaper to make (no version counter of their own), but autograd
+    refuses to save one for backward, and outside the mode one cannot be written in place or
+    set to require grad. `x.clone()` outside the mode gives a normal tensor.
+
+    Works as a decorator too; `inference_mode(False)` changes nothing (for code that takes a
+    flag).
+
+    >>> import tinygpt as tg
+    >>> with tg.inference_mode():
+    ...     y = tg.ones(2) * 2
+    >>> y.requires_grad, y.is_inference()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+        self.previous: list[tuple[bool, bool]] = []
+
+    def __enter__(self) -> None:
+        self.previous.append((_mode.enabled, _mode.inference))
+        if self.mode:
+            _mode.enabled = False
+            _mode.inference = True
+
+    def __exit__(self, *exc: object) -> None:
+        _mode.enabled, _mode.inference = self.previous.pop()
+
+    def __call__(self, fn: F) -> F:
+        mode = self.mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper  # type: ignore[return-value]
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside `tg.inference_mode()`."""
+    return _mode.inference
+
+
 #: The open `tg.profile()` (see `tinygpt.profiler`), or None. NOTE: a plain module global so
 #: that, when nobody profiles, the cost is one global lookup per op.
 profile_hook: Any = None
@@ -124,6 +182,7 @@ class Function:
         "released",
         "output_ids",
         "versions",
+        "hooks",
     )
 
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
@@ -140,6 +199,9 @@ class Function:
         #: (what, tensor's version counter, its value when saved) for each tensor whose
         #: memory `saved` holds: backward refuses to run if one was written in place since
         self.versions: list[tuple[str, list[int], int]] = []
+        #: tensor hooks of this node's outputs (`register_hook` on a non-leaf):
+        #: output index -> {handle id: hook}; None while there are none
+        self.hooks: dict[int, dict[int, Any]] | None = None
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward needs; released with the graph after backward."""
@@ -208,9 +270,19 @@ def _remember_versions(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor) -
     saved = {id(getattr(value, "buffer", None)) for value in ctx.saved}
     for i, tensor in enumerate(inputs):
         if id(tensor._data.buffer) in saved:
+            if tensor._version is INFERENCE_VERSION:
+                _refuse_inference_tensor(ctx, i)
             ctx.versions.append((f"input {i}", tensor._version, tensor._version[0]))
     if id(out._data.buffer) in saved:
         ctx.versions.append(("output", out._version, out._version[0]))
+
+
+def _refuse_inference_tensor(ctx: Function, i: int) -> None:
+    raise RuntimeError(
+        f"{type(ctx).__name__}: input {i} is an inference tensor (made inside "
+        "tg.inference_mode()), which cannot be saved for backward; make it outside "
+        "inference_mode, or use a copy of it: x.clone() outside the mode"
+    )
 
 
 def check_versions(node: Function) -> None:

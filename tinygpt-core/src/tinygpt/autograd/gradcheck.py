@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..dtypes import DType, float64
 from ..host import from_host_data
-from .function import no_grad
+from .engine import grad
+from .function import enable_grad, no_grad
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
 
-__all__ = ["gradcheck", "numerical_grad"]
+__all__ = ["gradcheck", "gradgradcheck", "numerical_grad"]
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6):
@@ -102,3 +103,52 @@ def gradcheck(
                 )
             return False
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True when second derivatives (backward of `grad(..., create_graph=True)`) match
+    finite differences of the first derivatives, for each input that requires grad.
+
+    >>> import tinygpt as tg
+    >>> x = tg.tensor([0.5, 1.5], dtype=tg.float64, requires_grad=True)
+    >>> tg.autograd.gradgradcheck(lambda t: (t * t * t).tanh(), [x])
+    True
+    """
+    wants = [t.requires_grad for t in inputs]
+    ok = True
+    for k, wanted in enumerate(wants):
+        if wanted:
+            first = _first_derivative(fn, wants, k)
+            ok = gradcheck(first, inputs, eps, atol, rtol, raise_exception) and ok
+    return ok
+
+
+def _first_derivative(fn: Callable[..., Tensor], wants: list[bool], k: int) -> Callable:
+    """xs -> d sum(fn(xs) * probe) / d xs[k], recorded (create_graph) so it has a gradient.
+
+    NOTE: gradcheck's finite differences call this under no_grad with plain tensors: they
+    are made leaves that need grad here, so the first derivative can still be computed.
+    """
+
+    def derivative(*xs: Tensor) -> Tensor:
+        with enable_grad():
+            leaves = [
+                x.detach().requires_grad_() if w and not x.requires_grad else x
+                for x, w in zip(xs, wants, strict=True)
+            ]
+            out = fn(*leaves)
+            weighted = (out * _tensor(_probe(out), out)).sum()
+            (g,) = grad(weighted, [leaves[k]], create_graph=True, allow_unused=True)
+            if g is None or not g.requires_grad:
+                # a constant first derivative (a bias): connect it, its derivative is 0
+                return leaves[k] * 0.0 if g is None else g + leaves[k] * 0.0
+            return g
+
+    return derivative

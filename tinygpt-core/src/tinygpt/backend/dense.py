@@ -52,6 +52,7 @@ DATA: dict[str, tuple[int, ...]] = {
     "matmul": (0, 1),  # a, b
     "gather": (0, 2),  # x, axis, index
     "scatter_add": (2, 3),  # dst, axis, index, src
+    "argsort": (0,),  # x, axis, descending
     "softmax": (0,),  # x, axis, log
     "layer_norm": (0, 1, 2),  # x, weight, bias, eps
     "layer_norm_backward": (0, 1, 2, 3, 4),  # dy, x, weight, mean, rstd

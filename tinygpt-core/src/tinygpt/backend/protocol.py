@@ -36,6 +36,8 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any
 
+from ..host import argsort_on_host
+
 if TYPE_CHECKING:
     from ..device import Device
     from ..dtypes import DType
@@ -141,6 +143,18 @@ class Backend(abc.ABC):
     def synchronize(self) -> None:  # noqa: B027 - optional, no-op for synchronous backends
         """Wait until every kernel queued so far has finished (used by timers)."""
 
+    # ------------------------------------------ communication (tinygpt.distributed)
+    def export_buffer(self, buffer: Buffer) -> Any:
+        """(Optional) `buffer`'s own memory (aliased) for MPI/NCCL to write in place: a
+        writable buffer-protocol object, or a CuPy array for device memory. The default
+        raises NotImplementedError and core copies through `to_host` / `from_host`."""
+        raise NotImplementedError(f"{self.name}: no export_buffer")
+
+    def native_stream(self) -> int | None:
+        """(Optional) the CUDA stream the kernels go to (NCCL queues after them); None when
+        kernels finish before they return."""
+        return None
+
     # ----------------------------------------------------------- strided memory
     @abc.abstractmethod
     def copy(self, x: NDArray) -> Buffer:
@@ -230,15 +244,39 @@ class Backend(abc.ABC):
         An index outside [0, dst.shape[axis]) raises IndexError before anything is written.
         """
 
+    # ------------------------------------------------------------------ sorting
+    def argsort(self, x: NDArray, axis: int, descending: bool) -> Buffer:
+        """The stable sorting permutation of view `x` along `axis`.  A -> int64, same shape.
+
+        out[..., j, ...] is the position along `axis` of the j-th smallest element (largest
+        when `descending`). Equal elements keep their order in both directions, and nan counts
+        as larger than every number (last ascending, first descending), as in PyTorch.
+        `axis` is non-negative and x has at least one dim. Not abstract: this default sorts
+        on the host (one round trip through `to_host`/`from_host`); override it with a kernel.
+        """
+        return argsort_on_host(self, x, axis, descending)
+
     # ------------------------------------------------------------------- random
     @abc.abstractmethod
-    def random(self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float) -> Buffer:
+    def random(
+        self, dist: str, size: int, dtype: DType, seed: int, a: float, b: float, counter: int = 0
+    ) -> Buffer:
         """`size` samples of `dist` (RANDOM_DISTRIBUTIONS) with parameters `a`, `b`.
 
         uniform: [a, b); normal: mean a, std b; bernoulli: 1 with probability a, else 0.
-        `seed` is a 63-bit integer picked by core's generator: the same seed must give the
-        same numbers on the same backend.
+        Exactly the numbers `tinygpt.philox` specifies for key `seed` (64-bit) and first
+        block `counter` (128-bit), bit for bit: every backend gives the same numbers for a
+        seed. `tinygpt.philox.reference_samples` is the reference; the kit compares with it.
         """
+
+    def random_bits(self, seed: int, counter: int, size: int) -> Buffer:
+        """`size` raw Philox4x32-10 words as int64 (each in [0, 2**32)): word i is word
+        i % 4 of the block at counter + i // 4 under key `seed` (see `tinygpt.philox`).
+
+        Core never calls it: the kit checks a backend's generator with it against the
+        published known answers, apart from the arithmetic that turns bits into samples.
+        """
+        raise NotImplementedError(f"{self.name}: no random_bits")
 
     # ------------------------------------------------- optional fused kernels
     def softmax(self, x: NDArray, axis: int, log: bool) -> Buffer:

@@ -29,6 +29,7 @@ from .checks import install_checks
 from .collisions import BackendWarning, Collision
 from .dense import install_dense_inputs
 from .discovery import ENTRY_POINT_GROUP, BackendInfo, discover
+from .hints import FIRST_PARTY_BACKENDS, checkout_install, did_you_mean, install_backend_hint
 from .kernels import KernelInfo, KernelTable
 from .problems import describe, one_line
 from .protocol import Backend
@@ -50,13 +51,6 @@ __all__ = [
     "reset",
     "ENTRY_POINT_GROUP",
 ]
-
-#: How to install the first-party backends, for error messages.
-KNOWN_DISTRIBUTIONS = {
-    "numpy": "tinygpt-backend-numpy",
-    "cpu": "tinygpt-backend-cpu",
-    "cuda": "'tinygpt-backend-cuda[cuda12]'",
-}
 
 
 class _Registry:
@@ -154,7 +148,7 @@ class _Registry:
         if info is None:
             info = next((row for row in self.problems if row.name == dev.type), None)
         if info is None:
-            raise DeviceError(self.explain(f"{source}: unknown device {str(dev)!r}", dev.type))
+            raise DeviceError(self.explain(self._missing(dev, source), dev.type))
         if not info.available:
             message = f"{source}: device {str(dev)!r} is unavailable: {info.reason}"
             raise DeviceError(self.explain(message, dev.type)) from info.error
@@ -205,6 +199,18 @@ class _Registry:
         self.instances[dev] = backend
         return backend
 
+    def _missing(self, dev: Device, source: str) -> str:
+        """The headline for a device no plugin registered: a first-party backend that is not
+        installed, or an unknown name (with the closest known one)."""
+        if dev.type in FIRST_PARTY_BACKENDS:
+            return (
+                f"{source}: device {str(dev)!r} is not installed: it comes with the "
+                f"tinygpt-backend-{dev.type} distribution"
+            )
+        suggestion = did_you_mean(dev.type, self.infos)
+        guess = f"; did you mean {suggestion!r}?" if suggestion is not None else ""
+        return f"{source}: unknown device {str(dev)!r}{guess}"
+
     def _unavailable(self, info: BackendInfo, reason: str, error: BaseException) -> None:
         """Mark a backend that failed to start: the table says why, the next try re-raises."""
         info.available = False
@@ -215,23 +221,35 @@ class _Registry:
         """The headline plus every backend, why it is unavailable and how to fix it."""
         lines = [headline, "installed backends:"]
         rows = self.table()
-        if not rows:
-            lines.append("  (none)")
         for row in rows:
             state = "available" if row.available else f"unavailable: {row.reason}"
             lines.append(f"  {row.name:<10} {state}")
+        if not rows:
+            lines.append("  (none)")
+        missing = [name for name in FIRST_PARTY_BACKENDS if name not in {r.name for r in rows}]
+        if missing:
+            lines.append(f"not installed: {', '.join(missing)} (tinygpt's own backends)")
         if self.collisions:
             lines.append("name collisions:")
             lines.extend(f"  {collision.describe()}" for collision in self.collisions)
-        known = {row.name for row in rows}
-        if wanted is not None and wanted not in known:
-            dist = KNOWN_DISTRIBUTIONS.get(wanted, f"tinygpt-backend-{wanted}")
-            lines.append(f"fix: pip install {dist}  (then check with: python -m tinygpt backends)")
-        elif wanted is not None:
-            lines.append("fix: see the reason above, or pick another device from the list")
-        else:
-            lines.append("fix: pip install tinygpt-backend-numpy (works everywhere)")
+        lines.append("fix: " + self._fix(wanted, {row.name for row in rows}))
         return "\n".join(lines)
+
+    def _fix(self, wanted: str | None, known: set[str]) -> str:
+        """The fix line of `explain`. NOTE: never a package name made from `wanted` (hints.py)."""
+        then = "  (then check with: python -m tinygpt backends)"
+        if wanted is None:
+            return checkout_install(FIRST_PARTY_BACKENDS["numpy"]) + " (works everywhere)" + then
+        if wanted in known:
+            return "see the reason above, or pick another device from the list"
+        hint = install_backend_hint(wanted)
+        if hint is not None:
+            return hint + then
+        # NOTE: a close name is suggested in the headline (`_missing`)
+        return (
+            "pick a device from the list above; a third-party device comes with the plugin "
+            "package that provides it"
+        )
 
 
 #: tinygpt-core's package folder: frames in it are skipped when a warning names its caller

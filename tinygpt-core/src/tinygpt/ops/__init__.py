@@ -15,6 +15,11 @@ and the public functions built on them:
     loss           cross_entropy
     convolution    conv2d, unfold;  pooling: max_pool2d, avg_pool2d
     inplace        add_, mul_, copy_, fill_, normal_, ..., and the Adam update
+    sorting        argsort, sort, topk (the backend's argsort kernel);  sampling: multinomial
+    scan           cumsum, cumprod, prod;  norms: norm;  classify: isnan, isclose, allclose
+    scatter        gather, scatter, scatter_add (PyTorch's one-index-per-element forms)
+    rounding       floor, ceil, round, trunc, floor_divide (//), remainder (%)
+    views          t, narrow, flip, repeat, as_strided;  einsum: einsum
 
 `promotion.py` makes operands meet (one device, one dtype) and `dispatch.py` is the one
 place that chooses a backend's fused kernel over the composite. Importing this package binds
@@ -27,9 +32,11 @@ from .. import tensor_methods
 from . import (
     activation,
     attention,
+    classify,
     comparison,
     convolution,
     dispatch,
+    einsum,
     elementwise,
     indexing,
     inplace,
@@ -37,13 +44,29 @@ from . import (
     matmul,
     movement,
     normalization,
+    norms,
     pooling,
     promotion,
     reductions,
+    rounding,
+    sampling,
+    scan,
+    scatter,
+    sorting,
+    views,
 )
 
 __all__ = [
     "activation",
+    "classify",
+    "einsum",
+    "norms",
+    "rounding",
+    "sampling",
+    "scan",
+    "scatter",
+    "sorting",
+    "views",
     "attention",
     "comparison",
     "convolution",
@@ -59,5 +82,8 @@ __all__ = [
     "promotion",
     "reductions",
 ]
+
+# the differentiable backward formulas (create_graph=True) register themselves on import
+from . import convolution_graph, elementwise_graph, structure_graph  # noqa: E402, F401
 
 tensor_methods.bind(sys.modules[__name__])

@@ -25,7 +25,7 @@ from ..ndarray import NDArray
 from ..tensor import Tensor
 from .activation import softmax
 from .comparison import masked_fill, where
-from .dispatch import use_fused
+from .dispatch import fall_back, use_fused
 from .matmul import matmul
 from .promotion import check_float, check_same
 
@@ -81,7 +81,7 @@ def attention(
     if scale is None:
         scale = _default_scale(q.shape[-1])
     # NOTE: with no keys (Tk = 0) the composite is exact and trivial (zeros, as PyTorch)
-    if use_fused("attention", q) and k.shape[2] > 0:
+    if use_fused("attention", q, "no keys (Tk = 0)" if k.shape[2] == 0 else None):
         return Attention.apply(q, k, v, causal=causal, scale=scale)
     scores = matmul(q, k.mT) * scale  # (B, H, Tq, Tk)
     if causal:
@@ -125,9 +125,10 @@ def scaled_dot_product_attention(
     tq, tk = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = _default_scale(query.shape[-1])
-    fusable = query.ndim == 4 and key.shape == value.shape and key.shape[:2] == query.shape[:2]
-    if attn_mask is None and dropout_p == 0.0 and fusable and (tq == tk or not is_causal):
+    reason = _unfusable(query, key, value, attn_mask, dropout_p, is_causal)
+    if reason is None:
         return attention(query, key, value, causal=is_causal, scale=scale)
+    fall_back("attention", query, reason)  # tg.profile() shows why this call is composed
     scores = (query @ key.mT) * scale  # (..., Tq, Tk)
     if is_causal:
         rows = arange(tq, device=query.device).reshape(tq, 1)
@@ -146,6 +147,23 @@ def scaled_dot_product_attention(
         keep = rand(*weights.shape, dtype=weights.dtype, device=weights.device) >= dropout_p
         weights = where(keep, weights * (1.0 / (1.0 - dropout_p)), 0.0)
     return weights @ value  # (..., Tq, Ev)
+
+
+def _unfusable(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float, is_causal: bool
+) -> str | None:
+    """Why the fused attention kernel cannot run this call (None: it can)."""
+    if mask is not None:
+        return "attn_mask given (the fused kernel takes is_causal only)"
+    if dropout_p > 0.0:
+        return "dropout_p > 0 (the fused kernel has no dropout)"
+    if q.ndim != 4:
+        return f"query is {q.ndim}-D, the fused kernel takes (B, H, T, E)"
+    if k.shape != v.shape or k.shape[:2] != q.shape[:2]:
+        return "key and value shapes differ, or batch/heads differ from the query's"
+    if is_causal and q.shape[-2] != k.shape[-2]:
+        return "is_causal with Tq != Tk (PyTorch aligns that mask top-left)"
+    return None
 
 
 def _check(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, is_causal: bool) -> None:

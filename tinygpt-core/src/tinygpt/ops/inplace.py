@@ -93,6 +93,7 @@ def _last_position(shape: tuple, strides: tuple, offset: int) -> int:
 # ------------------------------------------------------------------ functions
 def check_writable(op: str, x: Tensor) -> None:
     """Refuse in-place writes that would corrupt a result or a gradient."""
+    x._check_inference_write(op)  # an inference tensor outside inference_mode (tensor.py)
     if any(st == 0 and d > 1 for d, st in zip(x.shape, x._data.strides)):
         raise RuntimeError(
             f"{op}: tensor of shape {x.shape} is a broadcast view (stride 0): one element of "
@@ -363,10 +364,15 @@ def _adamw_fusable(
     decoupled: bool,
 ) -> bool:
     """Whether the backend's fused "adamw" kernel can do this update (see protocol.py)."""
-    if amsgrad_max is not None or (weight_decay != 0 and not decoupled):
-        return False  # AMSGrad and the L2 form of weight decay are composed
-    if not use_fused("adamw", param) or not param.dtype.is_floating_point:
-        return False
-    if grad.dtype != param.dtype or grad.shape != param.shape or grad.device != param.device:
-        return False
-    return all(t._data.is_contiguous() for t in (param, exp_avg, exp_avg_sq))
+    reason = None
+    if amsgrad_max is not None:
+        reason = "amsgrad (the fused kernel keeps no running maximum)"
+    elif weight_decay != 0 and not decoupled:
+        reason = "Adam's L2 weight decay (the fused kernel decays AdamW's way)"
+    elif not param.dtype.is_floating_point:
+        reason = f"a {param.dtype} parameter"
+    elif grad.dtype != param.dtype or grad.shape != param.shape or grad.device != param.device:
+        reason = "the gradient's dtype, shape or device differs from the parameter's"
+    elif not all(t._data.is_contiguous() for t in (param, exp_avg, exp_avg_sq)):
+        reason = "a non-contiguous parameter or state"
+    return use_fused("adamw", param, reason)  # tg.profile() lists the reason

@@ -50,6 +50,7 @@ class LayerNorm(Function):
         rstd_arr = A.wrap(x, rstd, rows, stats)
         self.has_weight = has_weight
         self.has_bias = has_bias
+        self.eps = eps  # for the differentiable backward (create_graph=True)
         self.save_for_backward(x, weight, mean_arr, rstd_arr)
         return A.wrap(x, y, x.shape, x.dtype)
 

@@ -239,11 +239,11 @@ def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return out if keepdim else out.squeeze(axes)
 
 
-def any(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
-    """True when some element is nonzero (a 0-d bool tensor)."""
-    return (x != 0).sum() > 0
+def any(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element over `dim` (all dims when None) is nonzero (bool)."""
+    return (x != 0).sum(dim, keepdim) > 0
 
 
-def all(x: Tensor) -> Tensor:  # noqa: A001 - the PyTorch name
-    """True when every element is nonzero (a 0-d bool tensor)."""
-    return (x == 0).sum() == 0
+def all(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every element over `dim` (all dims when None) is nonzero (bool)."""
+    return (x == 0).sum(dim, keepdim) == 0

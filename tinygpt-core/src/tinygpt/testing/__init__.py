@@ -2,7 +2,7 @@
 
 Run it against any installed backend (tinygpt's own or a third party's)::
 
-    pip install 'tinygpt-core[test]' tinygpt-backend-numpy
+    pip install './tinygpt-core[test]' ./tinygpt-backend-numpy   # from the tinygpt checkout
     pytest --pyargs tinygpt.testing --tinygpt-backend=numpy
     pytest --pyargs tinygpt.testing --tinygpt-backend=numpy,mydev -q
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..dtypes import DType, as_dtype
+from ..host import numpy_dtype
 from ..ndarray import NDArray
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def to_ndarray(backend: Backend, array: Any) -> NDArray:
     array = np.asarray(array)
     dtype = as_dtype(array.dtype)
     flat = np.ascontiguousarray(array).reshape(-1)
-    raw = memoryview(flat).cast("B")  # type: ignore[arg-type]
+    raw = memoryview(flat.view(np.uint8))  # type: ignore[arg-type]  # (bfloat16 refuses it)
     buffer = backend.from_host(raw, dtype)
     return NDArray(backend, buffer, tuple(array.shape), dtype)
 
@@ -56,7 +57,7 @@ def to_numpy(x: NDArray) -> np.ndarray:
             f"to_host({x.dtype}, shape {x.shape}): got {data.nbytes} bytes, expected "
             f"{expected} (does the buffer really hold {x.dtype}?)"
         )
-    return np.frombuffer(data, np.dtype(x.dtype.numpy_name)).reshape(x.shape).copy()
+    return np.frombuffer(data, numpy_dtype(x.dtype)).reshape(x.shape).copy()
 
 
 def wrap(backend: Backend, buffer: Any, shape: tuple[int, ...], dtype: DType) -> NDArray:
@@ -167,12 +168,18 @@ def random_array(
     if dtype.kind == "b":
         return rng.random(shape) < 0.5
     if dtype.kind == "i":
-        return rng.integers(int(low), int(high), size=shape, endpoint=True).astype(dtype.numpy_name)
-    return rng.uniform(low, high, size=shape).astype(dtype.numpy_name)
+        ints = rng.integers(int(low), int(high), size=shape, endpoint=True)
+        return ints.astype(numpy_dtype(dtype))
+    return rng.uniform(low, high, size=shape).astype(numpy_dtype(dtype))
 
 
 #: (rtol, atol) per dtype for results that are not exact
-_TOLERANCE = {"float16": (2e-3, 1e-3), "float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
+_TOLERANCE = {
+    "float16": (2e-3, 1e-3),
+    "bfloat16": (1.6e-2, 1e-2),  # 8 significand bits
+    "float32": (1e-5, 1e-6),
+    "float64": (1e-12, 1e-12),
+}
 
 
 def tolerance(dtype: DType | str) -> tuple[float, float]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygpt.dtypes import DTYPES
+from tinygpt.dtypes import DTYPES, as_dtype
+from tinygpt.host import numpy_dtype
 from tinygpt.ndarray import NDArray
 from tinygpt.testing.helpers import (
     VIEW_KINDS,
@@ -166,6 +167,9 @@ CAST_SOURCES = {
     "float16": [-2.75, -1.5, -0.5, 0.0, 0.5, 1.5, 2.75, 100.25],
     "float32": [-2.75, -1.5, -0.5, 0.0, 0.5, 1.5, 2.75, 100.25],
     "float64": [-2.75, -1.5, -0.5, 0.0, 0.5, 1.5, 2.75, 100.25],
+    "bfloat16": [-2.75, -1.5, -0.5, 0.0, 0.5, 1.5, 2.75, 100.5],
+    "int8": [-3, -1, 0, 1, 2, 7, 100, 127],
+    "uint8": [0, 1, 2, 3, 7, 100, 200, 255],
     "int32": [-3, -1, 0, 1, 2, 7, 100, 2**15],
     "int64": [-3, -1, 0, 1, 2, 7, 100, 2**15],
     "bool": [True, False, True, True, False, False, True, False],
@@ -180,10 +184,14 @@ CAST_SOURCES = {
 @pytest.mark.parametrize("kind", ["contiguous", "transposed", "reversed", "0-d", "empty"])
 def test_cast(kit_backend, src_name, dst_name, kind):
     _, dst = require_dtypes(kit_backend, src_name, dst_name)
-    data = np.array(CAST_SOURCES[src_name], src_name).reshape(2, 4)
+    values = CAST_SOURCES[src_name]
+    if dst_name == "uint8" and as_dtype(src_name).is_floating_point:
+        values = [abs(v) for v in values]  # a negative float -> uint8 is undefined in C
+    data = np.array(values, numpy_dtype(as_dtype(src_name))).reshape(2, 4)
     for _, view, source in strided_views(kit_backend, data, (kind,)):
         got = to_numpy(wrap(kit_backend, kit_backend.cast(view, dst), view.shape, dst))
-        expected = source.astype(dst_name)  # C semantics: truncation, nonzero -> True
+        # C semantics: truncation, nonzero -> True; narrowing ints wrap
+        expected = source.astype(numpy_dtype(dst))
         assert_close(got, expected, f"cast({src_name} -> {dst_name}, {kind} view)")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinygpt import philox
 from tinygpt.testing.helpers import require_dtypes, to_numpy, wrap
 
 FLOATS = ("float16", "float32", "float64")
@@ -84,3 +85,44 @@ def test_bernoulli(kit_backend, dtype_name, p):
     assert set(np.unique(got).tolist()) <= {0.0, 1.0}, f"{what}: values other than 0 and 1"
     # standard error sqrt(p (1 - p) / N) <= 0.0016
     assert abs(got.mean() - p) < 0.02, f"{what}: rate {got.mean()}"
+
+
+# ------------------------------------------------------------- core's Philox spec, exactly
+#: Random123's published Philox4x32-10 known answers: (counter, key) as the protocol's ints
+#: (words least significant first) -> the block's four words
+KNOWN_ANSWERS = [
+    (0, 0, (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    (2**128 - 1, 2**64 - 1, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    (
+        0x03707344_13198A2E_85A308D3_243F6A88,
+        0x299F31D0_A4093822,
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("counter", "seed", "expected"), KNOWN_ANSWERS)
+def test_random_bits_known_answers(kit_backend, counter, seed, expected):
+    (int64,) = require_dtypes(kit_backend, "int64")
+    got = to_numpy(wrap(kit_backend, kit_backend.random_bits(seed, counter, 4), (4,), int64))
+    assert tuple(got.tolist()) == expected, f"random_bits: {[hex(w) for w in got.tolist()]}"
+
+
+@pytest.mark.parametrize(
+    ("dist", "a", "b"),
+    [("uniform", -2.0, 3.0), ("normal", 1.5, 2.0), ("bernoulli", 0.3, 0.0), ("uniform", 0.0, 1.0)],
+)
+@pytest.mark.parametrize("dtype_name", [*FLOATS, "bfloat16", "int64", "int32", "int8", "bool"])
+def test_random_is_the_spec_bit_for_bit(kit_backend, dist, a, b, dtype_name):
+    # every backend draws exactly tinygpt.philox's numbers, so a seed means the same
+    # numbers on every device; 257 samples leave the last block half used
+    size, seed, counter = 257, 2**63 + 5, 2**64 - 2  # the counter carries into its high half
+    (dtype,) = require_dtypes(kit_backend, dtype_name)
+    buffer = kit_backend.random(dist, size, dtype, seed, a, b, counter)
+    got = to_numpy(wrap(kit_backend, buffer, (size,), dtype))
+    want = np.array(philox.reference_samples(dist, size, dtype_name, seed, counter, a, b))
+    mismatch = np.flatnonzero(got.astype(np.float64) != want.astype(np.float64))
+    assert mismatch.size == 0, (
+        f"random({dist!r}, {dtype_name}): element {mismatch[:1]} differs from tinygpt.philox "
+        f"({got[mismatch[:1]]} != {want[mismatch[:1]]})"
+    )

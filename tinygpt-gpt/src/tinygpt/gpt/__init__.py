@@ -4,6 +4,7 @@
     tok = BPETokenizer().train(text, vocab_size=1024)
     model = GPT(GPTConfig.preset("micro", vocab_size=tok.vocab_size))
     logits, loss = model(idx, targets)
+    model = GPT.from_pretrained("gpt2")  # a local folder in the Hugging Face layout
 
 Reading order: tokenizers/ -> config.py -> model.py -> generate.py -> corpus.py, data.py ->
 runs.py -> lock.py -> resume.py -> training.py -> commands.py (see the README for every
@@ -13,6 +14,7 @@ file).
 from .config import PRESETS, GPTConfig, TrainConfig
 from .generate import KVCache, generate
 from .model import GPT
+from .pretrained import PretrainedError
 from .tokenizers import (
     ENDOFTEXT,
     BPETokenizer,
@@ -31,6 +33,7 @@ __all__ = [
     "GPTConfig",
     "KVCache",
     "PRESETS",
+    "PretrainedError",
     "TokenizerError",
     "Tokenizer",
     "TrainConfig",

@@ -17,7 +17,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["describe_os_error", "is_temp_file_of", "write_json_atomic", "write_text_atomic"]
+__all__ = [
+    "describe_os_error",
+    "file_mode",
+    "is_temp_file_of",
+    "write_json_atomic",
+    "write_text_atomic",
+]
 
 # NOTE: mkstemp's random part is 8 characters from [a-z0-9_] (CPython's tempfile)
 _TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
@@ -44,7 +50,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     except OSError as error:
         raise naming(error, path) from error
     try:
-        os.chmod(temp, 0o644)  # mkstemp makes owner-only files; these are ordinary outputs
+        os.chmod(temp, file_mode())  # mkstemp makes owner-only files: see file_mode
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -56,6 +62,30 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
             raise naming(error, path) from error
         raise
     fsync_folder(path.parent)
+
+
+def file_mode() -> int:
+    """The one permission rule for every file of a run folder: what `open()` would give a new
+    file (0o666 less the umask; 0o644 with the usual umask 022).
+
+    NOTE: temp files (mkstemp, tg.save) start owner-only; each atomic write applies this mode,
+    so a checkpoint is as readable as the config next to it, no more and no less.
+    """
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows (/proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(current)
+    return current
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:

@@ -14,6 +14,8 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from ._files import describe_os_error
 from .config import ConfigError, TrainConfig
 from .corpus import DEFAULT_CORPUS, CorpusError, corpus_names
 from .plot import MATPLOTLIB_MISSING, PlotError, plot_runs, read_run, summary_table
+from .progress import EvalProgress
 from .runs import RunError, read_run_config, resolve_run
 from .tokenizers import TokenizerError
 
@@ -62,7 +65,12 @@ TRAIN_FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
     ("batch_size", int, "sequences per micro-batch (default 12)"),
     ("grad_accum", int, "micro-batches per optimizer step (default 1)"),
     ("max_steps", int, "optimizer steps (default 2000)"),
-    ("lr_decay_steps", int, "step where the cosine decay ends (default: max-steps)"),
+    (
+        "lr_decay_steps",
+        int,
+        "step where the cosine decay ends (default: max-steps; a --resume with a larger "
+        "--max-steps stretches the decay unless this keeps the old end)",
+    ),
     ("learning_rate", float, "peak learning rate (default 1e-3)"),
     ("min_lr", float, "final learning rate (default 1e-4)"),
     ("warmup_steps", int, "linear warm-up steps (default 100)"),
@@ -98,14 +106,51 @@ def parse_duration(text: str) -> float:
 # ---------------------------------------------------------------------- train
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="RUN", help="continue RUN (e.g. runs/latest)")
+    _threads_argument(parser)
     for name, kind, help_text in TRAIN_FLAGS:
         flag = "--" + name.replace("_", "-")
         parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        help="data-parallel processes through mpiexec (needs tinygpt-core's [mpi] extra)",
+    )
+
+
+def _threads_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        default=None,
+        help="CPU threads for the kernels: a number, or auto (default: the cores that other "
+        "processes leave free, re-measured every second; also TINYGPT_THREADS)",
+    )
+
+
+def _threads(text: str) -> str:
+    if text != "auto" and not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"not a thread count: {text!r} (a number >= 1, or auto)")
+    return text
+
+
+def _apply_threads(args: argparse.Namespace) -> None:
+    """--threads, passed on the way every backend reads it: TINYGPT_THREADS (before the
+    backend starts, which the commands do only after parsing)."""
+    if getattr(args, "threads", None) is not None:
+        os.environ["TINYGPT_THREADS"] = args.threads
 
 
 def _train_run(args: argparse.Namespace) -> int:
     from .training import train
 
+    _apply_threads(args)
+    if args.nproc is not None:
+        from .launch import relaunch
+
+        code = relaunch(args, TRAIN_FLAGS)  # None: this process trains (one rank of N)
+        if code is not None:
+            return code
     given = {name: getattr(args, name) for name, _, _ in TRAIN_FLAGS}
     given = {name: value for name, value in given.items() if value is not None}
     if args.resume is not None:
@@ -114,7 +159,10 @@ def _train_run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict({**saved, **given})
     else:
         config = TrainConfig(**given)
-    result = train(config, resume=args.resume)
+    try:
+        result = train(config, resume=args.resume)
+    except KeyboardInterrupt:  # Ctrl-C before training started, or the third one: no traceback
+        return 130
     if "sample" in result:
         print(f"--- sample from step {result['step']} (temperature 0.8) ---")
         print(result["sample"])
@@ -137,12 +185,14 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default="runs/latest", help="run folder (runs/latest)")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
     parser.add_argument("--device", default=None, help="default: the best available")
+    _threads_argument(parser)
 
 
 def _sample_run(args: argparse.Namespace) -> int:
     from .evaluation import load_run
     from .training import sample_text
 
+    _apply_threads(args)
     if args.max_new_tokens < 0 or args.num_samples < 1:
         raise ConfigError("--max-new-tokens must be >= 0 and --num-samples >= 1")
     if args.temperature < 0 or (args.top_p is not None and not 0 < args.top_p <= 1):
@@ -180,23 +230,37 @@ def _eval_run(args: argparse.Namespace) -> int:
     from .corpus import load_corpus, split
     from .evaluation import evaluate_ids, load_run, perplexity
 
+    # NOTE: each slow stage says what it does on stderr (stdout keeps only the result):
+    # reading and encoding a corpus, then scoring it, can take minutes
+    _apply_threads(args)
+    say = functools.partial(print, file=sys.stderr, flush=True)
     loaded = load_run(resolve_run(args.run), args.checkpoint, args.device)
     config = loaded.train_config
     if args.data is None:
-        text = split(load_corpus(config.data, config.data_sha256).text, config.val_fraction)[1]
         what = f"the validation split of {config.data or DEFAULT_CORPUS}"
+        say(f"reading {what}")
+        text = split(load_corpus(config.data, config.data_sha256).text, config.val_fraction)[1]
     else:
-        text = load_corpus(args.data).text
         what = args.data
+        say(f"reading {what}")
+        text = load_corpus(args.data).text
+    say(f"encoding {len(text):,} characters with the run's tokenizer")
     ids = np.array(loaded.tokenizer.encode(text, allowed_special="all"), dtype=np.int64)
     if len(ids) < loaded.model.config.block_size + 1:
         raise CorpusError(
             f"{what} has {len(ids)} tokens, fewer than block_size + 1 = "
             f"{loaded.model.config.block_size + 1}; evaluate on more text"
         )
+    progress = EvalProgress(loaded.model.config.block_size)
     loss, tokens = evaluate_ids(
-        loaded.model, ids, args.batch_size, args.max_windows, device=args.device
+        loaded.model,
+        ids,
+        args.batch_size,
+        args.max_windows,
+        device=args.device,
+        progress=progress,
     )
+    progress.close()
     print(
         f"{what}: loss {loss:.4f} nats/token, perplexity {perplexity(loss):.2f} "
         f"({tokens:,} tokens, {loaded.checkpoint.name} at step {loaded.step})"
@@ -233,6 +297,11 @@ def _one_line_errors(name: str, run: Callable[[argparse.Namespace], int]):
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return run(args)
+        except tg.DeviceError as error:
+            # NOTE: kept on its lines: the table of backends (and why each one is unavailable)
+            # reads as a table, not as one long line
+            print(f"tinygpt {name}: error: {error}", file=sys.stderr)
+            return 2
         except USAGE_ERRORS as error:
             message = str(error)
         except OSError as error:  # the file system said no: the file and the fix, no traceback

@@ -15,9 +15,12 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
-__all__ = ["ConfigError", "GPTConfig", "PRESETS", "TrainConfig", "from_dict"]
+__all__ = ["ConfigError", "GELU_FORMS", "GPTConfig", "PRESETS", "TrainConfig", "from_dict"]
 
 T = TypeVar("T")
+
+#: the GELU forms `GPTConfig.gelu` accepts
+GELU_FORMS = ("tanh", "exact")
 
 
 class ConfigError(ValueError):
@@ -35,6 +38,9 @@ class GPTConfig:
     n_embd: int = 768  # must divide by n_head: each head gets n_embd // n_head channels
     dropout: float = 0.0  # 0.0 for pretraining and small CPU runs; try 0.1-0.2 to fine-tune
     bias: bool = True  # biases in Linear and LayerNorm, like GPT-2
+    # the MLP's GELU: "tanh" is GPT-2's own approximation (HF's "gelu_new"), the default of
+    # every tinygpt run so far; "exact" is the erf form nanoGPT uses (PyTorch's nn.GELU())
+    gelu: str = "tanh"
 
     def __post_init__(self) -> None:
         for name in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
@@ -47,6 +53,11 @@ class GPTConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.gelu not in GELU_FORMS:
+            raise ConfigError(
+                f"GPTConfig.gelu must be one of {', '.join(map(repr, GELU_FORMS))}, "
+                f"got {self.gelu!r} ('exact' for nanoGPT checkpoints, 'tanh' for GPT-2's)"
+            )
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> GPTConfig:

@@ -43,12 +43,14 @@ class TokenData:
 
     def check_block_size(self, block_size: int, name: str) -> None:
         """Each split needs at least one window of block_size + 1 tokens."""
+        # NOTE: the hint fits the shorter split, so the block size it names works first time
+        fits = min(len(self.train), len(self.val)) - 1
+        fix = f"use more text or --block-size {fits} or less" if fits >= 1 else "use more text"
         for label, ids in (("training", self.train), ("validation", self.val)):
             if len(ids) < block_size + 1:
                 raise CorpusError(
                     f"block size {block_size} is larger than the corpus: the {label} split of "
-                    f"{name} has only {len(ids)} tokens; use more text or --block-size "
-                    f"{max(len(ids) - 1, 1)} or less"
+                    f"{name} has only {len(ids)} tokens; {fix}"
                 )
 
 

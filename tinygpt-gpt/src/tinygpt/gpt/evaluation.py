@@ -8,6 +8,7 @@ is what `tinygpt eval --data FILE` reports.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,12 @@ from .model import GPT
 from .runs import RunError, load_checkpoint, load_run_tokenizer, misfit_error, read_run_config
 from .tokenizers import Tokenizer
 
+#: called after each batch of an evaluation with (windows done, windows in all, mean loss so far)
+Progress = Callable[[int, int, float], None]
+
 __all__ = [
     "LoadedRun",
+    "Progress",
     "estimate_loss",
     "evaluate_ids",
     "load_run",
@@ -34,9 +39,15 @@ __all__ = [
 
 
 def loss_over_offsets(
-    model: GPT, ids: np.ndarray, offsets: np.ndarray, batch_size: int, device: Any = None
+    model: GPT,
+    ids: np.ndarray,
+    offsets: np.ndarray,
+    batch_size: int,
+    device: Any = None,
+    progress: Progress | None = None,
 ) -> float:
-    """Mean next-token loss over the windows starting at `offsets` (eval mode, no grad)."""
+    """Mean next-token loss over the windows starting at `offsets` (eval mode, no grad);
+    `progress` hears about each batch (see `Progress`)."""
     block_size = model.config.block_size
     was_training = model.training
     model.eval()
@@ -51,6 +62,8 @@ def loss_over_offsets(
                 assert loss is not None
                 total += loss.item() * len(chunk)  # weight by rows: the last chunk is short
                 count += len(chunk)
+                if progress is not None:
+                    progress(count, len(offsets), total / count)
     finally:
         model.train(was_training)
     return total / count
@@ -65,7 +78,12 @@ def estimate_loss(
 
 
 def evaluate_ids(
-    model: GPT, ids: np.ndarray, batch_size: int, max_windows: int | None = None, device=None
+    model: GPT,
+    ids: np.ndarray,
+    batch_size: int,
+    max_windows: int | None = None,
+    device: Any = None,
+    progress: Progress | None = None,
 ) -> tuple[float, int]:
     """(mean loss, tokens scored) over consecutive non-overlapping windows of `ids`.
 
@@ -81,7 +99,7 @@ def evaluate_ids(
     offsets = np.arange(0, last + 1, block_size, dtype=np.int64)
     if max_windows is not None and len(offsets) > max_windows:
         offsets = eval_offsets(len(ids), block_size, max_windows)
-    loss = loss_over_offsets(model, ids, offsets, batch_size, device)
+    loss = loss_over_offsets(model, ids, offsets, batch_size, device, progress)
     return loss, len(offsets) * block_size
 
 

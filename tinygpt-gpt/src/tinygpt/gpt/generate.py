@@ -123,7 +123,8 @@ def generate_stream(
     """
     if idx.ndim != 2 or idx.shape[1] == 0:
         raise ValueError(f"generate: idx must be (B, T) with T >= 1, got {idx.shape}")
-    rng = np.random.default_rng(seed)
+    # no seed: draw one from tg's generator, so tg.manual_seed fixes the text too
+    rng = np.random.default_rng(tg.next_seed() if seed is None else seed)
     block_size = model.config.block_size
     tokens = idx.numpy().astype(np.int64)  # (B, T): the host copy that decides the context
     finished = np.zeros(tokens.shape[0], dtype=bool)

@@ -65,7 +65,7 @@ class RunLock:
                 "the copy"
             )
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask: file_mode
         except OSError as error:
             raise RunError(self._cannot(error)) from error
         try:

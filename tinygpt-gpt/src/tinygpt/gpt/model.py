@@ -14,7 +14,7 @@ backend's fused kernel when it has one (core decides, in `tinygpt/ops/dispatch.p
 
 >>> import tinygpt as tg
 >>> from tinygpt.gpt import GPT, GPTConfig
->>> tg.manual_seed(0)
+>>> _ = tg.manual_seed(0)
 >>> model = GPT(GPTConfig.preset("nano", vocab_size=11))
 >>> logits, loss = model(tg.tensor([[1, 2, 3]]), targets=tg.tensor([[2, 3, 4]]))
 >>> logits.shape, loss.shape
@@ -24,6 +24,7 @@ backend's fused kernel when it has one (core decides, in `tinygpt/ops/dispatch.p
 from __future__ import annotations
 
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 import tinygpt as tg
@@ -90,9 +91,12 @@ class MLP(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        # GPT-2's own GELU, the tanh approximation (HF's "gelu_new"): GPT-2 weights give
-        # GPT-2's outputs, and it avoids erf, which some backends compute slowly
-        self.gelu = nn.GELU(approximate="tanh")
+        # GPT-2's own GELU is the tanh approximation (HF's "gelu_new"); nanoGPT trains with
+        # the exact erf form. A checkpoint reproduces only under the form it was trained with.
+        if config.gelu == "exact":
+            self.gelu = nn.GELU()
+        else:
+            self.gelu = nn.GELU(approximate="tanh")
         self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
@@ -199,6 +203,20 @@ class GPT(nn.Module):
         V = logits.shape[-1]
         loss = F.cross_entropy(logits.reshape(B * T, V), targets.reshape(B * T), ignore_index=-1)
         return logits, loss
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | os.PathLike[str], *, device: Any = None, dropout: float = 0.0
+    ) -> GPT:
+        """A GPT-2 checkpoint in the Hugging Face layout, from the local folder `path`
+        (`config.json` + `model.safetensors`); see `pretrained.py`. Nothing is downloaded.
+
+        The model comes back in eval mode, with GPT-2's tanh GELU (or the exact one when
+        config.json says "gelu"); `dropout` is for fine-tuning.
+        """
+        from .pretrained import load_gpt2
+
+        return load_gpt2(path, device=device, dropout=dropout)
 
     def generate(self, idx: Tensor, max_new_tokens: int, **options: Any) -> Tensor:
         """Continue `idx` (B, T) by `max_new_tokens` sampled tokens; see `generate.generate`

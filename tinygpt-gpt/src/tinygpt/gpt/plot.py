@@ -10,7 +10,7 @@ at each evaluation (see `metrics.py`).
   `summary_table`, and `plot_runs` draws train loss (thin line) and validation loss (dots)
   against step, one colour per run.
 
-matplotlib is optional (`pip install tinygpt-gpt[plot]`): without it, `plot_losses` returns
+matplotlib is optional (`pip install matplotlib`): without it, `plot_losses` returns
 None and the run goes on, and `tinygpt plot` still prints the table and says how to install it.
 
     >>> format_loss(2.0)
@@ -43,7 +43,7 @@ __all__ = [
 METRICS_FILE = "metrics.jsonl"
 MATPLOTLIB_MISSING = (
     "matplotlib is not installed, so no picture was drawn; install it with "
-    "`pip install matplotlib` (or `pip install 'tinygpt-gpt[plot]'`)"
+    "`pip install matplotlib` (or, from the tinygpt checkout, `pip install './tinygpt-gpt[plot]'`)"
 )
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
 
-__all__ = ["ProgressBar", "format_duration"]
+__all__ = ["EvalProgress", "ProgressBar", "format_duration"]
 
 
 def format_duration(seconds: float) -> str:
@@ -28,26 +29,43 @@ def format_duration(seconds: float) -> str:
 
 
 class ProgressBar:
-    """`bar.update(step, loss=..., tokens_per_s=...)` redraws; `bar.close()` ends the line."""
+    """`bar.update(step, loss=..., tokens_per_s=...)` redraws; `bar.close()` ends the line.
 
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 24) -> None:
+    The time left comes from a moving window of the last `window` updates (seconds per step
+    now, not since the start), so the warm-up of the first steps, a resume, or a machine that
+    got busy only sway the estimate for a while. `start` is the step the bar starts from (a
+    resumed run's step); `label` names what is counted ("step", "window"); `started` is when
+    the work began (a perf_counter time; default: now).
+    """
+
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | None = None,
+        width: int = 24,
+        start: int = 0,
+        label: str = "step",
+        window: int = 10,
+        started: float | None = None,
+    ) -> None:
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
+        self.label = label
         self.interactive = self.stream.isatty()
-        self.started = time.perf_counter()
-        self.first_step: int | None = None
+        self.started = started if started is not None else time.perf_counter()
+        # (time, step) of recent updates; the first entry is the start itself
+        self.recent: deque[tuple[float, int]] = deque([(self.started, start)], maxlen=window + 1)
         self._drawn = False
 
     def update(self, step: int, loss: float, tokens_per_s: float, note: str = "") -> None:
-        if self.first_step is None:
-            self.first_step = step - 1
+        self.recent.append((time.perf_counter(), step))
         done = min(step / self.total, 1.0) if self.total else 1.0
         filled = int(done * self.width)
         bar = "=" * filled + (">" if filled < self.width else "") + " " * (self.width - filled - 1)
         line = (
-            f"step {step:>{len(str(self.total))}}/{self.total} [{bar}] loss {loss:.4f} "
-            f"| {_si(tokens_per_s)} tok/s | {self._eta(step)}"
+            f"{self.label} {step:>{len(str(self.total))}}/{self.total} [{bar}] loss {loss:.4f} "
+            f"| {_si(tokens_per_s)} tok/s | {self.eta(step)}"
         )
         if note:
             line += f" | {note}"
@@ -72,14 +90,39 @@ class ProgressBar:
             self.stream.flush()
             self._drawn = False
 
-    def _eta(self, step: int) -> str:
-        elapsed = time.perf_counter() - self.started
-        assert self.first_step is not None
-        steps_done = step - self.first_step
-        if steps_done <= 0:
+    def eta(self, step: int) -> str:
+        """'12s elapsed, 3m20s left', from the rate over the moving window."""
+        now = self.recent[-1][0] if self.recent else time.perf_counter()
+        elapsed = now - self.started
+        then, first = self.recent[0]
+        if step <= first:
             return f"{format_duration(elapsed)} elapsed"
-        left = elapsed / steps_done * max(self.total - step, 0)
+        left = (now - then) / (step - first) * max(self.total - step, 0)
         return f"{format_duration(elapsed)} elapsed, {format_duration(left)} left"
+
+
+class EvalProgress:
+    """The progress bar of `tinygpt eval`, as an `evaluate_ids` progress callback: windows
+    scored, the loss so far, time left; redrawn at most twice a second."""
+
+    def __init__(self, block_size: int) -> None:
+        self.block_size = block_size
+        self.bar: ProgressBar | None = None
+        self.started = self.shown = time.perf_counter()  # made just before the first batch
+
+    def __call__(self, done: int, total: int, loss: float) -> None:
+        if self.bar is None:
+            self.bar = ProgressBar(total, sys.stderr, label="window", started=self.started)
+        now = time.perf_counter()
+        if now - self.shown < 0.5 and done < total:  # a few redraws a second are enough
+            return
+        self.shown = now
+        rate = done * self.block_size / max(now - self.started, 1e-9)
+        self.bar.update(done, loss, rate)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _si(value: float) -> str:

@@ -26,11 +26,19 @@ from .runs import (
     read_run_config,
 )
 
-__all__ = ["RESUMABLE_FIELDS", "check_resumable", "restore"]
+__all__ = ["RESUMABLE_FIELDS", "check_resumable", "restore", "schedule_change"]
 
 #: settings a resumed run may change; every other one shapes the model or the data
 RESUMABLE_FIELDS = frozenset(
-    {"max_steps", "time_budget", "eval_interval", "log_interval", "device", "sample_tokens"}
+    {
+        "max_steps",
+        "lr_decay_steps",  # so that an extended run can keep its learning-rate schedule
+        "time_budget",
+        "eval_interval",
+        "log_interval",
+        "device",
+        "sample_tokens",
+    }
 )
 
 
@@ -48,6 +56,37 @@ def check_resumable(config: TrainConfig, run_dir: Path) -> None:
             f"--resume cannot change {', '.join(changed)}: they shape the model or the data; "
             f"only {', '.join(sorted(RESUMABLE_FIELDS))} may change"
         )
+
+
+def schedule_change(config: TrainConfig, run_dir: Path, step: int) -> str | None:
+    """What a resume does to the learning-rate schedule, when it changes it; else None.
+
+    The cosine decay ends at --lr-decay-steps, which defaults to --max-steps: extending a run
+    with a larger --max-steps (and no --lr-decay-steps) stretches the decay, so the learning
+    rate jumps back up at the step where the run goes on. That is nanoGPT's behaviour and
+    often what is wanted (more steps, a longer schedule), but it must not be a surprise.
+    """
+    saved = TrainConfig.from_dict(read_run_config(run_dir)["train"])
+    if saved.decay_steps == config.decay_steps:
+        return None
+    before, after = _lr_at(saved, step), _lr_at(config, step)
+    return (
+        f"note: the learning-rate schedule changes: its cosine decay now ends at step "
+        f"{config.decay_steps} (was {saved.decay_steps}), so at step {step} the learning rate "
+        f"is {after:.3g} (was {before:.3g}); to keep the old schedule resume with "
+        f"--lr-decay-steps {saved.decay_steps} (the rate then stays at --min-lr after "
+        f"step {saved.decay_steps})"
+    )
+
+
+def _lr_at(config: TrainConfig, step: int) -> float:
+    return optim.warmup_cosine_lr(
+        step,
+        max_lr=config.learning_rate,
+        warmup_steps=config.warmup_steps,
+        total_steps=config.decay_steps,
+        min_lr=config.min_lr,
+    )
 
 
 def restore(

@@ -31,7 +31,7 @@ from typing import Any
 import tinygpt as tg
 from tinygpt import nn, optim
 
-from ._files import naming, write_text_atomic
+from ._files import file_mode, naming, write_text_atomic
 from .tokenizers import Tokenizer, TokenizerError, load_tokenizer
 
 __all__ = [
@@ -178,12 +178,14 @@ def save_checkpoint(
     optimizer_state: Any,
     meta: dict[str, Any],
 ) -> None:
-    """Write one checkpoint file atomically (tg.save writes a temp file, then renames)."""
+    """Write one checkpoint file atomically (tg.save writes a temp file, then renames),
+    with the mode of the run's other files (`file_mode`)."""
     tensors = {f"model.{name}": t for name, t in model_state.items()}
     tensors.update(optim.flatten_state_dict(optimizer_state, prefix="optim."))
     header = {"version": CHECKPOINT_VERSION, **meta}
     try:
         tg.save(tensors, path, metadata={"tinygpt": json.dumps(header)})
+        os.chmod(path, file_mode())  # tg.save's temp file was owner-only: one rule per run
     except OSError as error:  # a full disk: say which file (the old one is intact)
         raise naming(error, Path(path)) from error
 

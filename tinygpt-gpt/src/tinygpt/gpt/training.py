@@ -15,9 +15,7 @@ on the same backend, as one that never stopped.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,12 +29,14 @@ from .corpus import Corpus, load_corpus
 from .data import TokenData, batch_offsets, get_batch, make_tokenizer
 from .evaluation import estimate_loss
 from .generate import generate
+from .interrupt import StopFlag
+from .launch import TrainingGroup, follow
 from .lock import RunLock
 from .metrics import MetricsLog
 from .model import GPT
 from .plot import plot_losses
 from .progress import ProgressBar, format_duration
-from .resume import RESUMABLE_FIELDS, check_resumable, restore
+from .resume import RESUMABLE_FIELDS, check_resumable, restore, schedule_change
 from .runs import (
     RunError,
     load_run_tokenizer,
@@ -75,6 +75,11 @@ def train(
     device = tg.device(config.device) if config.device else tg.default_device()
     tg.get_backend(device)  # fail now, with the list of backends, if it cannot be used
     with contextlib.ExitStack() as held:
+        # one process, or one rank of `mpiexec -n N` (launch.py): rank 0 alone writes
+        group = held.enter_context(TrainingGroup.join(config))
+        if not group.is_writer:
+            return follow(config, resume, group)
+        device = group.pick_device(device)
         run_dir = None
         if resume is not None:
             run_dir = resolve_run(resume)
@@ -91,9 +96,10 @@ def train(
             run_dir = new_run_dir(config.out_dir, config.name)
             _lock(run_dir, held, log)
             tokenizer.save(run_dir / "tokenizer.json")
-            start_step, best = 0, float("inf")
+            start_step, best, change = 0, float("inf"), None
         else:
             start_step, best = restore(run_dir, config, model_config, model, optimizer, device)
+            change = schedule_change(config, run_dir, start_step)  # config.json is still old
         # NOTE: every check has passed; only from here on does the run folder change
         try:
             metrics = MetricsLog(run_dir / "metrics.jsonl")
@@ -101,7 +107,8 @@ def train(
                 metrics.truncate_after(start_step)  # those steps will be redone
             saved = {"train": config.to_dict(), "model": model_config.to_dict()}
             write_json_atomic(run_dir / "config.json", {**saved, "corpus": corpus.name})
-            update_latest(run_dir)
+            # NOTE: `latest` moves only once this run has written a checkpoint (_evaluate), so
+            # that `tinygpt sample` keeps working on the last good run until then
             summary = (
                 f"run {run_dir}: {corpus.name} ({len(data.train):,} train / {len(data.val):,} "
                 f"val tokens, {config.tokenizer} vocab {tokenizer.vocab_size}), GPT "
@@ -109,8 +116,13 @@ def train(
             )
             resuming = f", resuming at step {start_step}" if resume is not None else ""
             print(summary + resuming, file=log)
+            if change is not None:
+                print(change, file=log)
             loop = _Loop(config, model, optimizer, data, device, run_dir, metrics, log)
             return loop.run(start_step, best, tokenizer)
+        except KeyboardInterrupt:  # the third Ctrl-C (interrupt.py): the checkpoints on disk stay
+            print(f"aborted without saving; {_next_step(run_dir)}", file=log)
+            raise
         except OSError as error:  # a full disk, a folder made read-only mid-run, ...
             raise RunError(f"{describe_os_error(error)}; then {_next_step(run_dir)}") from error
 
@@ -140,29 +152,6 @@ def _next_step(run_dir: Path) -> str:
     return "train again"
 
 
-class _StopFlag:
-    """Ctrl-C sets a flag that the loop checks between steps, so a checkpoint is never
-    written from half-updated weights. A second Ctrl-C interrupts at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
 class _Loop:
     """The training loop's state; `run` is the loop itself."""
 
@@ -176,23 +165,29 @@ class _Loop:
         self.metrics: MetricsLog = metrics
         self.log: TextIO = log
         self.block_size = model.config.block_size
+        self.latest_moved = False
+        self.group = TrainingGroup.current()
+        self.group.attach(model)  # N ranks: gradients summed over them (DDP)
 
     def run(self, step: int, best: float, tokenizer: Tokenizer) -> dict[str, Any]:
         c = self.config
-        bar = ProgressBar(c.max_steps, self.log)
+        bar = ProgressBar(c.max_steps, self.log, start=step)
         started = time.perf_counter()
         window_start, window_tokens = started, 0
         train_loss = val_loss = float("nan")
         last_loss: tg.Tensor | None = None  # on the device: read only when it is logged
         evaluated_at = step if step > 0 else -1  # a resumed run's checkpoint is current
         stopped = "max_steps"
-        with _StopFlag() as stop:
+        with StopFlag(self.log) as stop:
             while step < c.max_steps:
+                reason = None
                 if stop.requested:
-                    stopped = "interrupted"
-                    break
-                if c.time_budget is not None and time.perf_counter() - started > c.time_budget:
-                    stopped = "time_budget"
+                    reason = "interrupted"
+                elif c.time_budget is not None and time.perf_counter() - started > c.time_budget:
+                    reason = "time_budget"
+                reason = self.group.agree(reason)  # rank 0 decides for every rank
+                if reason is not None:
+                    stopped = reason
                     break
                 last_loss = self._step(step)
                 step += 1
@@ -260,9 +255,11 @@ class _Loop:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         # dropout's randomness, like the batches', is a function of (seed, step): see top
-        tg.manual_seed(c.seed * 1_000_003 + step)
         total = None
-        for micro in range(c.grad_accum):
+        # with N ranks, rank r takes micro-batches r, r + N, ... (launch.py)
+        for micro in self.group.micro_batches(c.grad_accum):
+            # seeded per micro-batch, so a rank draws the same dropout masks as one process
+            tg.manual_seed(c.seed * 1_000_003 + step + micro * 1_000_000_007)
             offsets = batch_offsets(
                 len(self.data.train), self.block_size, c.batch_size, [c.seed, step, micro]
             )
@@ -270,14 +267,16 @@ class _Loop:
             _, loss = self.model(x, y)
             assert loss is not None
             # the gradients of the micro-batches add up, so each counts 1/grad_accum
-            (loss * (1.0 / c.grad_accum)).backward()
+            with self.group.accumulating(micro, c.grad_accum):
+                (loss * (1.0 / c.grad_accum)).backward()
             total = loss.detach() if total is None else total + loss.detach()
+        self.group.synchronize()  # every rank holds the gradient of the global batch
         if c.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad()
         assert total is not None
-        return total / c.grad_accum
+        return self.group.sum_loss(total) / c.grad_accum
 
     def _evaluate(self, step: int, best: float, bar: ProgressBar) -> tuple[float, float]:
         """Measure the validation loss, then write `last` (and `best` if it improved)."""
@@ -301,6 +300,9 @@ class _Loop:
         save_checkpoint(self.run_dir / "last.safetensors", model_state, optimizer_state, meta)
         if improved:
             save_checkpoint(self.run_dir / "best.safetensors", model_state, optimizer_state, meta)
+        if not self.latest_moved:
+            update_latest(self.run_dir)  # the run has a checkpoint now: `latest` may point here
+            self.latest_moved = True
         mark = " (best)" if improved else ""
         bar.message(f"step {step}: val loss {val_loss:.4f}{mark}")
         return val_loss, best

@@ -5,25 +5,42 @@
     for xb, yb in loader:
         ...
 
-Reading order: `dataset.py` -> `dataloader.py` -> `download.py` -> `mnist.py` -> `cifar.py`.
+Reading order: `dataset.py` -> `sampler.py` -> `dataloader.py` -> `fetch.py` -> `workers.py`
+-> `download.py` -> `mnist.py` -> `cifar.py`.
 """
 
 from .cifar import CIFAR10, read_cifar_batch
 from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .dataset import Dataset, IterableDataset, Subset, TensorDataset, random_split
 from .download import DownloadError, download_url, sha256_of
 from .mnist import MNIST, read_idx
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+)
+from .workers import WorkerInfo, get_worker_info
 
 __all__ = [
+    "BatchSampler",
     "CIFAR10",
     "MNIST",
     "DataLoader",
     "Dataset",
     "DownloadError",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WorkerInfo",
     "Subset",
     "TensorDataset",
     "default_collate",
     "download_url",
+    "get_worker_info",
     "random_split",
     "read_cifar_batch",
     "read_idx",

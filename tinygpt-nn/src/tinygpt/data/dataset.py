@@ -1,4 +1,5 @@
-"""Datasets: anything with `__getitem__(i)` and `__len__()`, PyTorch's map-style datasets.
+"""Datasets: anything with `__getitem__(i)` and `__len__()`, PyTorch's map-style datasets;
+`IterableDataset` for streams that can only be read in order.
 
 `TensorDataset` holds tensors that share their first dimension (the sample axis);
 `random_split` cuts a dataset into random, non-overlapping `Subset`s.
@@ -7,7 +8,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,14 @@ import numpy as np
 import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "seed_from_tinygpt"]
+__all__ = [
+    "Dataset",
+    "IterableDataset",
+    "TensorDataset",
+    "Subset",
+    "random_split",
+    "seed_from_tinygpt",
+]
 
 
 class Dataset:
@@ -26,6 +34,18 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+
+class IterableDataset:
+    """Base class of stream datasets: `iter(dataset)` yields the samples (a file read line by
+    line, a generator). A DataLoader batches consecutive samples; it cannot shuffle them.
+
+    With `num_workers=N` every worker iterates its own copy, so a dataset that does not split
+    its stream with `tinygpt.data.get_worker_info()` yields each sample N times (as PyTorch).
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
 
 class TensorDataset(Dataset):

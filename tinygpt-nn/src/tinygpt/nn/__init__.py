@@ -7,19 +7,23 @@
 (3, 2)
 """
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .layers.adaptive_pool import AdaptiveAvgPool2d
 from .layers.attention import MultiheadAttention
 from .layers.container import ModuleDict, ModuleList, Residual, Sequential
 from .layers.conv import Conv2d
+from .layers.conv1d import Conv1d
 from .layers.dropout import Dropout
 from .layers.embedding import Embedding
+from .layers.group_norm import GroupNorm
 from .layers.linear import Flatten, Identity, Linear
 from .layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .layers.pooling import AvgPool2d, MaxPool2d
 from .layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .layers.transformer import TransformerBlock
+from .layers.transformer_encoder import TransformerEncoder, TransformerEncoderLayer
 from .module import IncompatibleKeys, Module, StateDictError
 from .parameter import Parameter
 
@@ -54,6 +58,7 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
     # convolution, pooling, recurrent layers, attention
     "AvgPool2d",
@@ -67,4 +72,10 @@ __all__ = [
     "RNN",
     "RNNCell",
     "TransformerBlock",
+    # PyTorch layers added for parity: 1-D conv, group norm, adaptive pooling, encoder
+    "AdaptiveAvgPool2d",
+    "Conv1d",
+    "GroupNorm",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

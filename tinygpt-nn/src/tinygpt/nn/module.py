@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import tinygpt as tg
 from tinygpt import DType, DTypeError, Tensor, as_dtype
 
+from .module_hooks import HookRegistration, call_with_hooks
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictError, collect_state, load_state
 
@@ -32,7 +33,7 @@ __all__ = ["Module", "StateDictError", "IncompatibleKeys"]
 M = TypeVar("M", bound="Module")
 
 
-class Module:
+class Module(HookRegistration):
     """Base class of layers: subclasses set attributes in `__init__` and define `forward`."""
 
     training: bool
@@ -53,6 +54,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}: subclasses must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        hooks = self._module_hooks
+        if hooks:  # register_forward_hook & co. (module_hooks.py)
+            return call_with_hooks(self, hooks, args, kwargs)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ registration

@@ -18,6 +18,7 @@ from .module import Module
 
 __all__ = [
     "clip_grad_norm_",
+    "clip_grad_value_",
     "parameters_to_vector",
     "vector_to_parameters",
     "count_parameters",
@@ -73,6 +74,28 @@ def clip_grad_norm_(
         for g in grads:
             g.mul_(scale.to(device=device, dtype=g.dtype))
     return total
+
+
+def clip_grad_value_(
+    parameters: Tensor | Iterable[Tensor], clip_value: float, foreach: bool | None = None
+) -> None:
+    """Clamp every gradient, in place, elementwise into [-clip_value, clip_value].
+
+    Unlike `clip_grad_norm_` it changes the gradient's direction; parameters without a
+    gradient are skipped. `foreach` is accepted for PyTorch code (there is one path here).
+
+    >>> import tinygpt as tg
+    >>> w = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * tg.tensor([-3.0, 0.5])).sum().backward()
+    >>> clip_grad_value_(w, 1.0); w.grad.tolist()
+    [-1.0, 0.5]
+    """
+    if not math.isfinite(clip_value) or clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be finite and >= 0, got {clip_value}")
+    with tg.no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.copy_(p.grad.clamp(-clip_value, clip_value))
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:

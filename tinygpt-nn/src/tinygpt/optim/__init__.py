@@ -5,7 +5,7 @@
     loss.backward(); opt.step(); opt.zero_grad()
 
 Reading order: `optimizer.py` (the base class, checkpoints) -> `sgd.py` -> `adam.py` ->
-`lr_scheduler.py`.
+`lr_scheduler.py` -> `plateau.py`.
 """
 
 from . import lr_scheduler
@@ -15,6 +15,8 @@ from .lr_scheduler import (
     LambdaLR,
     LinearWarmupCosine,
     LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
     StepLR,
     warmup_cosine_lr,
 )
@@ -29,7 +31,9 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "LinearWarmupCosine",
+    "OneCycleLR",
     "Optimizer",
+    "ReduceLROnPlateau",
     "StepLR",
     "flatten_state_dict",
     "lr_scheduler",

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .optimizer import Optimizer
+from .plateau import ReduceLROnPlateau
 
 __all__ = [
     "LRScheduler",
@@ -27,6 +28,8 @@ __all__ = [
     "CosineAnnealingLR",
     "LinearWarmupCosine",
     "LambdaLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
     "warmup_cosine_lr",
 ]
 
@@ -204,3 +207,153 @@ class LambdaLR(LRScheduler):
         return [
             base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
         ]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018): the lr rises from `max_lr / div_factor` to
+    `max_lr` over the first `pct_start` of `total_steps`, then falls to
+    `max_lr / div_factor / final_div_factor`; momentum (or Adam's beta1) moves the opposite
+    way, between `max_momentum` and `base_momentum`. PyTorch's arguments and phase ends.
+
+    `three_phase` adds a symmetric fall back to the initial lr before the final decay. Step
+    it once per batch: stepping past `total_steps` is a ValueError, as in PyTorch.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float | Sequence[float] = 0.85,
+        max_momentum: float | Sequence[float] = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
+        self.total_steps = _total_steps(total_steps, epochs, steps_per_epoch)
+        if not 0.0 <= pct_start <= 1.0:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
+            )
+        self.anneal_strategy = anneal_strategy
+        self.phases = _one_cycle_phases(self.total_steps, pct_start, three_phase)
+        groups = optimizer.param_groups
+        if last_epoch == -1:
+            for group, peak in zip(groups, _per_group("max_lr", optimizer, max_lr)):
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        self.use_beta1 = "betas" in optimizer.defaults
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and not self.use_beta1:
+                raise ValueError(
+                    f"OneCycleLR: {type(optimizer).__name__} has no momentum or betas; pass "
+                    "cycle_momentum=False"
+                )
+            if last_epoch == -1:
+                highs = _per_group("max_momentum", optimizer, max_momentum)
+                lows = _per_group("base_momentum", optimizer, base_momentum)
+                for group, high, low in zip(groups, highs, lows):
+                    self._set_momentum(group, high)
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR: stepped {step} times, but total_steps is {self.total_steps}; "
+                "build it with the number of batches you will run"
+            )
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, phase in enumerate(self.phases):
+                end_step = phase["end_step"]
+                if step <= end_step or i == len(self.phases) - 1:
+                    pct = (step - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
+                    if self.cycle_momentum:
+                        start, end = group[phase["start_momentum"]], group[phase["end_momentum"]]
+                        self._set_momentum(group, self._anneal(start, end, pct))
+                    break
+                start_step = end_step
+        return lrs
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "linear":
+            return (end - start) * pct + start
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
+def _total_steps(total_steps: int | None, epochs: int | None, steps_per_epoch: int | None) -> int:
+    if total_steps is not None:
+        if not isinstance(total_steps, int) or total_steps <= 0:
+            raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps}")
+        return total_steps
+    if epochs is None or steps_per_epoch is None:
+        raise ValueError("OneCycleLR: pass total_steps, or both epochs and steps_per_epoch")
+    if epochs <= 0 or steps_per_epoch <= 0:
+        raise ValueError(
+            f"OneCycleLR: epochs and steps_per_epoch must be positive, got {epochs} and "
+            f"{steps_per_epoch}"
+        )
+    return epochs * steps_per_epoch
+
+
+def _one_cycle_phases(total: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
+    """Where each phase ends (a step number, maybe fractional) and which group keys it
+    anneals between; PyTorch's exact end steps, so the two agree step for step."""
+    up = float(pct_start * total) - 1
+    if not three_phase:
+        return [
+            _phase(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            _phase(total - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+        ]
+    return [
+        _phase(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+        _phase(
+            float(2 * pct_start * total) - 2,
+            "max_lr",
+            "initial_lr",
+            "base_momentum",
+            "max_momentum",
+        ),
+        _phase(total - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+    ]
+
+
+def _phase(end: float, lr_from: str, lr_to: str, m_from: str, m_to: str) -> dict[str, Any]:
+    return {
+        "end_step": end,
+        "start_lr": lr_from,
+        "end_lr": lr_to,
+        "start_momentum": m_from,
+        "end_momentum": m_to,
+    }
+
+
+def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
+    """One value per param group: a number for all, or a list with one per group."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"OneCycleLR: {name} has {len(value)} values for {n} param groups")
+        return [float(v) for v in value]
+    return [float(value)] * n  # type: ignore[arg-type]

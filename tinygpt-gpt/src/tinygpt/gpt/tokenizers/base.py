@@ -24,7 +24,10 @@ __all__ = ["Tokenizer", "TokenizerError", "load_tokenizer", "ENDOFTEXT", "FORMAT
 #: GPT-2's document separator
 ENDOFTEXT = "<|endoftext|>"
 FORMAT = "tinygpt-tokenizer"
-VERSION = 1
+#: the newest format version this code reads. A file is written with the lowest version that
+#: holds it (`_format_version`), so files that need no new feature stay readable by older
+#: tinygpt; version 2 adds a BPE tokenizer's byte order and pre-split pattern name.
+VERSION = 2
 
 AllowedSpecial = Literal["all", "none"] | Iterable[str]
 
@@ -129,6 +132,10 @@ class Tokenizer:
     def _fields(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _format_version(self) -> int:
+        """The lowest file format version that can hold this tokenizer."""
+        return 1
+
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], special_tokens: list[str]) -> Tokenizer:
         raise NotImplementedError
@@ -137,7 +144,7 @@ class Tokenizer:
         """Everything needed to rebuild this tokenizer, as JSON-ready data."""
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": self._format_version(),
             "type": self.type_name,
             "special_tokens": self.special_tokens,
             **self._fields(),

@@ -1,10 +1,15 @@
 """BPETokenizer: GPT-2 style byte-level byte-pair encoding.
 
-Text is cut into pre-tokens by GPT-2's pattern (`pretokenize.py`), each pre-token is turned
-into its UTF-8 bytes (ids 0..255), and learned merges fuse adjacent ids into new ones
-(merge i makes id 256 + i), lowest-numbered merge first, exactly as they were learned.
-Because every string is bytes, any text encodes and decodes back unchanged: there is no
-unknown token. Special tokens (`<|endoftext|>`) take the ids after the merges.
+Text is cut into pre-tokens by GPT-2's pattern (or GPT-4's: `pattern="gpt4"`, see
+`pretokenize.py`), each pre-token is turned into its UTF-8 bytes (ids 0..255), and learned
+merges fuse adjacent ids into new ones (merge i makes id 256 + i), lowest-numbered merge
+first, exactly as they were learned. Because every string is bytes, any text encodes and
+decodes back unchanged: there is no unknown token. Special tokens (`<|endoftext|>`) take the
+ids after the merges.
+
+A trained tokenizer gives byte b the id b. GPT-2's own files number the 256 bytes in another
+order (printable characters first); `byte_ids` holds that order, and `from_gpt2` reads it
+with the merges from `vocab.json` and `merges.txt` (`gpt2_files.py`), so ids match GPT-2's.
 
 >>> tok = BPETokenizer().train("low lower lowest " * 20, vocab_size=260)
 >>> tok.vocab_size, tok.decode(tok.encode("lowest"))
@@ -15,34 +20,69 @@ unknown token. Special tokens (`<|endoftext|>`) take the ids after the merges.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .base import ENDOFTEXT, Tokenizer, TokenizerError
 from .bpe_train import Pair, learn_merges, merge_pair
-from .pretokenize import GPT2_PATTERN, pre_split
+from .gpt2_files import read_gpt2_files
+from .pretokenize import PATTERNS, compiled_pattern, pre_split
 
 __all__ = ["BPETokenizer"]
 
 _BYTES = 256
+_IDENTITY = tuple(range(_BYTES))
 
 
 class BPETokenizer(Tokenizer):
-    """Byte-level BPE with GPT-2 pre-splitting. `train(text, vocab_size)` learns the merges."""
+    """Byte-level BPE with GPT-2 pre-splitting. `train(text, vocab_size)` learns the merges.
+
+    `pattern` picks the pre-split rule: "gpt2" (the default) or "gpt4" (tiktoken's
+    cl100k_base). `byte_ids[b]` is the id of byte b (default: b itself), a permutation of
+    0..255.
+    """
 
     type_name = "bpe"
 
     def __init__(
-        self, merges: Sequence[Pair] = (), special_tokens: Sequence[str] = (ENDOFTEXT,)
+        self,
+        merges: Sequence[Pair] = (),
+        special_tokens: Sequence[str] = (ENDOFTEXT,),
+        *,
+        pattern: str = "gpt2",
+        byte_ids: Sequence[int] | None = None,
     ) -> None:
         super().__init__(special_tokens)
-        self._set_merges(merges)
+        if pattern not in PATTERNS:
+            raise TokenizerError(
+                f"BPETokenizer: unknown pattern {pattern!r}; choose one of {', '.join(PATTERNS)}"
+            )
+        self.pattern = pattern
+        self._pattern_re = compiled_pattern(pattern)
+        self._set_merges(merges, byte_ids)
 
-    def _set_merges(self, merges: Sequence[Pair]) -> None:
+    @classmethod
+    def from_gpt2(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """GPT-2's tokenizer from a folder holding its `vocab.json` and `merges.txt`.
+
+        Token ids, pre-splitting and merges are GPT-2's, so `encode` gives the ids GPT-2's
+        own tokenizer gives; `<|endoftext|>` is a special token (id 50256 for GPT-2).
+        Nothing is downloaded: the files must be on disk.
+        """
+        byte_ids, merges, special_tokens = read_gpt2_files(path)
+        return cls(merges, special_tokens, byte_ids=byte_ids)
+
+    def _set_merges(self, merges: Sequence[Pair], byte_ids: Sequence[int] | None = None) -> None:
+        self.byte_ids = _checked_byte_ids(byte_ids)
+        # bytes.translate maps every byte of a pre-token to its id in one C call
+        self._byte_table = bytes(self.byte_ids)
         self.merges: list[Pair] = [(int(a), int(b)) for a, b in merges]
         self.ranks: dict[Pair, int] = {}
-        self.vocab: list[bytes] = [bytes([i]) for i in range(_BYTES)]
+        self.vocab: list[bytes] = [b""] * _BYTES
+        for byte, token_id in enumerate(self.byte_ids):
+            self.vocab[token_id] = bytes([byte])
         for rank, (a, b) in enumerate(self.merges):
             if not (0 <= a < len(self.vocab) and 0 <= b < len(self.vocab)):
                 raise TokenizerError(f"merge {rank} = ({a}, {b}) uses an id not defined before it")
@@ -67,6 +107,7 @@ class BPETokenizer(Tokenizer):
 
         Special-token strings in `text` are cut out first, so they never take part in a merge.
         Stops early (with a smaller vocabulary) if the text runs out of pairs to merge.
+        Training starts from the plain byte order (byte b has id b) and keeps the pattern.
         """
         num_merges = vocab_size - _BYTES - len(self.special_names)
         if num_merges < 0:
@@ -77,7 +118,7 @@ class BPETokenizer(Tokenizer):
         self._set_merges([])  # also resets the special-token split used just below
         words: Counter[str] = Counter()
         for part in self._split_special(text):
-            words.update(pre_split(part))
+            words.update(pre_split(part, self.pattern))
         if verbose and progress is None:
             progress = self._print_merge
         self._set_merges(learn_merges(words, num_merges, _BYTES, progress))
@@ -96,7 +137,7 @@ class BPETokenizer(Tokenizer):
     def _encode_ordinary(self, text: str) -> list[int]:
         ids: list[int] = []
         cache = self._cache
-        for chunk in pre_split(text):
+        for chunk in self._pattern_re.findall(text):
             cached = cache.get(chunk)
             if cached is None:
                 cached = self._encode_chunk(chunk.encode("utf-8", "surrogatepass"))
@@ -107,7 +148,7 @@ class BPETokenizer(Tokenizer):
 
     def _encode_chunk(self, data: bytes) -> list[int]:
         """Apply the merges to one pre-token, the earliest-learned pair first."""
-        ids = list(data)
+        ids = list(data.translate(self._byte_table))
         ranks = self.ranks
         while len(ids) >= 2:
             best_rank = -1
@@ -139,14 +180,47 @@ class BPETokenizer(Tokenizer):
 
     # ------------------------------------------------------------------ files
     def _fields(self) -> dict[str, Any]:
-        # the pattern is informational: this version always splits with GPT-2's rule
-        return {"pattern": GPT2_PATTERN, "merges": [list(pair) for pair in self.merges]}
+        # the pattern is stored as its `regex` source, which other tools can read
+        fields: dict[str, Any] = {"pattern": PATTERNS[self.pattern]}
+        if self.byte_ids != _IDENTITY:
+            fields["byte_ids"] = list(self.byte_ids)
+        fields["merges"] = [list(pair) for pair in self.merges]
+        return fields
+
+    def _format_version(self) -> int:
+        # NOTE: version 1 readers ignore "byte_ids" and know only GPT-2's pattern, so a file
+        # that uses either must be refused by them, not misread
+        return 1 if self.byte_ids == _IDENTITY and self.pattern == "gpt2" else 2
 
     @classmethod
     def _from_fields(cls, fields: dict[str, Any], special_tokens: list[str]) -> BPETokenizer:
-        if fields.get("pattern", GPT2_PATTERN) != GPT2_PATTERN:
-            raise TokenizerError("this tokenizer file uses a pre-split pattern other than GPT-2's")
-        return cls([tuple(pair) for pair in fields.get("merges", [])], special_tokens)
+        source = fields.get("pattern", PATTERNS["gpt2"])
+        names = [name for name, known in PATTERNS.items() if known == source]
+        if not names:
+            raise TokenizerError(
+                f"this tokenizer file uses a pre-split pattern tinygpt does not know "
+                f"({source!r}); known: {', '.join(PATTERNS)}"
+            )
+        merges = [tuple(pair) for pair in fields.get("merges", [])]
+        byte_ids = fields.get("byte_ids")
+        return cls(merges, special_tokens, pattern=names[0], byte_ids=byte_ids)
+
+    def __repr__(self) -> str:
+        size, special = self.vocab_size, self.special_names
+        return f"BPETokenizer(vocab_size={size}, pattern={self.pattern!r}, special={special})"
+
+
+def _checked_byte_ids(byte_ids: Sequence[int] | None) -> tuple[int, ...]:
+    """`byte_ids` as a tuple, checked to number the 256 bytes 0..255 once each."""
+    if byte_ids is None:
+        return _IDENTITY
+    ids = tuple(int(i) for i in byte_ids)
+    if sorted(ids) != list(_IDENTITY):
+        raise TokenizerError(
+            f"BPETokenizer: byte_ids must give the 256 bytes the ids 0..255, each once; "
+            f"got {len(ids)} ids from {min(ids, default=None)} to {max(ids, default=None)}"
+        )
+    return ids
 
 
 def _decode_utf8(data: bytes) -> str:

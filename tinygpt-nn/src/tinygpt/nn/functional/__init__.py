@@ -7,10 +7,15 @@ loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 from tinygpt import avg_pool2d, conv2d, max_pool2d, unfold
 
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .adaptive_pool import adaptive_avg_pool2d
 from .attention import scaled_dot_product_attention
+from .conv1d import conv1d
+from .encoding import one_hot
+from .group_norm import group_norm
 from .linear import dropout, embedding, linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from .normalization import batch_norm, layer_norm, rms_norm
+from .padding import pad
 from .rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
 
 __all__ = [
@@ -20,12 +25,15 @@ __all__ = [
     "dropout",
     "embedding",
     "gelu",
+    "group_norm",
     "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
     "mse_loss",
     "nll_loss",
+    "one_hot",
+    "pad",
     "relu",
     "rms_norm",
     "sigmoid",
@@ -33,7 +41,9 @@ __all__ = [
     "softmax",
     "tanh",
     # convolution, pooling, recurrent cells, attention
+    "adaptive_avg_pool2d",
     "avg_pool2d",
+    "conv1d",
     "conv2d",
     "gru_cell",
     "lstm_cell",

@@ -1,20 +1,29 @@
 """The layers of tinygpt.nn, one family per file (re-exported by `tinygpt.nn`)."""
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .adaptive_pool import AdaptiveAvgPool2d
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Residual, Sequential
 from .conv import Conv2d
+from .conv1d import Conv1d
 from .dropout import Dropout
 from .embedding import Embedding
+from .group_norm import GroupNorm
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerBlock
+from .transformer_encoder import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
+    "AdaptiveAvgPool2d",
     "AvgPool2d",
+    "Conv1d",
+    "GroupNorm",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Conv2d",
     "GRU",
     "GRUCell",

@@ -1,0 +1,114 @@
+"""float32 erf to 2 ulp of math.erf on every backend, over a dense grid with its tails, and
+the numpy backend's exact GELU to float32 rounding (its fast normal CDF, special.py).
+
+ulp: the float32 spacing at the exact value, so "2 ulp" is a relative error that scales
+with the number (subnormal results get the subnormal spacing).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygpt as tg
+
+_math_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _grid(points: int) -> np.ndarray:
+    """Dense in [-6, 6] (float32 erf is +-1 from 3.9375 on), then both tails and tiny values
+    down to subnormals, and the pieces' seams."""
+    dense = np.linspace(-6, 6, points, dtype=np.float32)
+    tiny = np.float32(10) ** np.linspace(-44, 1, points // 50, dtype=np.float32)
+    huge = np.float32(10) ** np.linspace(1, 38, 200, dtype=np.float32)
+    seams = np.array([1.0, 3.9375, 0.5, 2.0], np.float32)
+    seams = np.concatenate([seams, np.nextafter(seams, 0), np.nextafter(seams, 9)])
+    special = np.array([0.0, -0.0, np.finfo(np.float32).max], np.float32)
+    one_side = np.concatenate([tiny, huge, seams, special])
+    return np.concatenate([dense, one_side, -one_side])
+
+
+def _ulp_error(got: np.ndarray, x: np.ndarray) -> np.ndarray:
+    expected = np.asarray(_math_erf(x.astype(np.float64)), dtype=np.float64)
+    spacing = np.spacing(np.abs(expected).astype(np.float32)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - expected) / spacing
+
+
+def test_float32_erf_within_2_ulp_of_math_erf(device):
+    points = 20_001 if device == "pure" else 2_400_001  # pure Python: a coarser grid
+    x = _grid(points)
+    got = tg.tensor(x, device=device).erf().numpy()
+    assert got.dtype == np.float32
+    error = _ulp_error(got, x)
+    worst = int(np.argmax(error))
+    assert error.max() <= 2.0, f"{error.max():.2f} ulp at x = {x[worst]!r}"
+
+
+def test_erf_special_values(device):
+    x = tg.tensor([np.inf, -np.inf, np.nan, 0.0, 50.0, -50.0], device=device)
+    got = x.erf().numpy()
+    assert got[:2].tolist() == [1.0, -1.0]
+    assert np.isnan(got[2])
+    assert got[3] == 0.0
+    assert got[4:].tolist() == [1.0, -1.0]
+
+
+def test_float16_erf_is_the_rounded_float32_one():
+    from tinygpt_backend_numpy.special import erf
+
+    x = np.linspace(-5, 5, 20001).astype(np.float16)
+    expected = np.asarray(_math_erf(x.astype(np.float64)), dtype=np.float64)
+    got = erf(x)
+    assert got.dtype == np.float16
+    spacing = np.spacing(np.abs(expected).astype(np.float16)).astype(np.float64)
+    assert (np.abs(got.astype(np.float64) - expected) / spacing).max() <= 1.0
+
+
+def _gelu_reference(x: np.ndarray) -> np.ndarray:
+    """x Phi(x) in float64; the lower tail through erfc, so it keeps its relative accuracy."""
+    out = []
+    for v in x.astype(np.float64).tolist():
+        if v >= 0:
+            out.append(0.5 * v * (1 + math.erf(v / math.sqrt(2))))
+        else:
+            out.append(-0.5 * -v * math.erfc(-v / math.sqrt(2)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("part", ["forward", "backward"])
+def test_numpy_exact_gelu_to_float32_rounding(part):
+    """Forward within 2.5 ulp of max(|gelu(x)|, |x|/2) (float32's own 0.5 x (1 + erf(x/sqrt 2))
+    loses the lower tail's relative accuracy to cancellation: PyTorch's float32 GELU measures
+    4.6 / 8.9 of these units for x >= 0 / x < 0 on this grid); the slope within 2e-7."""
+    from tinygpt_backend_numpy import fused
+
+    x = np.concatenate(
+        [
+            np.linspace(-12, 12, 600_001, dtype=np.float32),
+            np.float32(10) ** np.linspace(-20, 1, 2000, dtype=np.float32),
+            -(np.float32(10) ** np.linspace(-20, 1, 2000, dtype=np.float32)),
+        ]
+    )
+    if part == "forward":
+        expected = _gelu_reference(x)
+        got = fused.gelu(x, "none").astype(np.float64)
+        scale = np.maximum(np.abs(expected), 0.5 * np.abs(x).astype(np.float64))
+        spacing = np.spacing(scale.astype(np.float32)).astype(np.float64)
+        assert (np.abs(got - expected) / spacing).max() <= 2.5
+    else:
+        xd = x.astype(np.float64)
+        phi = np.exp(-xd * xd / 2) / math.sqrt(2 * math.pi)
+        cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in xd.tolist()])
+        got = fused.gelu_backward(np.ones_like(x), x, "none").astype(np.float64)
+        assert np.abs(got - (cdf + xd * phi)).max() <= 2e-7
+
+
+def test_numpy_exact_gelu_special_values():
+    from tinygpt_backend_numpy import fused
+
+    x = np.array([np.inf, np.nan, 0.0, 1e30, -1e30, -40.0], np.float32)
+    y = fused.gelu(x, "none")
+    assert y[0] == np.inf and np.isnan(y[1]) and y[2] == 0.0
+    assert y[3] == np.float32(1e30) and y[4] == 0.0 and y[5] == 0.0

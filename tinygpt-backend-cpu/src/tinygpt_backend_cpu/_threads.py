@@ -1,0 +1,47 @@
+"""The cpu backend's thread count on a shared machine (see `tinygpt.backend.threads`).
+
+By default the kernels use the cores that other processes leave free, re-measured about once
+a second from matmul (called many times per training step, on the thread that runs the
+kernels, as `omp_set_num_threads` requires). ``TINYGPT_THREADS=N`` fixes the count, and
+``OMP_NUM_THREADS`` caps it; `tinygpt_backend_cpu.set_num_threads` fixes it from code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tinygpt.backend.threads import ThreadGovernor
+
+__all__ = ["govern", "stop_governing"]
+
+#: the governors of this process's backend instances (one per device, in practice one)
+_GOVERNORS: list[ThreadGovernor] = []
+
+
+def govern(backend: Any) -> ThreadGovernor:
+    """Give `backend` a ThreadGovernor, polled before each matmul."""
+    from .native import runtime
+
+    governor = ThreadGovernor(runtime.set_num_threads, limit=_omp_limit())
+    _GOVERNORS.append(governor)
+    matmul = backend.matmul
+
+    def governed_matmul(a: Any, b: Any) -> Any:
+        governor.poll()
+        return matmul(a, b)
+
+    backend.matmul = governed_matmul
+    return governor
+
+
+def stop_governing() -> None:
+    """An explicit `set_num_threads` wins: the governors stop changing the count."""
+    for governor in _GOVERNORS:
+        governor.adaptive = False
+
+
+def _omp_limit() -> int | None:
+    """OMP_NUM_THREADS as a cap (its first value: the outermost level), if it is a number."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None

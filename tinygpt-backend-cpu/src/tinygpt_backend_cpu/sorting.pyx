@@ -1,0 +1,215 @@
+# cython: language_level=3
+"""argsort along one axis: the stable sorting permutation of each run, read in place
+whatever the strides. Equal elements keep their order in both directions and nan sorts as
+the largest value, as in PyTorch (and NumPy's stable sort). float16 is widened to float32
+first (exactly, so the order is the same). Threads split the runs.
+
+Each run is copied into dense scratch as (value, position) pairs, insertion-sorted in
+blocks of 16 and then merged bottom-up (stable: a tie takes the left half's element first).
+"""
+
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+
+from tinygpt.errors import ShapeError
+
+from .dtypes cimport FLOAT16, FLOAT32, FLOAT64, INT32, INT64, int32_t, int64_t, scalar, uint8_t
+from .memory cimport convert
+from .strided cimport (
+    MAX_DIMS, MAX_OPERANDS, Loop, View, loop_advance, loop_seek, loop_simplify, loop_size,
+    new_dense, read_view, thread_count,
+)
+
+
+cdef inline int _compare(scalar x, scalar y) noexcept nogil:
+    """-1, 0 or 1 as x sorts before, with or after y; nan is the largest value."""
+    if scalar is float or scalar is double:
+        if x != x or y != y:
+            return (x != x) - (y != y)
+    return (x > y) - (x < y)
+
+
+cdef inline bint _before(scalar va, int64_t ia, scalar vb, int64_t ib,
+                         bint descending) noexcept nogil:
+    """Whether (va at position ia) sorts strictly before (vb at ib); ties: the smaller position."""
+    cdef int c = _compare(va, vb)
+    if descending:
+        c = -c
+    return c < 0 or (c == 0 and ia < ib)
+
+
+cdef enum:
+    # runs this short are insertion-sorted before the merging starts (fewer passes)
+    SMALL_RUN = 16
+
+
+cdef void _insertion_sort(scalar* v, int64_t* p, Py_ssize_t lo, Py_ssize_t hi,
+                          bint descending) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef scalar value
+    cdef int64_t position
+    for i in range(lo + 1, hi):
+        value = v[i]
+        position = p[i]
+        j = i - 1
+        while j >= lo and _before(value, position, v[j], p[j], descending):
+            v[j + 1] = v[j]
+            p[j + 1] = p[j]
+            j -= 1
+        v[j + 1] = value
+        p[j + 1] = position
+
+
+cdef int _merge_sort(scalar* v, int64_t* p, scalar* v2, int64_t* p2, Py_ssize_t n,
+                     bint descending) noexcept nogil:
+    """Sort the (value, position) pairs (v, p) of n elements, with (v2, p2) as scratch.
+
+    The pairs move together, so the merges read memory in order. Returns 0 when the result
+    ended in (v, p), 1 when it ended in (v2, p2)."""
+    cdef Py_ssize_t width = SMALL_RUN, lo, mid, hi, i, j, k
+    cdef scalar* sv = v
+    cdef int64_t* sp = p
+    cdef scalar* dv = v2
+    cdef int64_t* dp = p2
+    cdef scalar* tv
+    cdef int64_t* tp
+    cdef int where = 0
+    lo = 0
+    while lo < n:
+        _insertion_sort(v, p, lo, min(lo + SMALL_RUN, n), descending)
+        lo += SMALL_RUN
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                # subtle: the right element goes first only if strictly before: stable
+                if _before(sv[j], sp[j], sv[i], sp[i], descending):
+                    dv[k] = sv[j]
+                    dp[k] = sp[j]
+                    j += 1
+                else:
+                    dv[k] = sv[i]
+                    dp[k] = sp[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dv[k] = sv[i]
+                dp[k] = sp[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dv[k] = sv[j]
+                dp[k] = sp[j]
+                j += 1
+                k += 1
+            lo += 2 * width
+        tv = sv
+        sv = dv
+        dv = tv
+        tp = sp
+        sp = dp
+        dp = tp
+        where = 1 - where
+        width *= 2
+    return where
+
+
+cdef int _sort_rows(const Loop* kept, Py_ssize_t n, Py_ssize_t x_stride, Py_ssize_t out_stride,
+                    const scalar* x, int64_t* out, bint descending, Py_ssize_t start,
+                    Py_ssize_t stop) noexcept nogil:
+    """Runs start..stop-1: gather each into scratch, sort, write the positions out.
+    Returns -1 when the scratch memory cannot be allocated."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t o, i
+    cdef const scalar* run
+    cdef int64_t* result
+    cdef scalar* values = <scalar*>malloc(2 * n * sizeof(scalar))
+    cdef int64_t* positions = <int64_t*>malloc(2 * n * sizeof(int64_t))
+    if values == NULL or positions == NULL:
+        free(values)
+        free(positions)
+        return -1
+    loop_seek(kept, kept.ndim, start, index, offset)
+    for o in range(start, stop):
+        run = x + offset[1]
+        for i in range(n):
+            values[i] = run[i * x_stride]
+            positions[i] = i
+        if _merge_sort(values, positions, values + n, positions + n, n, descending):
+            result = positions + n
+        else:
+            result = positions
+        for i in range(n):
+            out[offset[0] + i * out_stride] = result[i]
+        loop_advance(kept, kept.ndim, index, offset)
+    free(values)
+    free(positions)
+    return 0
+
+
+cdef int _argsort(Loop* kept, Py_ssize_t n, Py_ssize_t x_stride, Py_ssize_t out_stride,
+                  const scalar* x, int64_t* out, bint descending) noexcept nogil:
+    cdef Py_ssize_t runs = loop_size(kept, kept.ndim)
+    cdef int threads = thread_count(runs * n), t
+    cdef int failed = 0
+    if threads == 1:
+        return _sort_rows(kept, n, x_stride, out_stride, x, out, descending, 0, runs)
+    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+        failed += _sort_rows(kept, n, x_stride, out_stride, x, out, descending,
+                             runs * t // threads, runs * (t + 1) // threads) != 0
+    return -1 if failed else 0
+
+
+def argsort(x, int axis, bint descending):
+    """The stable sorting permutation of view `x` along `axis`: int64, x's shape, dense."""
+    cdef View view, wide, out
+    cdef Loop kept
+    cdef int d, k = 0, status = 0
+    cdef Py_ssize_t n, x_stride, out_stride
+    read_view(x, &view)
+    if not 0 <= axis < view.ndim:
+        raise ShapeError(f"argsort: axis {axis} is out of range for {view.ndim} dims")
+    if view.dtype == FLOAT16:
+        staged = convert(&view, FLOAT32, &wide)  # exact: the same order
+        view = wide
+    buffer = new_dense(&view, INT64, &out)
+    if out.size == 0:
+        return buffer
+    # the loop over runs: every dim but `axis`, operands (out, x)
+    kept.nops = 2
+    for d in range(view.ndim):
+        if d != axis:
+            kept.shape[k] = view.shape[d]
+            kept.strides[0][k] = out.strides[d]
+            kept.strides[1][k] = view.strides[d]
+            k += 1
+    kept.ndim = k
+    loop_simplify(&kept)
+    n = view.shape[axis]
+    x_stride = view.strides[axis]
+    out_stride = out.strides[axis]
+    with nogil:
+        if view.dtype == FLOAT32:
+            status = _argsort(&kept, n, x_stride, out_stride, <const float*>view.data,
+                              <int64_t*>out.data, descending)
+        elif view.dtype == FLOAT64:
+            status = _argsort(&kept, n, x_stride, out_stride, <const double*>view.data,
+                              <int64_t*>out.data, descending)
+        elif view.dtype == INT64:
+            status = _argsort(&kept, n, x_stride, out_stride, <const int64_t*>view.data,
+                              <int64_t*>out.data, descending)
+        elif view.dtype == INT32:
+            status = _argsort(&kept, n, x_stride, out_stride, <const int32_t*>view.data,
+                              <int64_t*>out.data, descending)
+        else:
+            status = _argsort(&kept, n, x_stride, out_stride, <const uint8_t*>view.data,
+                              <int64_t*>out.data, descending)
+    if status != 0:
+        raise MemoryError(f"argsort: no memory for the scratch space of runs of {n} elements")
+    return buffer
