@@ -236,3 +236,15 @@ def test_tf32_switch_calls_cupy_with_its_documented_arguments(monkeypatch):
     monkeypatch.setattr(linalg, "set_compute_type", lambda *args: calls.append(args))
     enable_tf32()
     assert calls == [(np.float32, linalg.COMPUTE_TYPE_TF32)]
+
+
+def test_first_contact_script_parses():
+    """benchmarks/cuda_first_contact.sh, the prepared first GPU run, is valid bash."""
+    script = os.path.join(
+        os.path.dirname(__file__), "..", "..", "benchmarks", "cuda_first_contact.sh"
+    )
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    result = subprocess.run([bash, "-n", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
