@@ -180,6 +180,8 @@ def bench(session: nox.Session) -> None:
     # GPT training speed, memory and loss per backend (and PyTorch when installed)
     quick = ["--steps", "20", "--eval-batches", "2"] if "--quick" in args else []
     session.run("python", "benchmarks/gpt_train.py", *quick, *[a for a in args if a != "--quick"])
+    # a GPT written the way PyTorch users write it, next to tinygpt.gpt.GPT (and PyTorch)
+    session.run("python", "benchmarks/user_gpt.py", *args)
 
 
 @nox.session

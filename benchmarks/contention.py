@@ -1,9 +1,10 @@
 """Training speed on shared cores: ms/step quiet, and with one competing CPU-bound process.
 
 For each backend (and each thread setting), one worker process builds the README's default
-model (preset `micro`, batch 12, block 64) and trains it; the parent asks it for a median
-ms/step, then starts a competing process (a Python busy loop) and asks again, alternating
-quiet and busy rounds so that a machine whose load drifts shows up in both columns. The ratio
+model (preset `micro`, batch 12, block 64) and trains it; in each round the parent asks every
+worker in turn for a median ms/step, then starts a competing process (a Python busy loop) and
+asks every worker again, so that all settings, quiet and busy, see the same machine even when
+its load drifts. The ratio
 busy/quiet is what a user sees when something else runs next to `tinygpt train`.
 
     python benchmarks/contention.py                      # numpy and cpu, tinygpt's defaults
@@ -73,7 +74,10 @@ def worker(device: str, warmup: int) -> None:
         step()
     print("ready", flush=True)
     for line in sys.stdin:
-        for _ in range(2):  # unmeasured: the thread count adapts at its first poll
+        # unmeasured steps for longer than the thread governor's interval, so that it has
+        # measured the machine as it is now (not while another worker was running)
+        settled = time.perf_counter() + SETTLE
+        while time.perf_counter() < settled:
             step()
         times = [step() for _ in range(int(line))]
         print(f"{statistics.median(times) * 1e3:.2f}", flush=True)
@@ -105,24 +109,32 @@ class Worker:
         self.process.wait(timeout=60)
 
 
-def measure(device: str, env: dict[str, str], steps: int, rounds: int) -> tuple[float, float]:
-    """(quiet, busy) median ms/step over `rounds` alternating rounds of `steps` steps."""
-    work = Worker(device, env, warmup=5)
-    quiet, busy = [], []
+def measure(
+    settings: list[tuple[str, str, dict[str, str]]], steps: int, rounds: int
+) -> list[tuple[float, float]]:
+    """(quiet, busy) median ms/step per setting. Every round measures each setting's worker
+    quiet, then starts the competitor and measures each busy: all settings see the same
+    machine, whatever else it runs."""
+    workers = [Worker(device, env, warmup=5) for device, _, env in settings]
+    quiet: list[list[float]] = [[] for _ in workers]
+    busy: list[list[float]] = [[] for _ in workers]
     try:
         for _ in range(rounds):
-            quiet.append(work.measure(steps))
+            for i, work in enumerate(workers):
+                quiet[i].append(work.measure(steps))
             competitor = subprocess.Popen([sys.executable, "-c", COMPETITOR])
             try:
                 time.sleep(SETTLE)
-                busy.append(work.measure(steps))
+                for i, work in enumerate(workers):
+                    busy[i].append(work.measure(steps))
             finally:
                 competitor.kill()
                 competitor.wait()
             time.sleep(SETTLE)
     finally:
-        work.close()
-    return statistics.median(quiet), statistics.median(busy)
+        for work in workers:
+            work.close()
+    return [(statistics.median(q), statistics.median(b)) for q, b in zip(quiet, busy)]
 
 
 def parse_setting(text: str) -> tuple[str, str, dict[str, str]]:
@@ -162,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{os.cpu_count()} cores; micro preset, batch 12 x 64 tokens; median ms/step")
     header = f"{'backend':<8} {'setting':<10} {'quiet':>9} {'busy':>9} {'busy/quiet tok/s':>17}"
     print(header)
-    for device, label, env in settings:
-        quiet, busy = measure(device, env, args.steps, args.rounds)
+    for (device, label, _), (quiet, busy) in zip(
+        settings, measure(settings, args.steps, args.rounds)
+    ):
         print(f"{device:<8} {label:<10} {quiet:>9.1f} {busy:>9.1f} {quiet / busy:>17.2f}")
-        sys.stdout.flush()
     return 0
 
 

@@ -40,7 +40,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+# TINYGPT_THREADS: a fixed count (else tinygpt follows the load: tinygpt.backend.threads)
+THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TINYGPT_THREADS"]
 RESULTS = Path(__file__).resolve().parent / "results" / "gpt_train.json"
 BABY = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, vocab_size=65, dropout=0.0)
 BATCH = 12

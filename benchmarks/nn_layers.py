@@ -36,7 +36,8 @@ from typing import Any
 
 # NOTE: thread counts must be in the environment before NumPy (or torch, or a tinygpt
 # backend) is imported: BLAS and OpenMP read them once, at load time.
-THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+# TINYGPT_THREADS: a fixed count (else tinygpt follows the load: tinygpt.backend.threads)
+THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TINYGPT_THREADS"]
 
 
 def parse_args() -> argparse.Namespace:

@@ -40,6 +40,7 @@ THREAD_VARIABLES = [
     "OPENBLAS_NUM_THREADS",
     "MKL_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
+    "TINYGPT_THREADS",  # fixed, not following the machine's load (tinygpt.backend.threads)
 ]
 
 

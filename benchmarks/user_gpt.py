@@ -15,7 +15,8 @@ Every model (each variant and tinygpt.gpt.GPT on every backend, each variant in 
 starts from the same weights and takes the same batches. The steps alternate: round r runs
 one step of every model in turn, so a slow moment of a shared machine hits all of them; the
 table gives the median step time over the rounds after warm-up, as tokens/s. Peak memory is
-what the training steps add to the resident set (VmHWM), each model in its own process.
+the most bytes held by live arrays during two training steps (model, gradients, AdamW state,
+activations), each model in its own process.
 The last column lists where a tinygpt variant left a backend's fused kernel for a composite,
 as `tg.profile()` reports it. Results go to benchmarks/results/user_gpt.json.
 """
@@ -31,14 +32,18 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
-THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+# TINYGPT_THREADS: a fixed count (else tinygpt follows the load: tinygpt.backend.threads)
+THREAD_VARIABLES = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TINYGPT_THREADS"]
 RESULTS = Path(__file__).resolve().parent / "results" / "user_gpt.json"
 BATCH = 12
 SEED = 1337
 WEIGHT_DECAY, LEARNING_RATE, BETAS = 0.1, 1e-3, (0.9, 0.99)
-BASELINE = "tinygpt.gpt.GPT"
+# tinygpt's own GPT, with and without biases: each variant is compared with the one that
+# does the same work (nanoGPT's `bias` flag covers LayerNorm and Linear alike)
+BASELINES = {True: "tinygpt.gpt.GPT", False: "tinygpt.gpt.GPT, bias=False"}
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--quick", action="store_true", help="5 rounds, 1 warm-up (CI smoke)")
-    parser.add_argument("--memory-worker", nargs=2, help=argparse.SUPPRESS)  # internal
+    parser.add_argument("--memory-worker", nargs=2, help=argparse.SUPPRESS)  # device, model
     return parser.parse_args()
 
 
@@ -118,10 +123,11 @@ class Runner:
 def _tinygpt_model(model_name: str):
     import tinygpt as tg
 
-    if model_name == BASELINE:
-        from tinygpt.gpt import GPT, GPTConfig
+    for bias, name in BASELINES.items():
+        if model_name == name:
+            from tinygpt.gpt import GPT, GPTConfig
 
-        return GPT(GPTConfig(**_gpt_config()))
+            return GPT(GPTConfig(**_gpt_config(), bias=bias))
     return gpt_class(tg)(UserConfig(**VARIANTS[model_name]))
 
 
@@ -191,34 +197,46 @@ def fallbacks(runner: Runner) -> list[str]:
 
 
 def peak_memory_mb(framework: str, device: str, model_name: str) -> float | None:
-    """What 3 training steps add to peak resident memory, in a fresh process."""
-    argv = [sys.executable, __file__, "--memory-worker", f"{framework}:{device}", model_name]
+    """Peak memory held during 2 training steps (after a first one), in a fresh process."""
+    if framework != "tinygpt":
+        return None  # PyTorch's CPU allocator reports nothing comparable
+    argv = [sys.executable, __file__, "--memory-worker", device, model_name]
     argv += ["--threads", str(ARGS.threads)]
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
-        print(f"memory run {framework}:{device} {model_name} failed:", done.stderr[-500:])
+        print(f"memory run {device} {model_name} failed:", done.stderr[-500:], file=sys.stderr)
         return None
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def memory_worker(where: str, model_name: str) -> int:
-    framework, device = where.split(":")
-    runner = Runner(framework, device, model_name, initial_weights())
+def memory_worker(device: str, model_name: str) -> int:
+    """Print the peak MB of live arrays over steps 2 and 3: model, gradients, optimizer
+    state and activations. The cpu backend counts its live buffers itself (its block cache
+    hides them from the resident set); NumPy's arrays are seen by tracemalloc."""
+    tracemalloc.start()
+    runner = Runner("tinygpt", device, model_name, initial_weights())
     data = batches(3)
-    runner.step(*data[0])  # optimizer state and caches exist from here on
-    Path("/proc/self/clear_refs").write_text("5")  # restart the high-water mark (Linux)
-    baseline = _status_mb("VmRSS")
+    runner.step(*data[0])  # optimizer state exists from here on
+    counter = _cpu_buffers() if device == "cpu" else None
+    if counter is not None:
+        counter.reset_peak()
+    tracemalloc.reset_peak()
     for x, y in data[1:]:
         runner.step(x, y)
-    print(_status_mb("VmHWM") - baseline)
+    if counter is not None:
+        peak = counter.cache_info()["peak_live_bytes"]
+    else:
+        peak = tracemalloc.get_traced_memory()[1]
+    print(peak / 2**20)
     return 0
 
 
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
+def _cpu_buffers():
+    try:
+        from tinygpt_backend_cpu import buffer
+    except ImportError:
+        return None
+    return buffer
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -226,7 +244,14 @@ def tinygpt_backends() -> list[str]:
     import tinygpt as tg
 
     names = [info.name for info in tg.backends() if info.available]
-    return [n for n in names if not ARGS.backends or n in ARGS.backends]
+    if ARGS.backends:
+        return [n for n in names if n in ARGS.backends]
+    if "pure" in names:
+        # the pure-Python example backend spends minutes on one forward pass of this shape
+        print(
+            "pure: skipped (pure-Python example backend; --backend pure runs it)", file=sys.stderr
+        )
+    return [n for n in names if n != "pure"]
 
 
 def torch_available() -> bool:
@@ -251,7 +276,7 @@ def main() -> int:
     if ARGS.memory_worker:
         return memory_worker(*ARGS.memory_worker)
     weights = initial_weights()
-    models = [BASELINE, *VARIANTS]
+    models = [*BASELINES.values(), *VARIANTS]
     runners = [Runner("tinygpt", d, m, weights) for d in tinygpt_backends() for m in models]
     if torch_available():
         runners += [Runner("torch", "cpu", m, weights) for m in VARIANTS]
@@ -292,7 +317,7 @@ def report(rows: list[dict]) -> None:
                 for r in rows
                 if r["framework"] == "tinygpt"
                 and r["device"] == row["device"]
-                and r["model"] == BASELINE
+                and r["model"] == BASELINES[_has_bias(row["model"])]
             ),
             None,
         )
@@ -308,6 +333,12 @@ def report(rows: list[dict]) -> None:
             f"{'-' if peak is None else f'{peak:.1f}'} | {memory} | "
             f"{'; '.join(row['fallbacks']) or 'none'} |"
         )
+
+
+def _has_bias(model_name: str) -> bool:
+    if model_name in VARIANTS:
+        return VARIANTS[model_name]["bias"]
+    return model_name == BASELINES[True]
 
 
 def _ratio(value: float | None, reference: float | None) -> str:

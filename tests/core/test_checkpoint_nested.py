@@ -5,6 +5,7 @@ same next steps as the one that never stopped."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import pickle
@@ -129,6 +130,29 @@ def test_paths_that_spell_the_same_name_get_distinct_tensors(tmp_path):
     loaded = tg.load(path)
     assert loaded["a.b"].tolist() == [1.0] and loaded["a"]["b"].tolist() == [0.0]
     assert loaded["x"][0].tolist() == [2.0] and loaded["x"]["0"].tolist() == [1.0]
+
+
+def test_a_checkpoint_round_trips_through_a_stream(tmp_path, device):
+    ckpt = nanogpt_checkpoint(device)
+    buffer = io.BytesIO()
+    tg.save(ckpt, buffer)  # as torch.save(obj, buffer)
+    buffer.seek(0)
+    assert same(tg.load(buffer, map_location=device), ckpt)
+    path = tmp_path / "after_a_prefix.bin"
+    with open(path, "wb") as f:
+        f.write(b"PREFIX")  # a stream is written and read from its position
+        tg.save({"w": tg.arange(3, device=device)}, f, metadata={"k": "v"})
+    with open(path, "rb") as f:
+        f.read(6)
+        start = f.tell()
+        assert tg.load_metadata(f) == {"k": "v"}
+        f.seek(start)
+        assert tg.load(f, device=device)["w"].tolist() == [0, 1, 2]
+
+
+def test_a_corrupt_stream_is_named_as_a_stream():
+    with pytest.raises(tg.SerializationError, match="<stream> is a zip archive"):
+        tg.load(io.BytesIO(b"PK\x03\x04\x00\x00\x08\x08" + bytes(64)))
 
 
 # --- what cannot be saved, and crafted trees on load ----------------------------------------

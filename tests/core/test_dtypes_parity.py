@@ -61,6 +61,7 @@ def test_tensor_cast_methods(device, method, dtype):
 NAMES = ["bool", "uint8", "int8", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("a", NAMES)
 @pytest.mark.parametrize("b", NAMES)
 def test_promotion_matches_pytorch(a, b):
@@ -249,3 +250,26 @@ def test_save_and_load_new_dtypes(device, tmp_path, name, code):
     safetensors = pytest.importorskip("safetensors.numpy")
     theirs = safetensors.load_file(str(path))["t"]  # HF's reader agrees
     assert theirs.tobytes() == data.tobytes() and theirs.dtype.itemsize == dtype.itemsize
+
+
+# ------------------------------------------------------------------ against PyTorch
+@pytest.mark.oracle
+def test_bfloat16_and_small_ints_match_pytorch(device):
+    torch = pytest.importorskip("torch")
+    _needs(device, tg.bfloat16, tg.int8, tg.uint8)
+    rng = np.random.default_rng(3)
+    floats = np.concatenate([rng.normal(0, 100, 300), [np.inf, -np.inf, np.nan, 3e38, 1e-40]])
+    floats = floats.astype(np.float32)
+    ours = tg.tensor(floats, device=device).to(tg.bfloat16).numpy().view(np.uint16)
+    theirs = torch.from_numpy(floats).to(torch.bfloat16).view(torch.int16).numpy()
+    nan = np.isnan(floats)  # NaN bits differ (ml_dtypes 0x7fc0, PyTorch's loop 0xffff)
+    assert ours[~nan].tolist() == theirs.view(np.uint16)[~nan].tolist()
+    assert np.all((ours[nan] & 0x7F80) == 0x7F80) and np.all(ours[nan] & 0x7F)
+    for name in ("int8", "uint8"):
+        a = rng.integers(0, 120, 50).astype(name)
+        b = rng.integers(0, 120, 50).astype(name)
+        ta, tb = tg.tensor(a, device=device), tg.tensor(b, device=device)
+        pa, pb = torch.from_numpy(a), torch.from_numpy(b)
+        for got, want in [(ta + tb, pa + pb), (ta * tb, pa * pb), (ta - tb, pa - pb)]:
+            assert got.numpy().tolist() == want.numpy().tolist(), name
+        assert (ta + 1.5).dtype.name == str((pa + 1.5).dtype).removeprefix("torch.")

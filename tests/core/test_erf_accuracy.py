@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygpt as tg
 
@@ -44,6 +46,19 @@ def test_float32_erf_within_2_ulp_of_math_erf(device):
     error = _ulp_error(got, x)
     worst = int(np.argmax(error))
     assert error.max() <= 2.0, f"{error.max():.2f} ulp at x = {x[worst]!r}"
+
+
+@settings(max_examples=50, deadline=None)
+@given(bits=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=64))
+def test_numpy_erf_on_any_float32_bit_pattern(bits):
+    """Every finite float32 (any exponent, either sign) within 2 ulp; nan stays nan."""
+    from tinygpt_backend_numpy.special import erf
+
+    x = np.array(bits, dtype=np.uint32).view(np.float32)
+    got = erf(x)
+    finite = np.isfinite(x)
+    assert np.isnan(got[np.isnan(x)]).all()
+    assert _ulp_error(got[finite], x[finite]).max(initial=0.0) <= 2.0
 
 
 def test_erf_special_values(device):

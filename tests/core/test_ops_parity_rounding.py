@@ -71,6 +71,19 @@ def test_integer_floor_divide_and_remainder_match_python(device, dtype):
     np.testing.assert_array_equal(tg.remainder(ta, tb).numpy(), a % b)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_div_rounding_modes(device, dtype):
+    a = np.array([p[0] for p in INT_PAIRS], dtype=dtype)
+    b = np.array([p[1] for p in INT_PAIRS], dtype=dtype)
+    ta, tb = tg.tensor(a, device=device), tg.tensor(b, device=device)
+    np.testing.assert_allclose(tg.div(ta, tb).numpy(), a / b, rtol=1e-6)
+    np.testing.assert_array_equal(ta.div(tb, rounding_mode="floor").numpy(), a // b)
+    np.testing.assert_array_equal(tg.div(ta, tb, rounding_mode="trunc").numpy(), np.trunc(a / b))
+    assert tg.div(ta, tb, rounding_mode="trunc").dtype == tg.as_dtype(dtype)
+    with pytest.raises(ValueError, match="rounding_mode"):
+        tg.div(ta, tb, rounding_mode="round")
+
+
 def test_large_int64_division_is_exact(device):
     a = np.array([2**52 + 1, -(2**52) - 3, 10**15 + 7], dtype=np.int64)
     b = np.array([3, 7, -11], dtype=np.int64)
@@ -89,6 +102,16 @@ def test_scalars_on_either_side(device):
     assert (f // 2).tolist() == [-4.0, 3.0]
     assert (f % 2).tolist() == [0.5, 1.5]
     assert (f % 2.0).dtype == tg.float32
+
+
+def test_in_place_floor_divide_and_remainder_write_the_tensor(device):
+    x = tg.tensor([-7, 7, 9], device=device)
+    view = x[1:]
+    same = x
+    x //= 2
+    assert x is same and x.tolist() == [-4, 3, 4] and view.tolist() == [3, 4]
+    x %= 3
+    assert x is same and x.tolist() == [2, 0, 1] and x.dtype == tg.int64
 
 
 def test_float_remainder_matches_numpy(device):

@@ -204,3 +204,32 @@ def test_topk_gradient_matches_pytorch(device):
     (ours.topk(2).values * tg.tensor(weights, dtype=tg.float64, device=device)).sum().backward()
     (theirs.topk(2).values * torch.from_numpy(weights)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def _top_k_top_p(lib, functional, logits, **device):
+    """nanoGPT's top-k and Hugging Face's top-p filtering, written as they write them."""
+    logits = lib.tensor(logits, **device)
+    v, _ = lib.topk(logits, min(3, logits.size(-1)))
+    logits = logits.clone()
+    logits[logits < v[:, [-1]]] = -float("Inf")
+    sorted_logits, sorted_indices = lib.sort(logits, descending=True)
+    cumulative = lib.cumsum(functional.softmax(sorted_logits, dim=-1), dim=-1)
+    remove = cumulative > 0.8
+    remove[..., 1:] = remove[..., :-1].clone()
+    remove[..., 0] = 0
+    to_remove = remove.scatter(1, sorted_indices, remove)
+    return functional.softmax(logits.masked_fill(to_remove, -float("inf")), dim=-1)
+
+
+@pytest.mark.oracle
+def test_sampling_filters_run_as_written_in_pytorch(device):
+    torch = pytest.importorskip("torch")
+    import tinygpt.nn.functional as F
+
+    x = np.random.default_rng(0).normal(size=(2, 10)).astype(np.float32)
+    want = _top_k_top_p(torch, torch.nn.functional, x).numpy()
+    got = _top_k_top_p(tg, F, x, device=device)
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-6)
+    draws = tg.multinomial(got, num_samples=1)
+    assert draws.shape == (2, 1)
+    assert all(want[row, draws[row, 0].item()] > 0 for row in range(2))

@@ -33,7 +33,7 @@ UNARY = {
     "neg": (lambda x: -x, lambda x: -x),
     "abs": (lambda x: x.abs(), lambda x: x.abs()),
     # NOTE: PyTorch's sign(nan) is 0; tinygpt follows NumPy (nan)
-    "sign": (lambda x: x.sign(), lambda x: torch.where(x.isnan(), x, x.sign())),
+    "sign": (lambda x: x.sign(), lambda x: x.sign()),  # sign(nan) is 0, as in PyTorch
     "exp": (lambda x: x.exp(), lambda x: x.exp()),
     "log": (lambda x: x.log(), lambda x: x.log()),
     "sqrt": (lambda x: x.sqrt(), lambda x: x.sqrt()),

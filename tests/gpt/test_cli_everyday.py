@@ -273,3 +273,16 @@ def test_threads_flag_reaches_the_backends_as_tinygpt_threads(
     with pytest.raises(SystemExit) as info:
         main(["train", "--threads", "0"])
     assert info.value.code == 2 and "not a thread count" in capsys.readouterr().err
+
+
+def test_a_slow_stage_says_what_it_does_and_a_fast_one_says_nothing():
+    import io
+
+    from tinygpt.gpt.progress import slow_stage
+
+    fast, slow = io.StringIO(), io.StringIO()
+    with slow_stage("reading", fast, after=5.0):
+        pass
+    with slow_stage("reading", slow, after=0.01):
+        time.sleep(0.5)
+    assert fast.getvalue() == "" and slow.getvalue() == "reading\n"

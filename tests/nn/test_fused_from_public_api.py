@@ -57,6 +57,18 @@ def _log_softmax(x):
     return F.log_softmax(x, dim=-1)
 
 
+def _softmax_layer(x):
+    return nn.Softmax(dim=-1)(x)
+
+
+def _multihead_causal(x):
+    tg.manual_seed(1)  # its projections' initial weights: the same for both paths
+    mha = nn.MultiheadAttention(4, 2, batch_first=True).to(x.device)
+    flat = x.reshape(-1, x.shape[-2], x.shape[-1])  # (B, L, E)
+    out, _ = mha(flat, flat, flat, is_causal=True)
+    return out
+
+
 #: name -> (the user's call on x of shape (2, 3, 5, 4), the fused kernel it must reach)
 CASES = {
     "nn.GELU()": (_gelu_exact, "gelu"),
@@ -66,6 +78,8 @@ CASES = {
     "nn.LayerNorm(C)": (_layer_norm_bias, "layer_norm"),
     "nn.LayerNorm(C, bias=False)": (_layer_norm_no_bias, "layer_norm"),
     "F.log_softmax": (_log_softmax, "softmax"),
+    "nn.Softmax(dim=-1)": (_softmax_layer, "softmax"),
+    "nn.MultiheadAttention(is_causal=True)": (_multihead_causal, "attention"),
 }
 
 

@@ -24,6 +24,9 @@ SOURCES = [
     *ROOT.glob("tinygpt-*/src/**/*.py"),
     *ROOT.glob("tinygpt-*/src/**/*.pyx"),
     *ROOT.glob("tinygpt-*/pyproject.toml"),
+    *ROOT.glob("tinygpt-*/README.md"),
+    *ROOT.glob("docs/**/*.md"),
+    ROOT / "README.md",
 ]
 #: a tinygpt distribution may only be installed from a folder: `./tinygpt-nn`, `'./x[extra]'`
 FROM_A_FOLDER = re.compile(r"(['\"]?(\./|<tinygpt checkout>/)tinygpt-[\w.\[\]-]*['\"]?)$")

@@ -57,13 +57,13 @@ def softmax(x: np.ndarray, axis: int, log: bool) -> np.ndarray:
     xf = _upcast(x)
     # NOTE: softmax(x) == softmax(x - c) for any c; with c = max(x) every exponent is <= 0,
     # so exp never overflows (logits of 1e4 would give inf / inf = nan otherwise).
-    shifted = xf - np.max(xf, axis=axis, keepdims=True)
+    shifted = xf - np.max(xf, axis=axis, keepdims=True)  # a new array: updated in place below
     if log:
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     else:
-        e = np.exp(shifted)
-        out = e / np.sum(e, axis=axis, keepdims=True)
-    return out.astype(x.dtype, copy=False)
+        np.exp(shifted, out=shifted)
+        shifted /= np.sum(shifted, axis=axis, keepdims=True)
+    return shifted.astype(x.dtype, copy=False)
 
 
 def layer_norm(

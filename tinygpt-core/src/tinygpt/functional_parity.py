@@ -9,7 +9,16 @@ from .ops.classify import allclose, isclose, isfinite, isinf, isnan, isneginf, i
 from .ops.einsum import einsum
 from .ops.norms import norm
 from .ops.reductions import all, any  # noqa: A004 - PyTorch's names
-from .ops.rounding import ceil, floor, floor_divide, frac, remainder, round, trunc  # noqa: A004
+from .ops.rounding import (  # noqa: A004
+    ceil,
+    div,
+    floor,
+    floor_divide,
+    frac,
+    remainder,
+    round,
+    trunc,
+)
 from .ops.sampling import multinomial
 from .ops.scan import cumprod, cumsum, prod
 from .ops.scatter import gather, scatter, scatter_add, take_along_dim
@@ -25,6 +34,7 @@ __all__ = [
     "ceil",
     "cumprod",
     "cumsum",
+    "div",
     "einsum",
     "flip",
     "fliplr",

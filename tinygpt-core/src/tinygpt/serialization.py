@@ -40,14 +40,16 @@ files with the package and loads them here, and the reverse.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import json
 import os
 import struct
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -68,11 +70,13 @@ _RESERVED_KEYS = (CHECKSUM_KEY, TREE_KEY)
 # ---------------------------------------------------------------------- save
 def save(
     obj: Any,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     metadata: Mapping[str, str] | None = None,
 ) -> None:
     """Write `obj` to `path` atomically: a temp file in the same folder, then a rename, so a
-    crash or an error never leaves a half-written file where the old one was.
+    crash or an error never leaves a half-written file where the old one was. `path` may
+    also be a binary stream (an `io.BytesIO`, an open file): the bytes are written to it at
+    its position, and keeping that atomic is the caller's business.
 
     `obj` is a `{name: tensor}` dict (a state dict), or a nested checkpoint: dicts, lists,
     tuples, str, int, float, bool and None with tensors anywhere (see `checkpoint_tree`).
@@ -95,7 +99,21 @@ def save(
     else:
         tensors, extra[TREE_KEY] = flatten_tree(obj)
     header, chunks = _encode(tensors, extra)
-    target = Path(path)
+    if hasattr(path, "write"):
+        _write(path, header, chunks)  # type: ignore[arg-type]
+        return
+    _write_atomically(Path(path), header, chunks)
+
+
+def _write(f: BinaryIO, header: bytes, chunks: list[bytes]) -> None:
+    f.write(struct.pack("<Q", len(header)))
+    f.write(header)
+    for chunk in chunks:
+        f.write(chunk)
+
+
+def _write_atomically(target: Path, header: bytes, chunks: list[bytes]) -> None:
+    """A temp file next to `target`, flushed to disk, then renamed over it."""
     folder = target.parent
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -103,10 +121,7 @@ def save(
         raise _naming(error, target) from error
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(header)))
-            f.write(header)
-            for chunk in chunks:
-                f.write(chunk)
+            _write(f, header, chunks)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(temp, target)
@@ -183,7 +198,7 @@ def _encode(tensors: Mapping[str, Tensor], metadata: Mapping[str, str] | None):
 
 # ---------------------------------------------------------------------- load
 def load(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     device: Any = None,
     *,
     map_location: Any = None,
@@ -191,7 +206,8 @@ def load(
 ) -> Any:
     """Read a safetensors file: the object `save` wrote (a nested checkpoint comes back
     nested), or for a file from another tool a `{name: tensor}` dict; tensors on `device`
-    (or `map_location`, PyTorch's name; the default device if both are None).
+    (or `map_location`, PyTorch's name; the default device if both are None). `path` may
+    also a seekable binary stream (an `io.BytesIO`, an open file), read from its position.
 
     `weights_only` is accepted for PyTorch-style code and changes nothing: loading never
     unpickles, so it is always as safe as PyTorch's `weights_only=True`.
@@ -208,11 +224,12 @@ def load(
     return unflatten_tree(tree, tensors, path)
 
 
-def _load_tensors(path: str | os.PathLike[str], device: Any) -> tuple[dict[str, Tensor], dict]:
+def _load_tensors(path: Any, device: Any) -> tuple[dict[str, Tensor], dict]:
     """Every tensor of the file, checked, and the header's metadata strings."""
     import numpy as np
 
-    with open(path, "rb") as f:
+    with _opened(path) as f:
+        path = getattr(f, "name", "<stream>")  # what the errors call it
         header, size = _read_header(f, path)
         spans = check_spans(header, size, path)
         data = f.read(size)
@@ -237,21 +254,40 @@ def _load_tensors(path: str | os.PathLike[str], device: Any) -> tuple[dict[str, 
     return out, header.get("__metadata__", {})
 
 
-def load_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+def load_metadata(path: str | os.PathLike[str] | BinaryIO) -> dict[str, str]:
     """The file's "__metadata__" strings (what `save(..., metadata=...)` wrote), or {}.
 
     Reads and checks the header only (with its checksum); `load` checks the tensors' bytes.
     """
-    with open(path, "rb") as f:
+    with _opened(path) as f:
+        path = getattr(f, "name", "<stream>")
         header, size = _read_header(f, path)
     checksums(header, check_spans(header, size, path), path)
     metadata = header.get("__metadata__", {})
     return {k: v for k, v in metadata.items() if k not in _RESERVED_KEYS}
 
 
+@contextlib.contextmanager
+def _opened(path: Any) -> Iterator[BinaryIO]:
+    """A path opened for reading (and closed after), or a stream as it is (left open)."""
+    if hasattr(path, "read"):
+        yield path
+        return
+    with open(path, "rb") as f:
+        yield f
+
+
+def _remaining(f: BinaryIO) -> int:
+    """How many bytes follow the stream's position."""
+    start = f.tell()
+    end = f.seek(0, io.SEEK_END)
+    f.seek(start)
+    return end - start
+
+
 def _read_header(f: BinaryIO, path: object) -> tuple[dict[str, Any], int]:
     """The parsed JSON header, and the size in bytes of the data section after it."""
-    total = os.fstat(f.fileno()).st_size
+    total = _remaining(f)
     prefix = f.read(8)
     # subtle: a foreign file (a torch.save zip, a pickle) is only named after the safetensors
     # reading fails: a real header length can begin with the same bytes as a pickle

@@ -41,8 +41,18 @@ class ParityMethods:
     def __rmod__(self, other: Any) -> Tensor:
         return ops.rounding.remainder(other, self)
 
+    # `x //= 2` writes x's memory, as PyTorch's in-place ops do (views of x see it)
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return ops.inplace.copy_(self, ops.rounding.floor_divide(self, other))
+
+    def __imod__(self, other: Any) -> Tensor:
+        return ops.inplace.copy_(self, ops.rounding.remainder(self, other))
+
     def floor_divide(self, other: Any) -> Tensor:
         return ops.rounding.floor_divide(self, other)
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return ops.rounding.div(self, other, rounding_mode=rounding_mode)
 
     def remainder(self, other: Any) -> Tensor:
         return ops.rounding.remainder(self, other)

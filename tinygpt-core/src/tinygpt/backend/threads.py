@@ -15,6 +15,11 @@ machine, one fewer per busy neighbour, never fewer than 1. ``TINYGPT_THREADS=N``
 
 A backend calls `poll()` from a kernel it runs often (matmul): the check costs a clock read,
 and a count changes only on the thread that runs the kernels, as OpenMP requires.
+
+NOTE: a kernel's result must not depend on the count (a resumed run must compute the same
+bits): the cpu backend splits a full reduction into a fixed number of parts for that reason.
+OpenBLAS's matmul gives the same bits on any count for most shapes, not for all; where
+bit-for-bit reproducibility across machines matters, fix the count with TINYGPT_THREADS.
 """
 
 from __future__ import annotations

@@ -43,10 +43,13 @@ class Where(Function):
         self.save_for_backward(cond)
         return A.where(cond, a, b)
 
-    def backward(self, grad: NDArray) -> tuple[None, NDArray, NDArray]:
+    def backward(self, grad: NDArray) -> tuple[None, NDArray | None, NDArray | None]:
         (cond,) = self.saved
-        zero = A.zeros(grad)
-        return None, A.where(cond, grad, zero), A.where(cond, zero, grad)
+        zero = A.zeros(grad, ())  # broadcast by where: no full-size array of zeros
+        # NOTE: masked_fill's fill value needs no gradient: skip its (full-size) where
+        da = A.where(cond, grad, zero) if self.needs_grad[1] else None
+        db = A.where(cond, zero, grad) if self.needs_grad[2] else None
+        return None, da, db
 
 
 # ------------------------------------------------------------------ functions

@@ -42,6 +42,7 @@ __all__ = [
     "round",
     "frac",
     "floor_divide",
+    "div",
     "remainder",
 ]
 
@@ -173,6 +174,32 @@ def floor_divide(input: Tensor | int | float, other: object) -> Tensor:  # noqa:
     if a.dtype.is_floating_point:
         return floor(binary("div", a, b))
     return _int_floor_divide(a, b)
+
+
+def div(
+    input: Tensor | int | float,  # noqa: A002
+    other: object,
+    *,
+    rounding_mode: str | None = None,
+) -> Tensor:
+    """`torch.div`: true division, or rounded with rounding_mode "floor" (as `//`) or
+    "trunc" (toward zero, as C's integer division)."""
+    if rounding_mode is None:
+        a, b = _operands("div", input, other)
+        return binary("div", a, b)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode != "trunc":
+        raise ValueError(
+            f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}"
+        )
+    a, b = _operands("div_trunc", input, other)  # NOTE: not "div", which promotes ints
+    if a.dtype.is_floating_point:
+        return trunc(binary("div", a, b))
+    # toward zero: the floor quotient, one step up where it rounded a negative quotient down
+    q = floor_divide(a, b)
+    inexact = (a - q * b) != 0
+    return q + cast(inexact & ((a < 0) != (b < 0)), a.dtype)
 
 
 def remainder(input: Tensor | int | float, other: object) -> Tensor:  # noqa: A002

@@ -6,12 +6,15 @@ redraw would leave hundreds of fragments, it prints one plain line per update in
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import TextIO
 
-__all__ = ["EvalProgress", "ProgressBar", "format_duration"]
+__all__ = ["EvalProgress", "ProgressBar", "format_duration", "slow_stage"]
 
 
 def format_duration(seconds: float) -> str:
@@ -123,6 +126,24 @@ class EvalProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+@contextlib.contextmanager
+def slow_stage(text: str, stream: TextIO | None = None, after: float = 1.0) -> Iterator[None]:
+    """Say `text` on `stream` if the block is still running after `after` seconds.
+
+    For the quiet minutes before a progress bar exists (reading and encoding a corpus,
+    training a tokenizer); a fast stage, or one that fails at once with a one-line error,
+    prints nothing.
+    """
+    stream = stream if stream is not None else sys.stderr
+    timer = threading.Timer(after, lambda: print(text, file=stream, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _si(value: float) -> str:

@@ -9,7 +9,9 @@ the time budget, or Ctrl-C (which waits for the current step to finish).
 Resuming is exact: every random choice of step s (the batch offsets, dropout masks) is
 drawn from generators seeded by (seed, s), and the checkpoint holds the model, the
 optimizer's moments and the step, so a resumed run computes the same losses, bit for bit
-on the same backend, as one that never stopped.
+on the same backend, as one that never stopped. NOTE: the CPU backends' thread count follows
+the machine's load (`tinygpt.backend.threads`); the default model's step gives the same bits on
+any count (a test checks it), but some matmul shapes in OpenBLAS do not: `--threads N` fixes it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tinygpt import nn, optim
 
 from ._files import describe_os_error, write_json_atomic
 from .config import TrainConfig
-from .corpus import Corpus, load_corpus
+from .corpus import DEFAULT_CORPUS, Corpus, load_corpus
 from .data import TokenData, batch_offsets, get_batch, make_tokenizer
 from .evaluation import estimate_loss
 from .generate import generate
@@ -35,7 +37,7 @@ from .lock import RunLock
 from .metrics import MetricsLog
 from .model import GPT
 from .plot import plot_losses
-from .progress import ProgressBar, format_duration
+from .progress import ProgressBar, format_duration, slow_stage
 from .resume import RESUMABLE_FIELDS, check_resumable, restore, schedule_change
 from .runs import (
     RunError,
@@ -85,7 +87,9 @@ def train(
             run_dir = resolve_run(resume)
             _lock(run_dir, held, log)  # before anything is read: no other trainer writes
             check_resumable(config, run_dir)
-        corpus, tokenizer, data = _load_data(config, run_dir)
+        what = f"{config.data or DEFAULT_CORPUS} and the {config.tokenizer} tokenizer"
+        with slow_stage(f"preparing {what} ...", log):
+            corpus, tokenizer, data = _load_data(config, run_dir)
         model_config = config.model_config(tokenizer.vocab_size)
         data.check_block_size(model_config.block_size, corpus.name)
         tg.manual_seed(config.seed)
