@@ -182,6 +182,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/gpt_train.py", *quick, *[a for a in args if a != "--quick"])
     # a GPT written the way PyTorch users write it, next to tinygpt.gpt.GPT (and PyTorch)
     session.run("python", "benchmarks/user_gpt.py", *args)
+    # greedy decoding with the KV cache, tokens/s next to a PyTorch KV-cache loop
+    session.run("python", "benchmarks/decode.py", *args)
 
 
 @nox.session

@@ -49,7 +49,7 @@ def test_the_scan_finds_the_hints():
 
 @pytest.mark.parametrize("where, hint", hints())
 def test_every_hint_installs_tinygpt_from_the_checkout(where, hint):
-    for word in (w.rstrip("\",;\\n") for w in hint.split()[2:]):
+    for word in (w.rstrip('",;\\n') for w in hint.split()[2:]):
         if "tinygpt" in word and not word.startswith("-"):
             assert FROM_A_FOLDER.match(word), f"{where}: {hint!r}: {word} is not on PyPI"
 

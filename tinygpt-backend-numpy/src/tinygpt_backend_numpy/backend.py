@@ -19,15 +19,13 @@ as they are; silencing them per call would double the cost of a tiny op.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tinygpt.backend.protocol import Backend
 from tinygpt.device import Device
-from tinygpt.dtypes import DTYPES, DType
+from tinygpt.dtypes import DTYPES, DType, float32, float64
 from tinygpt.errors import BackendError, OutOfMemoryError, ShapeError
 from tinygpt.ndarray import MAX_BYTES, format_bytes
 
@@ -133,27 +131,47 @@ class NumpyBackend(Backend):
         return as_numpy(x).astype(numpy_dtype(dtype), order="C").reshape(-1)
 
     # ---------------------------------------------------------------- elementwise
+    # NOTE: the elementwise kernels run once per op, so their checks are cheap on the valid
+    # path: an (op, dtype) pair that passed `_check_op` once is remembered, and NumPy's
+    # errors are translated by try/except rather than a context manager (a generator each)
     def unary(self, op: str, x: NDArray) -> np.ndarray:
-        _check_op(op, _UNARY, x.dtype)
+        if (op, x.dtype) not in _UNARY_OK:
+            _check_op(op, _UNARY, x.dtype)
+            _UNARY_OK.add((op, x.dtype))
         return _UNARY[op](as_numpy(x)).reshape(-1)
 
     def binary(self, op: str, a: NDArray, b: NDArray) -> np.ndarray:
-        _check_op(op, _BINARY, a.dtype)
-        with _numpy_errors(op, a.dtype):
+        if (op, a.dtype) not in _BINARY_OK:
+            _check_op(op, _BINARY, a.dtype)
+            _BINARY_OK.add((op, a.dtype))
+        try:
             return _BINARY[op](as_numpy(a), as_numpy(b)).reshape(-1)
+        except _NUMPY_ERRORS as error:
+            raise _numpy_error(op, a.dtype, error) from error
 
     def binary_scalar(
         self, op: str, a: NDArray, value: bool | int | float, reflected: bool
     ) -> np.ndarray:
-        _check_op(op, _BINARY, a.dtype)
+        if (op, a.dtype) not in _BINARY_OK:
+            _check_op(op, _BINARY, a.dtype)
+            _BINARY_OK.add((op, a.dtype))
         view = as_numpy(a)
         # A NumPy scalar of a's own dtype: a Python float would not upcast float32 either
         # (NEP 50), but an int into a float16 tensor or a float into an int one must convert.
-        with _numpy_errors(op, a.dtype):
-            scalar = view.dtype.type(value)
+        # For float32/float64 and a float (or an int that converts exactly) the Python
+        # scalar itself is the same value and skips making a NumPy scalar per op.
+        try:
+            if (a.dtype is float32 or a.dtype is float64) and (
+                type(value) is float or (type(value) is int and -_EXACT_INT <= value <= _EXACT_INT)
+            ):
+                scalar = value
+            else:
+                scalar = view.dtype.type(value)
             if reflected:
                 return _BINARY[op](scalar, view).reshape(-1)
             return _BINARY[op](view, scalar).reshape(-1)
+        except _NUMPY_ERRORS as error:
+            raise _numpy_error(op, a.dtype, error) from error
 
     def where(self, cond: NDArray, a: NDArray, b: NDArray) -> np.ndarray:
         return np.where(as_numpy(cond), as_numpy(a), as_numpy(b)).reshape(-1)
@@ -340,14 +358,19 @@ def _check_op(op: str, table: dict, dtype: DType) -> None:
         raise BackendError(f"numpy backend: {op!r} does not take bool")
 
 
-@contextlib.contextmanager
-def _numpy_errors(op: str, dtype: DType) -> Iterator[None]:
-    """NumPy refusing values (an int to a negative power, a scalar out of the dtype's range)
-    as a BackendError naming the op, not NumPy's own exception."""
-    try:
-        yield
-    except (TypeError, ValueError, OverflowError) as error:
-        raise BackendError(f"numpy backend: {op} on {dtype}: {error}") from error
+#: ints that float32 (and so float64) holds exactly
+_EXACT_INT = 1 << 24
+#: (op, dtype) pairs that passed `_check_op` (a few dozen at most)
+_UNARY_OK: set[tuple[str, DType]] = set()
+_BINARY_OK: set[tuple[str, DType]] = set()
+#: what NumPy raises when it refuses values (an int to a negative power, a scalar out of the
+#: dtype's range)
+_NUMPY_ERRORS = (TypeError, ValueError, OverflowError)
+
+
+def _numpy_error(op: str, dtype: DType, error: Exception) -> BackendError:
+    """NumPy's refusal as a BackendError naming the op, not NumPy's own exception."""
+    return BackendError(f"numpy backend: {op} on {dtype}: {error}")
 
 
 def _check_nonempty(op: str, x: NDArray, axes: tuple[int, ...]) -> None:

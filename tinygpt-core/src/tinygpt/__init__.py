@@ -22,7 +22,7 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import autograd, viz  # noqa: E402
+from . import autograd, cuda, viz  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
     inference_mode,
@@ -46,6 +46,7 @@ from .creation import (  # noqa: E402
     from_numpy,
     full,
     full_like,
+    linspace,
     manual_seed,
     next_seed,
     ones,
@@ -85,6 +86,8 @@ from .errors import (  # noqa: E402
 )
 from .functional import *  # noqa: E402, F403
 from .functional import __all__ as _functional_all  # noqa: E402
+from .functional_aliases import *  # noqa: E402, F403
+from .functional_aliases import __all__ as _functional_aliases_all  # noqa: E402
 from .functional_parity import *  # noqa: E402, F403
 from .functional_parity import __all__ as _functional_parity_all  # noqa: E402
 from .profiler import profile  # noqa: E402
@@ -183,6 +186,9 @@ __all__ = [
     "zeros_like",
     *_functional_all,
     *_functional_parity_all,
+    *_functional_aliases_all,
+    "cuda",
+    "linspace",
     "Generator",
     "bfloat16",
     "default_generator",

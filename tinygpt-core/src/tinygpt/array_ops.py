@@ -42,9 +42,13 @@ def _dense(x: NDArray, buffer: object, shape: tuple[int, ...], dtype: DType) -> 
     return NDArray(x.backend, buffer, shape, dtype)
 
 
+# NOTE: unary, binary and scalar build their NDArray directly rather than through `_dense`:
+# they run once per elementwise op, where one Python frame is a measurable share of the time
+
+
 def unary(op: str, x: NDArray) -> NDArray:
     """A -> A: `op` on every element."""
-    return _dense(x, x.backend.unary(op, x), x.shape, x.dtype)
+    return NDArray(x.backend, x.backend.unary(op, x), x.shape, x.dtype)
 
 
 def binary(op: str, a: NDArray, b: NDArray) -> NDArray:
@@ -53,14 +57,16 @@ def binary(op: str, a: NDArray, b: NDArray) -> NDArray:
         shape = broadcast_shapes(op, a.shape, b.shape)
         a = a.broadcast_to(shape)
         b = b.broadcast_to(shape)
+    backend = a.backend
     dtype = bool_ if op in _COMPARISONS else a.dtype
-    return _dense(a, a.backend.binary(op, a, b), a.shape, dtype)
+    return NDArray(backend, backend.binary(op, a, b), a.shape, dtype)
 
 
 def scalar(op: str, a: NDArray, value: bool | int | float, reflected: bool = False) -> NDArray:
     """`a op value` (or `value op a`) with a Python scalar."""
+    backend = a.backend
     dtype = bool_ if op in _COMPARISONS else a.dtype
-    return _dense(a, a.backend.binary_scalar(op, a, value, reflected), a.shape, dtype)
+    return NDArray(backend, backend.binary_scalar(op, a, value, reflected), a.shape, dtype)
 
 
 def where(cond: NDArray, a: NDArray, b: NDArray) -> NDArray:
@@ -75,8 +81,11 @@ def reduce(op: str, x: NDArray, axes: tuple[int, ...], keepdim: bool = False) ->
     """A -> reduced A over `axes` (sorted, non-negative)."""
     if not axes:
         return x
-    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    out = _dense(x, x.backend.reduce(op, x, axes), shape, x.dtype)
+    if len(axes) == len(x.shape):  # every axis (`x.sum()`): no per-dim loop
+        shape: tuple[int, ...] = ()
+    else:
+        shape = tuple([d for i, d in enumerate(x.shape) if i not in axes])
+    out = NDArray(x.backend, x.backend.reduce(op, x, axes), shape, x.dtype)
     if keepdim:
         out = out.reshape(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
     return out
@@ -93,7 +102,7 @@ def arg_reduce(op: str, x: NDArray, axis: int, keepdim: bool = False) -> NDArray
 def matmul(a: NDArray, b: NDArray) -> NDArray:
     """(..., M, K) @ (..., K, N) with batch dims already broadcast."""
     shape = a.shape[:-1] + (b.shape[-1],)
-    return _dense(a, a.backend.matmul(a, b), shape, a.dtype)
+    return NDArray(a.backend, a.backend.matmul(a, b), shape, a.dtype)
 
 
 def cast(x: NDArray, dtype: DType) -> NDArray:

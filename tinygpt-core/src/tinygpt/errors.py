@@ -17,8 +17,11 @@ class TinyGPTError(Exception):
     """Base class of every error tinygpt raises on purpose."""
 
 
-class ShapeError(TinyGPTError, ValueError):
-    """Shapes that do not fit the op: `add: (2, 3) + (4,): shapes do not broadcast`."""
+class ShapeError(TinyGPTError, ValueError, RuntimeError):
+    """Shapes that do not fit the op: `add: (2, 3) + (4,): shapes do not broadcast`.
+
+    Also a RuntimeError because PyTorch raises RuntimeError for these (matmul, broadcasting,
+    view, cat), so PyTorch code's `except RuntimeError:` catches it too."""
 
 
 class DTypeError(TinyGPTError, TypeError):

@@ -96,10 +96,22 @@ def from_host_data(data: Any, dtype: DType | None, backend: Backend) -> NDArray:
 
 
 def format_array(x: NDArray, prefix: str = "") -> str:
-    """The values of `x` as NumPy prints them (for `repr(tensor)`)."""
+    """The values of `x` for `repr(tensor)`, in PyTorch's style: floats with 4 decimals
+    (`[1.0000, 2.5000]`, scientific over a wide range), whole-number floats as `[1., 2.]`."""
     import numpy as np
 
-    return np.array2string(to_numpy(x), separator=", ", prefix=prefix)
+    array = to_numpy(x)
+    options: dict[str, Any] = {}
+    if array.dtype.kind == "f" and not _whole_numbers(array):
+        options = {"precision": 4, "floatmode": "fixed"}
+    return np.array2string(array, separator=", ", prefix=prefix, **options)
+
+
+def _whole_numbers(array: Any) -> bool:
+    import numpy as np
+
+    finite = array[np.isfinite(array)]
+    return bool(np.all(finite == np.round(finite)))
 
 
 def nonzero(mask: NDArray) -> list[NDArray]:

@@ -153,7 +153,12 @@ class NDArray:
         self.buffer = buffer
         self.shape = shape
         self.dtype = dtype
-        self.strides = strides_for(shape) if strides is None else strides
+        if strides is None:
+            # the cache lookup inline: a dense result is made once per op (per-op overhead)
+            strides = _STRIDES_CACHE.get(shape)
+            if strides is None:
+                strides = strides_for(shape)
+        self.strides = strides
         self.offset = offset
 
     # ----------------------------------------------------------------- facts
@@ -244,7 +249,7 @@ class NDArray:
             return self
         if strides is None:
             return self.compact().reshape(shape)
-        return self.view(shape, strides, self.offset)
+        return NDArray(self.backend, self.buffer, shape, self.dtype, strides, self.offset)
 
     def squeeze(self, axes: tuple[int, ...] | None = None) -> NDArray:
         """Drop size-1 dims (all of them, or those in `axes` that have size 1)."""
@@ -296,7 +301,7 @@ class NDArray:
                     )
                 offset += (index % size) * stride
             dim += 1
-        return self.view(tuple(shape), tuple(strides), offset)
+        return NDArray(self.backend, self.buffer, tuple(shape), self.dtype, tuple(strides), offset)
 
 
 #: (shape, strides, requested shape) -> (resolved shape, view strides or None: copy)

@@ -20,6 +20,7 @@ from typing import Any
 
 from . import array_ops as A
 from .autograd import engine
+from .autograd import function as _function
 from .autograd import hooks as H
 from .autograd.function import INFERENCE_VERSION, Function, _mode
 from .backend.registry import get_backend
@@ -60,8 +61,15 @@ class Tensor(TensorMethods, H.TensorHookMethods):
     _hooks: H.TensorHooks | None
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
+    def __new__(cls, *data: Any, device: Any = None) -> Tensor:
+        """PyTorch's legacy constructor: `Tensor([1.0, 2.0])` copies data as float32,
+        `Tensor(2, 3)` is an uninitialized float32 tensor; prefer tg.tensor / tg.empty."""
+        from .creation import legacy_tensor  # subtle: creation imports this module
+
+        return legacy_tensor(data, device)
+
     def __init__(self, *_: object, **__: object) -> None:
-        raise TypeError("Tensor: make tensors with tg.tensor(data), tg.zeros(...), tg.randn(...)")
+        pass  # __new__ (this class's or a subclass's) did all the work
 
     @classmethod
     def _make(cls, data: NDArray, requires_grad: builtins.bool = False) -> Tensor:
@@ -374,3 +382,6 @@ def _new(cls: type[Tensor], data: NDArray, requires_grad: builtins.bool) -> Tens
     out._base = None
     out._hooks = None
     return out
+
+
+_function.bind_tensor(Tensor, _new)  # Function.apply makes plain tensors without `_make`

@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import tensor_parity
+from . import tensor_aliases, tensor_parity
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -23,15 +23,21 @@ __all__ = ["TensorMethods", "bind"]
 ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
 
 
+#: `slice(None)` for each dim an int index leaves whole (`x[i]`'s fast path)
+_FULL_SLICE = (slice(None),)
+
+
 def bind(package: ModuleType) -> None:
     """Point every Tensor method at the op families of `package` (tinygpt.ops)."""
     global ops
     ops = package
     tensor_parity.bind(package)
+    tensor_aliases.bind(package)
 
 
-class TensorMethods(tensor_parity.ParityMethods):
-    """Mixin of Tensor: operators and ops as methods (more in `tensor_parity.py`)."""
+class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
+    """Mixin of Tensor: operators and ops as methods (more in `tensor_parity.py` and
+    `tensor_aliases.py`)."""
 
     __slots__ = ()
 
@@ -223,6 +229,9 @@ class TensorMethods(tensor_parity.ParityMethods):
         return ops.movement.transpose(self, -2, -1)
 
     def reshape(self, *shape: Any) -> Tensor:
+        if shape and type(shape[0]) is int:
+            # x.reshape(2, 3), the common spelling: the sizes as given, one frame fewer
+            return ops.movement.Reshape.apply(self, shape=shape)
         return ops.movement.reshape(self, *shape)
 
     def permute(self, *dims: Any) -> Tensor:
@@ -276,6 +285,12 @@ class TensorMethods(tensor_parity.ParityMethods):
 
     # ------------------------------------------------------------- indexing
     def __getitem__(self, index: object) -> Tensor:
+        ndim = len(self._data.shape)  # type: ignore[attr-defined]  # Tensor's field
+        if type(index) is int and ndim:
+            # x[i], the most common index, straight to its view without parsing: the same
+            # Slice node `getitem` makes (which checks the bounds)
+            items = (index,) + _FULL_SLICE * (ndim - 1)
+            return ops.movement.Slice.apply(self, items=items)
         return ops.indexing.getitem(self, index)
 
     def __setitem__(self, index: object, value: object) -> None:

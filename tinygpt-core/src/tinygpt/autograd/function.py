@@ -189,16 +189,30 @@ class Function:
         self.parents = parents
         #: each parent's grad_fn when this node was made: the graph's edges. subtle: not
         #: `parent.grad_fn` at backward time, which an in-place op may have moved on since
-        self.parent_fns = tuple(p.grad_fn for p in parents)
+        self.parent_fns: tuple[Function | None, ...]
+        #: whether each parent needs a gradient
+        self.needs_grad: tuple[bool, ...]
+        # NOTE: this runs once per op: one and two parents (most ops) without a loop
+        if len(parents) == 2:
+            a, b = parents
+            self.parent_fns = (a.grad_fn, b.grad_fn)
+            self.needs_grad = (a.requires_grad, b.requires_grad)
+        elif len(parents) == 1:
+            (a,) = parents
+            self.parent_fns = (a.grad_fn,)
+            self.needs_grad = (a.requires_grad,)
+        else:
+            self.parent_fns = tuple([p.grad_fn for p in parents])
+            self.needs_grad = tuple([p.requires_grad for p in parents])
         self.saved: tuple[Any, ...] = ()
-        self.needs_grad = tuple(p.requires_grad for p in parents)
         self.released = False
         #: for a node with several outputs: id(output tensor) -> its position; else None.
         #: NOTE: an output's id stays valid while the graph holds that output as a parent
         self.output_ids: dict[int, int] | None = None
         #: (what, tensor's version counter, its value when saved) for each tensor whose
         #: memory `saved` holds: backward refuses to run if one was written in place since
-        self.versions: list[tuple[str, list[int], int]] = []
+        #: (empty for most nodes, so a shared empty tuple rather than a list per node)
+        self.versions: tuple[tuple[str, list[int], int], ...] = ()
         #: tensor hooks of this node's outputs (`register_hook` on a non-leaf):
         #: output index -> {handle id: hook}; None while there are none
         self.hooks: dict[int, dict[int, Any]] | None = None
@@ -225,23 +239,40 @@ class Function:
         per output (None for an output that got none).
         """
         ctx = cls(tensors)
-        if profile_hook is None:
-            data = ctx.forward(*[t._data for t in tensors], **options)
-        else:
+        first = tensors[0]
+        # NOTE: one and two inputs (most ops) without building a list: this runs once per op
+        n = len(tensors)
+        if profile_hook is not None:
             data = profile_hook.forward(ctx, tensors, options)
-        requires_grad = _mode.enabled and True in ctx.needs_grad
-        make = type(tensors[0])._make
+        elif n == 1:
+            data = ctx.forward(first._data, **options)
+        elif n == 2:
+            data = ctx.forward(first._data, tensors[1]._data, **options)
+        else:
+            data = ctx.forward(*[t._data for t in tensors], **options)
+        requires_grad = True in ctx.needs_grad and _mode.enabled
+        kind = type(first)
         if isinstance(data, tuple):
+            make = kind._make
             outs = tuple(make(d, requires_grad) for d in data)
             for out in outs:
-                _link_view(out, tensors[0])
+                _link_view(out, first)
             if requires_grad:
                 for out in outs:
                     out.grad_fn = ctx
                 ctx.output_ids = {id(out): i for i, out in enumerate(outs)}
             return outs
-        out = make(data, requires_grad)
-        _link_view(out, tensors[0])
+        # a plain Tensor is made without the `_make` classmethod frame (a subclass such as
+        # Parameter may override `_make`, so it keeps the call)
+        out = (
+            _new_tensor(kind, data, requires_grad)
+            if kind is _tensor_class
+            else kind._make(data, requires_grad)
+        )
+        if data.buffer is first._data.buffer:
+            # a view: one version counter (`_link_view`, `Tensor._share_memory_of` inline)
+            out._version = first._version
+            out._base = first if first._base is None else first._base
         if requires_grad:
             out.grad_fn = ctx
             if ctx.saved:
@@ -259,6 +290,17 @@ class Function:
         return f"<{type(self).__name__}Backward>"
 
 
+#: `Tensor` and its internal constructor, bound by tensor.py (which imports this module)
+_tensor_class: Any = None
+_new_tensor: Any = None
+
+
+def bind_tensor(cls: type, new: Callable[..., Any]) -> None:
+    """Let `apply` build plain Tensors directly (called once, from tensor.py)."""
+    global _tensor_class, _new_tensor
+    _tensor_class, _new_tensor = cls, new
+
+
 def _link_view(out: Tensor, source: Tensor) -> None:
     """An output over its first input's memory (a view) shares that input's version counter."""
     if out._data.buffer is source._data.buffer:
@@ -268,13 +310,15 @@ def _link_view(out: Tensor, source: Tensor) -> None:
 def _remember_versions(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor) -> None:
     """Note the version of every input (and the output) whose memory backward will read."""
     saved = {id(getattr(value, "buffer", None)) for value in ctx.saved}
+    versions = []
     for i, tensor in enumerate(inputs):
         if id(tensor._data.buffer) in saved:
             if tensor._version is INFERENCE_VERSION:
                 _refuse_inference_tensor(ctx, i)
-            ctx.versions.append((f"input {i}", tensor._version, tensor._version[0]))
+            versions.append((f"input {i}", tensor._version, tensor._version[0]))
     if id(out._data.buffer) in saved:
-        ctx.versions.append(("output", out._version, out._version[0]))
+        versions.append(("output", out._version, out._version[0]))
+    ctx.versions = tuple(versions)
 
 
 def _refuse_inference_tensor(ctx: Function, i: int) -> None:

@@ -12,6 +12,8 @@ to whichever input each element came from.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import array_ops as A
 from ..autograd.function import Function
 from ..creation import arange, full
@@ -85,8 +87,15 @@ def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
     return x
 
 
-def where(cond: Tensor, a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
-    """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars."""
+def where(
+    cond: Tensor, a: Tensor | Scalar | None = None, b: Tensor | Scalar | None = None
+) -> Any:
+    """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars.
+    `where(cond)` alone is `nonzero(cond, as_tuple=True)`, as PyTorch."""
+    if a is None and b is None:
+        from ..functional_aliases import nonzero  # subtle: that module imports this one
+
+        return nonzero(cond, as_tuple=True)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise DTypeError("where: at least one of a, b must be a tensor")
     like = a if isinstance(a, Tensor) else b

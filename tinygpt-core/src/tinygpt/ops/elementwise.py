@@ -304,6 +304,20 @@ _BOOL_OPS = {
 
 def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
     """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
+    if not reflected:
+        # the common case first, checked cheaply (per-op overhead): two floating tensors of
+        # one dtype, device and shape, or a floating tensor and a float, have nothing to
+        # promote, convert or broadcast; everything else takes the general path below
+        if isinstance(b, Tensor):
+            x = a._data
+            y = b._data
+            if x.dtype is y.dtype and x.shape == y.shape and x.backend is y.backend:
+                if x.dtype.kind == "f":
+                    return _PRIMITIVE[op].apply(a, b)
+        elif type(b) is float or (type(b) is int and -_SMALL_INT < b < _SMALL_INT):
+            dtype = a._data.dtype
+            if dtype.kind == "f" and dtype is not float16:
+                return ScalarOp.apply(a, op=op, value=b, reflected=False)
     if isinstance(b, (bool, int, float)):
         return _scalar_binary(op, a, b, reflected)
     other = as_tensor_like(b, a)
@@ -322,6 +336,9 @@ def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
         return _int_pow(a, other)
     return _PRIMITIVE[op].apply(a, other)
 
+
+#: ints this small convert to any float dtype (`check_fits` has nothing to refuse)
+_SMALL_INT = 1 << 62
 
 #: ops whose float16 result PyTorch computes in float32 with the scalar unrounded
 _WIDE_SCALAR_OPS = frozenset({"add", "sub", "mul", "div"})

@@ -79,6 +79,22 @@ def _check_not_bool(op: str, x: Tensor, shapes: str) -> None:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """NumPy-style matmul: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    if isinstance(b, Tensor):
+        # the common case checked cheaply (per-op overhead): floating operands of one dtype
+        # and device, >= 2 dims, the same batch dims, inner dims that agree
+        x = a._data
+        y = b._data
+        xs = x.shape
+        ys = y.shape
+        if (
+            x.dtype is y.dtype
+            and x.backend is y.backend
+            and x.dtype.kind == "f"
+            and len(xs) == len(ys) >= 2
+            and xs[-1] == ys[-2]
+            and (len(xs) == 2 or xs[:-2] == ys[:-2])
+        ):
+            return Matmul.apply(a, b)
     b = as_tensor_like(b, a)
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both operands need >= 1 dim, got {a.shape} @ {b.shape}")

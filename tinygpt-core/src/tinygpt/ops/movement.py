@@ -383,9 +383,12 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """`x.to("cpu")`, `x.to(tg.float64)`, `x.to("cuda", tg.float16)`; differentiable."""
+    """`x.to("cpu")`, `x.to(tg.float64)`, `x.to("cuda", tg.float16)`, `x.to(other)` (other's
+    device and dtype); differentiable."""
     for arg in args:
-        if isinstance(arg, (Device, str)) and not _names_dtype(arg):
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, (Device, str)) and not _names_dtype(arg):
             device = arg
         else:
             dtype = arg

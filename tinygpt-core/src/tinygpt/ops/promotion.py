@@ -102,6 +102,6 @@ def promote(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 
 def to_float(x: Tensor) -> Tensor:
     """Integer and bool inputs of float maths (exp, softmax, mean) become float32."""
-    if x.dtype.is_floating_point:
+    if x._data.dtype.kind == "f":  # the NDArray's field, not two properties: once per op
         return x
     return cast(x, float32)

@@ -22,7 +22,7 @@ from ..errors import ShapeError
 from ..ndarray import NDArray, normalize_axis, prod
 from ..tensor import Tensor
 from .comparison import where
-from .elementwise import exp, log, sqrt
+from .elementwise import exp, log, maximum, minimum, sqrt
 from .promotion import cast, detached, to_float
 
 __all__ = [
@@ -190,12 +190,17 @@ def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, kee
     return MaxResult(values, indices)
 
 
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
-    """Max of all elements (0-d), or (values, indices) along one `dim` like PyTorch."""
+def max(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False):  # noqa: A001
+    """Max of all elements (0-d), or (values, indices) along one `dim` like PyTorch;
+    `max(x, other)` with a tensor is the elementwise `maximum`, as PyTorch's overload."""
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
     return _extreme(Max, "max", x, dim, keepdim)
 
 
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
+def min(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
     return _extreme(Min, "min", x, dim, keepdim)
 
 

@@ -24,38 +24,12 @@ import numpy as np
 import tinygpt as tg
 from tinygpt import Tensor
 
-from .config import GPTConfig
+from .kv_cache import DecodeStep, KVCache, LayerCache
 
 if TYPE_CHECKING:
     from .model import GPT
 
 __all__ = ["KVCache", "LayerCache", "generate", "generate_stream", "sample_next"]
-
-
-class LayerCache:
-    """One layer's keys and values: buffers (B, nh, block_size, hs) filled left to right."""
-
-    def __init__(self, shape: tuple[int, int, int, int], device: Any, dtype: Any) -> None:
-        self.k = tg.zeros(*shape, device=device, dtype=dtype)
-        self.v = tg.zeros(*shape, device=device, dtype=dtype)
-
-    def update(self, k: Tensor, v: Tensor, start: int) -> tuple[Tensor, Tensor]:
-        """Store k, v (B, nh, T, hs) at positions start..start+T-1; return every position so
-        far, (B, nh, start + T, hs) views of the buffers."""
-        end = start + k.shape[2]
-        self.k[:, :, start:end] = k
-        self.v[:, :, start:end] = v
-        return self.k[:, :, :end], self.v[:, :, :end]
-
-
-class KVCache:
-    """The cache of every layer, and how many positions it holds (`length`)."""
-
-    def __init__(self, config: GPTConfig, batch_size: int, device: Any = None, dtype: Any = None):
-        hs = config.n_embd // config.n_head
-        shape = (batch_size, config.n_head, config.block_size, hs)
-        self.layers = [LayerCache(shape, device, dtype) for _ in range(config.n_layer)]
-        self.length = 0
 
 
 def sample_next(
@@ -134,19 +108,20 @@ def generate_stream(
         with tg.no_grad():
             step = _Stepper(model, idx.device, tokens.shape[0], use_cache)
             logits = step.restart(tokens[:, -block_size:])
-            for _ in range(max_new_tokens):
-                next_ids = sample_next(logits, rng, temperature, top_k, top_p)
+            for count in range(1, max_new_tokens + 1):
+                ids, next_ids = _pick(logits, rng, temperature, top_k, top_p)
                 if stop_token is not None:
                     next_ids = np.where(finished, stop_token, next_ids)
                     finished |= next_ids == stop_token
+                    ids = None  # the device copy may differ now: make a fresh one
                 tokens = np.concatenate([tokens, next_ids[:, None]], axis=1)
                 yield next_ids
-                if finished.all():
-                    return
+                if finished.all() or count == max_new_tokens:
+                    return  # (no model step for a token nobody will sample)
                 if not use_cache or step.cache_full():
                     logits = step.restart(tokens[:, -_context(block_size, use_cache) :])
                 else:
-                    logits = step.advance(next_ids)
+                    logits = step.advance(next_ids, ids)
     finally:
         model.train(was_training)
 
@@ -156,30 +131,50 @@ def _context(block_size: int, use_cache: bool) -> int:
     return block_size if not use_cache else max(block_size // 2, 1)
 
 
+def _pick(
+    logits: Tensor, rng: np.random.Generator, temperature: float, top_k: Any, top_p: Any
+) -> tuple[Tensor | None, np.ndarray]:
+    """The next ids from logits (B, V) on the device: (device ids or None, host ids (B,)).
+
+    Greedy picks on the device and reads back only the ids (the same first-maximum argmax
+    as on the host); sampling reads the logits back and draws on the host, in float64.
+    """
+    if temperature == 0:
+        ids = logits.argmax(-1)  # (B,) int64
+        return ids, ids.numpy().astype(np.int64)
+    return None, sample_next(logits.numpy(), rng, temperature, top_k, top_p)
+
+
 class _Stepper:
-    """Runs the model for sampling: a fresh context (`restart`) or one more token (`advance`)."""
+    """Runs the model for sampling: a fresh context (`restart`) or one more token (`advance`),
+    each giving the logits of the last position, (B, V) on the device."""
 
     def __init__(self, model: GPT, device: Any, batch: int, use_cache: bool) -> None:
         self.model = model
         self.device = device
         dtype = model.transformer.wte.weight.dtype
         self.cache = KVCache(model.config, batch, device, dtype) if use_cache else None
+        self.fast = DecodeStep(model) if use_cache and DecodeStep.supports(model) else None
 
     def cache_full(self) -> bool:
         return self.cache is not None and self.cache.length >= self.model.config.block_size
 
-    def restart(self, context: np.ndarray) -> np.ndarray:
+    def restart(self, context: np.ndarray) -> Tensor:
         if self.cache is not None:
             self.cache.length = 0
         return self._run(context)
 
-    def advance(self, next_ids: np.ndarray) -> np.ndarray:
-        return self._run(next_ids[:, None])
+    def advance(self, next_ids: np.ndarray, on_device: Tensor | None = None) -> Tensor:
+        if self.fast is None or self.cache is None:
+            return self._run(next_ids[:, None])
+        if on_device is None:
+            on_device = tg.tensor(next_ids, dtype=tg.int64, device=self.device)
+        return self.fast(on_device, self.cache)  # (B, V)
 
-    def _run(self, ids: np.ndarray) -> np.ndarray:
+    def _run(self, ids: np.ndarray) -> Tensor:
         x = tg.tensor(ids, dtype=tg.int64, device=self.device)  # (B, T)
         logits, _ = self.model(x, kv_cache=self.cache, last_only=True)  # (B, 1, V)
-        return logits[:, 0, :].numpy()  # (B, V)
+        return logits[:, 0, :]  # (B, V)
 
 
 def generate(model: GPT, idx: Tensor, max_new_tokens: int, **options: Any) -> Tensor:

@@ -34,7 +34,7 @@ from tinygpt import Tensor, nn
 from .config import GPTConfig
 
 if TYPE_CHECKING:
-    from .generate import KVCache, LayerCache
+    from .kv_cache import KVCache, LayerCache
 
 __all__ = ["GPT", "Block", "CausalSelfAttention", "MLP"]
 

@@ -18,7 +18,7 @@ from .layers.dropout import Dropout
 from .layers.embedding import Embedding
 from .layers.group_norm import GroupNorm
 from .layers.linear import Flatten, Identity, Linear
-from .layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .layers.pooling import AvgPool2d, MaxPool2d
 from .layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -42,7 +42,9 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "L1Loss",
     "MSELoss",
+    "NLLLoss",
     "Module",
     "ModuleDict",
     "ModuleList",

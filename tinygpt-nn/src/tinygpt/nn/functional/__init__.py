@@ -13,7 +13,13 @@ from .conv1d import conv1d
 from .encoding import one_hot
 from .group_norm import group_norm
 from .linear import dropout, embedding, linear
-from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
+from .loss import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
 from .normalization import batch_norm, layer_norm, rms_norm
 from .padding import pad
 from .rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
@@ -28,6 +34,7 @@ __all__ = [
     "group_norm",
     "layer_norm",
     "leaky_relu",
+    "l1_loss",
     "linear",
     "log_softmax",
     "mse_loss",

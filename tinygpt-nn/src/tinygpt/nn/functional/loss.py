@@ -1,4 +1,5 @@
-"""Loss functions: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits.
+"""Loss functions: cross_entropy, nll_loss, mse_loss, l1_loss,
+binary_cross_entropy_with_logits.
 
 cross_entropy and nll_loss come from core (`tinygpt.ops.loss`, where the fused kernel is);
 the others are compositions.
@@ -20,6 +21,7 @@ __all__ = [
     "cross_entropy",
     "nll_loss",
     "mse_loss",
+    "l1_loss",
     "binary_cross_entropy_with_logits",
 ]
 
@@ -44,6 +46,15 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
         )
     diff = input - target
     return _reduce("mse_loss", diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """|input - target|, same shapes (as mse_loss, broadcasting is refused)."""
+    if input.shape != target.shape:
+        raise ShapeError(
+            f"l1_loss: input {input.shape} and target {target.shape} must have one shape"
+        )
+    return _reduce("l1_loss", (input - target).abs(), reduction)
 
 
 def binary_cross_entropy_with_logits(

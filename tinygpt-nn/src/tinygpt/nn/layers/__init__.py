@@ -10,7 +10,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .group_norm import GroupNorm
 from .linear import Flatten, Identity, Linear
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -47,7 +47,9 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
+    "L1Loss",
     "MSELoss",
+    "NLLLoss",
     "ModuleDict",
     "ModuleList",
     "RMSNorm",

@@ -1,4 +1,5 @@
-"""Loss layers: CrossEntropyLoss, MSELoss, BCEWithLogitsLoss (see `nn.functional.loss`).
+"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss (see
+`nn.functional.loss`).
 
 >>> import tinygpt as tg
 >>> from tinygpt import nn
@@ -14,7 +15,7 @@ from tinygpt import Tensor
 from .. import functional as F
 from ..module import Module
 
-__all__ = ["CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss"]
 
 
 class CrossEntropyLoss(Module):
@@ -44,6 +45,23 @@ class CrossEntropyLoss(Module):
         )
 
 
+class NLLLoss(Module):
+    """nll_loss(log_probs (N, C), targets (N,) int64): cross-entropy after a log_softmax."""
+
+    def __init__(self, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
+        return F.nll_loss(
+            log_probs, target, ignore_index=self.ignore_index, reduction=self.reduction
+        )
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, reduction={self.reduction!r}"
+
+
 class MSELoss(Module):
     """Mean (or sum) of squared differences; input and target share one shape."""
 
@@ -53,6 +71,20 @@ class MSELoss(Module):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.mse_loss(input, target, self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class L1Loss(Module):
+    """Mean (or sum) of absolute differences; input and target share one shape."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return F.l1_loss(input, target, self.reduction)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -1,0 +1,200 @@
+"""Tensor methods that everyday PyTorch code calls and that are other names for, or one-line
+compositions of, existing ops: `x.add(y, alpha=2)`, `x.eq(y)`, `x.neg()`, `x.clamp_min(0)`,
+`x.masked_fill_(m, v)`, `x.view_as(y)`, `x.type_as(y)`, `x.new_zeros(...)`, `x.cpu()`.
+
+A mixin of `TensorMethods` (split from it to keep each file small); like it, each method looks
+its function up at call time through `ops`, which `bind` sets when `tinygpt.ops` is imported.
+Nothing here has a backward of its own: each is built from differentiable ops.
+"""
+
+from __future__ import annotations
+
+import builtins
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["AliasMethods", "bind"]
+
+#: the `tinygpt.ops` package, set by `bind` (from `tensor_methods.bind`)
+ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
+
+
+def bind(package: ModuleType) -> None:
+    global ops
+    ops = package
+
+
+class AliasMethods:
+    """Mixin of Tensor (through TensorMethods)."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------- arithmetic by name
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return ops.elementwise.binary("add", self, _scaled(other, alpha))
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return ops.elementwise.binary("sub", self, _scaled(other, alpha))
+
+    def mul(self, other: Any) -> Tensor:
+        return ops.elementwise.binary("mul", self, other)
+
+    def neg(self) -> Tensor:
+        return ops.elementwise.neg(self)
+
+    negative = neg
+
+    def reciprocal(self) -> Tensor:
+        return ops.elementwise.binary("div", self, 1.0, reflected=True)
+
+    def square(self) -> Tensor:
+        return ops.elementwise.binary("mul", self, self)
+
+    def log1p(self) -> Tensor:
+        # NOTE: log(1 + x), not a dedicated kernel: below |x| ~ 1e-7 (float32) it returns 0
+        # where a true log1p returns about x
+        return ops.elementwise.log(ops.elementwise.binary("add", self, 1.0))
+
+    def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        product = ops.elementwise.binary("mul", tensor1, tensor2)
+        return ops.elementwise.binary("add", self, _scaled(product, value))
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        from .functional_aliases import mm  # subtle: that module imports Tensor
+
+        return mm(self, mat2)  # type: ignore[arg-type]
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        from .functional_aliases import bmm
+
+        return bmm(self, mat2)  # type: ignore[arg-type]
+
+    def repeat_interleave(self, repeats: int, dim: int | None = None) -> Tensor:
+        """Each element `repeats` times in a row along `dim` (flattened first when None)."""
+        if not isinstance(repeats, int):
+            raise NotImplementedError(
+                "repeat_interleave: only an int `repeats` is supported, got "
+                f"{type(repeats).__name__}; repeat per element with index_select instead"
+            )
+        x: Any = self if dim is not None else ops.movement.reshape(self, -1)
+        axis = (dim if dim is not None else 0) % x.ndim
+        shape = list(x.shape)
+        wide = ops.movement.unsqueeze(x, axis + 1)  # (..., n, 1, ...)
+        wide = ops.movement.expand(wide, *shape[: axis + 1], repeats, *shape[axis + 1 :])
+        shape[axis] *= repeats
+        return ops.movement.reshape(wide, *shape)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        from .functional_aliases import outer
+
+        return outer(self, vec2)  # type: ignore[arg-type]
+
+    def nelement(self) -> int:
+        return self.numel()  # type: ignore[attr-defined, no-any-return]
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize  # type: ignore[attr-defined, no-any-return]
+
+    def bernoulli(self, *, generator: Any = None) -> Tensor:
+        from .functional_aliases import bernoulli
+
+        return bernoulli(self, generator=generator)  # type: ignore[arg-type]
+
+    # ------------------------------------------------ comparisons by name
+    def eq(self, other: Any) -> Tensor:
+        return ops.comparison.compare("eq", self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return ops.comparison.compare("ne", self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return ops.comparison.compare("lt", self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return ops.comparison.compare("le", self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return ops.comparison.compare("gt", self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return ops.comparison.compare("ge", self, other)
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        """True when both have the same shape and the same values (PyTorch's `torch.equal`)."""
+        if tuple(self.shape) != tuple(other.shape):  # type: ignore[attr-defined]
+            return False
+        return builtins.bool(ops.reductions.all(ops.comparison.compare("eq", self, other)))
+
+    # ------------------------------------------------- clamp and in place
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+        return ops.comparison.clamp(self, min, None)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        return ops.comparison.clamp(self, None, max)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - clamp's alias
+        return ops.comparison.clamp(self, min, max)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.inplace.copy_(self, ops.comparison.clamp(self, min, max))
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return ops.inplace.copy_(self, ops.comparison.masked_fill(self, mask, value))
+
+    # -------------------------------------------------- like another tensor
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)  # type: ignore[attr-defined, no-any-return]
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return ops.movement.reshape(self, *other.shape)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return ops.promotion.cast(self, other.dtype)
+
+    def cpu(self) -> Tensor:
+        """This tensor on tinygpt's "cpu" device (itself if it is there already)."""
+        return ops.movement.to(self, device="cpu")
+
+    # ------------------------------------- new tensors with this dtype/device
+    def new_tensor(self, data: Any, *, dtype: Any = None, requires_grad: builtins.bool = False):
+        from .creation import tensor
+
+        return tensor(data, **self._new_kwargs(dtype), requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
+        from .creation import zeros
+
+        return zeros(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
+        from .creation import ones
+
+        return ones(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
+        from .creation import empty
+
+        return empty(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+
+    def new_full(
+        self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        from .creation import full
+
+        return full(size, fill_value, **self._new_kwargs(dtype), requires_grad=requires_grad)
+
+    def _new_kwargs(self, dtype: Any) -> dict[str, Any]:
+        """`new_*` keep this tensor's device, and its dtype unless one is given."""
+        mine: Any = self
+        return {"dtype": mine.dtype if dtype is None else dtype, "device": mine.device}
+
+
+def _scaled(value: Any, alpha: Any) -> Any:
+    """`alpha * value`, skipped when alpha is 1 (the common case costs no extra op)."""
+    if isinstance(alpha, int | float) and alpha == 1:
+        return value
+    return ops.elementwise.binary("mul", value, alpha)
