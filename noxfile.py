@@ -175,6 +175,7 @@ def bench(session: nox.Session) -> None:
     if with_torch:
         session.install(TORCH)
     session.run("python", "benchmarks/run.py", *args)
+    session.run("python", "benchmarks/per_op.py", *args)  # µs per op on 4 elements vs torch
     session.run("python", "benchmarks/nn_layers.py", *args)  # Conv2d, LSTM, TransformerBlock
     session.run("python", "benchmarks/cpu_backend.py", *args)  # cpu backend vs machine limits
     # GPT training speed, memory and loss per backend (and PyTorch when installed)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import statistics
 import time
@@ -95,6 +96,22 @@ def sample(fn: Callable[..., Any], inputs: list[Any], loops: int) -> float:
     return elapsed / loops * 1e6
 
 
+def check(case: str, fn: Callable[..., Any], inputs: dict[str, list[Any]]) -> None:
+    """Every framework computes the same values (a wrong answer is no speed)."""
+    results = {n: fn(*args) for n, args in inputs.items()}
+    values = {n: r.detach().tolist() if n == "torch" else r.tolist() for n, r in results.items()}
+    first = next(iter(values.values()))
+    for n, value in values.items():
+        if not math.isclose(_total(value), _total(first), rel_tol=1e-5, abs_tol=1e-6):
+            raise SystemExit(f"per_op: {case} on {n} gives {value}, expected {first}")
+
+
+def _total(value: Any) -> float:
+    if isinstance(value, list):
+        return sum(_total(v) * (i + 1) for i, v in enumerate(value))
+    return float(value)
+
+
 def frameworks() -> list[str]:
     names = ARGS.backends or [n for n in ("numpy", "cpu") if _available(n)]
     return [*names, "torch"] if torch is not None else names
@@ -137,6 +154,7 @@ def main() -> None:
     for grad in (False, True):
         for case, (shapes, fn) in CASES.items():
             inputs = {n: make_inputs(n, shapes, grad) for n in names}
+            check(case, fn, inputs)
             for n in names:  # warm-up: caches, first-call imports
                 sample(fn, inputs[n], 50)
             times: dict[str, list[float]] = {n: [] for n in names}

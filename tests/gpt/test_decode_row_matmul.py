@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import tinygpt as tg
 import tinygpt.nn.functional as F
 from tinygpt.autograd import gradcheck
+from tinygpt.ops.attention import attention
 
 SIZES = st.integers(1, 70)
 
@@ -60,3 +61,44 @@ def test_one_row_gradients_match_finite_differences(device):
     assert gradcheck(lambda x, w: x @ w.T, (x, w))
     m = tg.tensor(rng.standard_normal((6, 3)), dtype=tg.float64, device=device, requires_grad=True)
     assert gradcheck(lambda x, m: x @ m, (x, m))  # the weight read as stored, not transposed
+
+
+def attention_reference(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """One query per head sees every key: softmax(q k^T / sqrt(d)) v in float64."""
+    s = (q.astype(np.float64) @ np.swapaxes(k, -1, -2)) / np.sqrt(q.shape[-1])
+    p = np.exp(s - s.max(-1, keepdims=True))
+    return (p / p.sum(-1, keepdims=True)) @ v
+
+
+@given(
+    b=st.integers(1, 3),
+    h=st.integers(1, 4),
+    keys=st.integers(1, 90),
+    d=st.sampled_from([1, 7, 16, 64]),
+    causal=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_attention_of_one_query_over_a_cache_view_is_numpys(device, b, h, keys, d, causal, seed):
+    # the KV-cache layout: k and v are views into one (B, 2H, capacity, D) buffer
+    rng = np.random.default_rng(seed)
+    buffer = rng.standard_normal((b, 2 * h, keys + 5, d)).astype(np.float32)
+    q = rng.standard_normal((b, h, 1, d)).astype(np.float32)
+    tb = tg.tensor(buffer, device=device)
+    k, v = tb.narrow(1, 0, h).narrow(2, 0, keys), tb.narrow(1, h, h).narrow(2, 0, keys)
+    # core's attention aligns a causal mask bottom-right: the one query sees every key
+    got = attention(tg.tensor(q, device=device), k, v, causal=causal)
+    expected = attention_reference(q, buffer[:, :h, :keys], buffer[:, h:, :keys])
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_attention_of_one_query_gradients_match_finite_differences(device):
+    rng = np.random.default_rng(2)
+    q, k, v = (
+        tg.tensor(rng.standard_normal(s), dtype=tg.float64, device=device, requires_grad=True)
+        for s in [(2, 3, 1, 5), (2, 3, 7, 5), (2, 3, 7, 5)]
+    )
+    assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v), (q, k, v))
+    kt = tg.tensor(rng.standard_normal((2, 3, 5, 7)), dtype=tg.float64, device=device)
+    kt.requires_grad_(True)
+    # a key matrix stored transposed (its rows 7 apart)
+    assert gradcheck(lambda q, kt, v: F.scaled_dot_product_attention(q, kt.mT, v), (q, kt, v))

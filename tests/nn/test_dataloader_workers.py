@@ -1,8 +1,9 @@
 """DataLoader(num_workers=N): the same batches as N=0, seeded workers, errors re-raised with the
 worker's traceback, clean shutdown; samplers, batch samplers and IterableDataset.
 
-NOTE: worker processes start with "forkserver", so the datasets here live at module level
-(they must pickle), and each loader with workers costs a second or two to start.
+NOTE: workers start with multiprocessing's default method (fork on Linux up to Python 3.13, as
+PyTorch's); the datasets here live at module level so that they also pickle for
+"forkserver"/"spawn", which a test chooses explicitly (each such loader costs a second or two).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import gc
 import importlib
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 import types
@@ -175,14 +177,60 @@ def test_workers_collate_samples_like_one_process():
     assert as_lists(many) == as_lists(one)
 
 
+class Products(Dataset):
+    """Each sample runs a matmul and a reduction (parallel kernels on the cpu backend)."""
+
+    def __init__(self, n: int, device: str) -> None:
+        self.n, self.device = n, device
+
+    def __getitem__(self, i: int):
+        m = tg.full((64, 64), float(i), device=self.device)
+        return (m @ m).sum()
+
+    def __len__(self) -> int:
+        return self.n
+
+
+FORK_AFTER_KERNELS = """
+import tinygpt as tg
+import tinygpt_backend_cpu
+from tinygpt.data import DataLoader, TensorDataset
+
+tinygpt_backend_cpu.set_num_threads(2)  # the parent's OpenMP pool really starts
+x = tg.zeros(1024, 1024, device="cpu")
+assert x.exp().sum().item() == 1024.0**2  # parallel elementwise and reduction kernels
+
+
+def products(batch):
+    return [(m.exp().sum().item()) for m, in batch]
+
+
+data = TensorDataset(tg.zeros(4, 512, 512, device="cpu"))
+loader = DataLoader(data, batch_size=2, num_workers=2, collate_fn=products,
+                    multiprocessing_context="fork", timeout=60)
+print(list(loader))
+"""
+
+
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
-def test_fork_can_be_chosen_for_a_dataset_off_the_cpu_backend():
-    loader = DataLoader(Squares(9, "numpy"), batch_size=4, num_workers=2)
-    forked = DataLoader(
-        Squares(9, "numpy"), batch_size=4, num_workers=2, multiprocessing_context="fork"
+def test_forked_workers_run_kernels_after_the_parent_did():
+    """The parent runs parallel kernels on 2 threads; forked workers then run their own: the
+    cpu backend's at-fork handler makes them single-threaded (GNU OpenMP would hang them)."""
+    pytest.importorskip("tinygpt_backend_cpu")
+    run = subprocess.run(
+        [sys.executable, "-c", FORK_AFTER_KERNELS], capture_output=True, text=True, timeout=120
     )
-    one = as_lists(DataLoader(Squares(9, "numpy"), batch_size=4))
-    assert as_lists(forked) == one and as_lists(loader) == one
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == str([[512.0**2] * 2] * 2)
+
+
+def test_forkserver_can_be_chosen():
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no forkserver here")
+    loader = DataLoader(
+        Squares(9), batch_size=4, num_workers=2, multiprocessing_context="forkserver"
+    )
+    assert as_lists(loader) == as_lists(DataLoader(Squares(9), batch_size=4))
 
 
 def test_worker_seeds_are_reproducible_and_distinct():
@@ -234,9 +282,37 @@ def test_worker_init_fn_runs_in_each_worker():
     assert got == [[0], [1], [0], [1]]
 
 
+def _pickling_context():
+    """A start method that sends the dataset pickled (not fork), or skip."""
+    for method in ("forkserver", "spawn"):
+        if method in multiprocessing.get_all_start_methods():
+            return method
+    pytest.skip("no pickling start method")
+
+
 def test_what_cannot_reach_a_worker_is_a_clear_type_error():
+    context = _pickling_context()
     with pytest.raises(TypeError, match="module level"):
-        list(DataLoader(Squares(4), batch_size=2, num_workers=1, collate_fn=lambda b: b))
+        loader = DataLoader(
+            Squares(4),
+            batch_size=2,
+            num_workers=1,
+            collate_fn=lambda b: b,
+            multiprocessing_context=context,
+        )
+        list(loader)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_forked_workers_take_lambdas_as_pytorch_does():
+    loader = DataLoader(
+        Squares(4),
+        batch_size=2,
+        num_workers=2,
+        multiprocessing_context="fork",
+        collate_fn=lambda batch: [sample["i"] for sample in batch],
+    )
+    assert list(loader) == [[0, 1], [2, 3]]
 
 
 def test_a_worker_that_cannot_import_the_dataset_says_so(monkeypatch):
@@ -244,8 +320,13 @@ def test_a_worker_that_cannot_import_the_dataset_says_so(monkeypatch):
     module = types.ModuleType("only_in_this_process")
     module.Missing = type("Missing", (Squares,), {"__module__": module.__name__})
     monkeypatch.setitem(sys.modules, module.__name__, module)
+    context = _pickling_context()
     with pytest.raises(ModuleNotFoundError, match="importable from sys.path"):
-        list(DataLoader(module.Missing(4), batch_size=2, num_workers=1))
+        list(
+            DataLoader(
+                module.Missing(4), batch_size=2, num_workers=1, multiprocessing_context=context
+            )
+        )
     assert no_children_left()
 
 

@@ -1,4 +1,5 @@
-"""The idiom harness (loaded by conftest.py): run one PyTorch-style snippet with torch and with tinygpt, compare results.
+"""The idiom harness (conftest.py loads it): run one PyTorch-style snippet with torch and
+with tinygpt, and compare the results.
 
 An idiom is a function `idiom(torch, nn, F, optim)` written exactly as PyTorch code would be,
 that returns what it computed. It runs twice: once with the real `torch` modules and once with
@@ -125,7 +126,9 @@ def assert_same(want: Any, got: Any, where: str = "result") -> None:
     assert got[0] == want[0], f"{where}: torch gave a {want[0]}, tinygpt a {got[0]}"
     kind = want[0]
     if kind == "tensor":
-        assert got[1:4] == want[1:4], f"{where}: (shape, dtype, requires_grad) {want[1:4]} != {got[1:4]}"
+        assert got[1:4] == want[1:4], (
+            f"{where}: (shape, dtype, requires_grad) {want[1:4]} != {got[1:4]}"
+        )
         np.testing.assert_allclose(got[4], want[4], rtol=RTOL, atol=ATOL, err_msg=where)
     elif kind == "float":
         ok = math.isclose(got[1], want[1], rel_tol=RTOL, abs_tol=ATOL) or (

@@ -1,8 +1,9 @@
 """Everyday PyTorch tensor code, run as written with `tinygpt` in place of `torch` (issue 14).
 
 Each idiom is plain PyTorch code; the harness (conftest.py) runs it with torch and with tinygpt
-on the numpy and cpu devices and compares the results. The nn/optim/nanoGPT/micrograd idioms
-are in test_pytorch_idioms_nn.py.
+on the numpy and cpu devices and compares the results. Reductions, maths and matmul are in
+test_pytorch_idioms_math.py; autograd and nn in _nn, losses and optim in _optim, nanoGPT and
+micrograd in _gpt, the rest in _more.
 
     python -m pytest tests/oracle -q -p no:cacheprovider
 """
@@ -19,20 +20,36 @@ pytestmark = pytest.mark.oracle
 # ------------------------------------------------------------------ creation
 @idiom
 def tensor_from_data(torch, nn, F, optim):
-    return [torch.tensor([[1, 2], [3, 4]]), torch.tensor([1.0, 2.0]), torch.tensor(3.5),
-            torch.tensor([True, False]), torch.tensor([1, 2], dtype=torch.float32)]
+    return [
+        torch.tensor([[1, 2], [3, 4]]),
+        torch.tensor([1.0, 2.0]),
+        torch.tensor(3.5),
+        torch.tensor([True, False]),
+        torch.tensor([1, 2], dtype=torch.float32),
+    ]
 
 
 @idiom
 def zeros_ones_full(torch, nn, F, optim):
-    return [torch.zeros(2, 3), torch.ones((2, 3)), torch.full((2, 2), 7.0),
-            torch.full((2,), 3), torch.zeros(3, dtype=torch.long), torch.ones(2, 2).sum()]
+    return [
+        torch.zeros(2, 3),
+        torch.ones((2, 3)),
+        torch.full((2, 2), 7.0),
+        torch.full((2,), 3),
+        torch.zeros(3, dtype=torch.long),
+        torch.ones(2, 2).sum(),
+    ]
 
 
 @idiom
 def arange_forms(torch, nn, F, optim):
-    return [torch.arange(5), torch.arange(1, 10, 2), torch.arange(0, 1, 0.25),
-            torch.arange(5, dtype=torch.float32), torch.arange(10)[-3:]]
+    return [
+        torch.arange(5),
+        torch.arange(1, 10, 2),
+        torch.arange(0, 1, 0.25),
+        torch.arange(5, dtype=torch.float32),
+        torch.arange(10)[-3:],
+    ]
 
 
 @idiom
@@ -43,9 +60,16 @@ def linspace_and_eye(torch, nn, F, optim):
 @idiom
 def empty_and_like(torch, nn, F, optim):
     x = torch.arange(6.0).reshape(2, 3)
-    return [Shape(torch.empty(2, 3)), torch.zeros_like(x), torch.ones_like(x),
-            torch.full_like(x, 2.0), Shape(torch.empty_like(x)), Shape(torch.randn_like(x)),
-            Shape(torch.rand_like(x)), torch.zeros_like(x, dtype=torch.long)]
+    return [
+        Shape(torch.empty(2, 3)),
+        torch.zeros_like(x),
+        torch.ones_like(x),
+        torch.full_like(x, 2.0),
+        Shape(torch.empty_like(x)),
+        Shape(torch.randn_like(x)),
+        Shape(torch.rand_like(x)),
+        torch.zeros_like(x, dtype=torch.long),
+    ]
 
 
 @idiom
@@ -53,8 +77,15 @@ def seeded_random(torch, nn, F, optim):
     torch.manual_seed(1337)
     ix = torch.randint(0, 10, (3,))
     perm = torch.randperm(5)
-    return [Shape(torch.randn(2, 3)), Shape(torch.rand(4)), Shape(ix), bool((ix < 10).all()),
-            sorted(perm.tolist()), Shape(torch.randint(10, (2, 2))), Shape(torch.randn(3) * 0.02)]
+    return [
+        Shape(torch.randn(2, 3)),
+        Shape(torch.rand(4)),
+        Shape(ix),
+        bool((ix < 10).all()),
+        sorted(perm.tolist()),
+        Shape(torch.randint(10, (2, 2))),
+        Shape(torch.randn(3) * 0.02),
+    ]
 
 
 @idiom
@@ -73,37 +104,77 @@ def new_tensor_methods(torch, nn, F, optim):
 @idiom
 def dtype_conversions(torch, nn, F, optim):
     x = torch.tensor([1.7, -2.2, 0.0])
-    return [x.float(), x.long(), x.double(), x.int(), x.bool(), x.to(torch.float64),
-            x.to(dtype=torch.int64), x.half().dtype, x.type_as(torch.zeros(1, dtype=torch.long))]
+    return [
+        x.float(),
+        x.long(),
+        x.double(),
+        x.int(),
+        x.bool(),
+        x.to(torch.float64),
+        x.to(dtype=torch.int64),
+        x.half().dtype,
+        x.type_as(torch.zeros(1, dtype=torch.long)),
+    ]
 
 
 @idiom
 def dtype_aliases(torch, nn, F, optim):
-    return [torch.float is torch.float32, torch.long is torch.int64, torch.double is torch.float64,
-            torch.half is torch.float16, torch.int is torch.int32, torch.zeros(1).dtype,
-            torch.ones(2, dtype=torch.long).dtype == torch.int64, torch.float32.is_floating_point]
+    return [
+        torch.float is torch.float32,
+        torch.long is torch.int64,
+        torch.double is torch.float64,
+        torch.half is torch.float16,
+        torch.int is torch.int32,
+        torch.zeros(1).dtype,
+        torch.ones(2, dtype=torch.long).dtype == torch.int64,
+        torch.float32.is_floating_point,
+    ]
 
 
 @idiom
 def dtype_promotion(torch, nn, F, optim):
     i = torch.tensor([1, 2, 3])
     f = torch.tensor([1.0, 2.0, 3.0])
-    return [i + 1.5, i / 2, i * 2, i + i, f + f.double(), (i > 1).sum(), f * True, i.float() / 2,
-            torch.tensor([True, False]).sum()]
+    return [
+        i + 1.5,
+        i / 2,
+        i * 2,
+        i + i,
+        f + f.double(),
+        (i > 1).sum(),
+        f * True,
+        i.float() / 2,
+        torch.tensor([True, False]).sum(),
+    ]
 
 
 @idiom
 def floating_point_checks(torch, nn, F, optim):
-    return [torch.zeros(1).is_floating_point(), torch.zeros(1, dtype=torch.long).is_floating_point(),
-            torch.is_tensor(torch.zeros(1)), torch.is_floating_point(torch.zeros(1))]
+    return [
+        torch.zeros(1).is_floating_point(),
+        torch.zeros(1, dtype=torch.long).is_floating_point(),
+        torch.is_tensor(torch.zeros(1)),
+        torch.is_floating_point(torch.zeros(1)),
+    ]
 
 
 # ------------------------------------------------------------------ indexing
 @idiom
 def basic_indexing(torch, nn, F, optim):
     x = torch.arange(24.0).reshape(2, 3, 4)
-    return [x[0], x[:, 1], x[1:3], x[..., ::2], x[-1], x[..., 0], x[None].shape, x[:, None].shape,
-            x[0, 1, 2], x[:, -1, :], x[0][1]]
+    return [
+        x[0],
+        x[:, 1],
+        x[1:3],
+        x[..., ::2],
+        x[-1],
+        x[..., 0],
+        x[None].shape,
+        x[:, None].shape,
+        x[0, 1, 2],
+        x[:, -1, :],
+        x[0][1],
+    ]
 
 
 @idiom
@@ -138,8 +209,19 @@ def setitem(torch, nn, F, optim):
 @idiom
 def size_queries(torch, nn, F, optim):
     x = torch.zeros(2, 3, 4)
-    return [x.shape[-1], x.size(), x.size(0), x.size(-1), x.dim(), x.ndim, x.numel(), len(x),
-            tuple(x.shape), x.shape == (2, 3, 4), list(x.shape)]
+    return [
+        x.shape[-1],
+        x.size(),
+        x.size(0),
+        x.size(-1),
+        x.dim(),
+        x.ndim,
+        x.numel(),
+        len(x),
+        tuple(x.shape),
+        x.shape == (2, 3, 4),
+        list(x.shape),
+    ]
 
 
 # ------------------------------------------------------------------ shapes
@@ -150,198 +232,98 @@ def reshape_view(torch, nn, F, optim):
     y = x.view(B, T, C)
     heads = y.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)
     back = heads.transpose(1, 2).contiguous().view(B, T, C)
-    return [x.reshape(4, -1), x.view(-1, 6), heads, back, x.reshape(2, 3, 4).reshape(-1),
-            x.view(2, 12).is_contiguous(), heads.is_contiguous(), y.view_as(torch.zeros(6, 4))]
+    return [
+        x.reshape(4, -1),
+        x.view(-1, 6),
+        heads,
+        back,
+        x.reshape(2, 3, 4).reshape(-1),
+        x.view(2, 12).is_contiguous(),
+        heads.is_contiguous(),
+        y.view_as(torch.zeros(6, 4)),
+    ]
 
 
 @idiom
 def permute_transpose(torch, nn, F, optim):
     x = torch.arange(24.0).reshape(2, 3, 4)
     m = x[0]
-    return [x.permute(2, 0, 1), x.transpose(0, 2), m.T, m.t(), x.mT, x.permute(0, 2, 1).shape,
-            torch.transpose(x, 1, 2)]
+    return [
+        x.permute(2, 0, 1),
+        x.transpose(0, 2),
+        m.T,
+        m.t(),
+        x.mT,
+        x.permute(0, 2, 1).shape,
+        torch.transpose(x, 1, 2),
+    ]
 
 
 @idiom
 def squeeze_unsqueeze(torch, nn, F, optim):
     x = torch.zeros(1, 3, 1)
-    return [x.squeeze().shape, x.squeeze(0).shape, x.squeeze(-1).shape, x.unsqueeze(0).shape,
-            x.unsqueeze(-1).shape, torch.unsqueeze(x, 1).shape, torch.squeeze(x).shape]
+    return [
+        x.squeeze().shape,
+        x.squeeze(0).shape,
+        x.squeeze(-1).shape,
+        x.unsqueeze(0).shape,
+        x.unsqueeze(-1).shape,
+        torch.unsqueeze(x, 1).shape,
+        torch.squeeze(x).shape,
+    ]
 
 
 @idiom
 def expand_repeat(torch, nn, F, optim):
     x = torch.tensor([[1.0], [2.0]])
-    return [x.expand(2, 3), x.expand(-1, 4), x.expand_as(torch.zeros(2, 5)), x.repeat(2, 3),
-            x.expand(3, 2, 2).shape]
+    return [
+        x.expand(2, 3),
+        x.expand(-1, 4),
+        x.expand_as(torch.zeros(2, 5)),
+        x.repeat(2, 3),
+        x.expand(3, 2, 2).shape,
+    ]
 
 
 @idiom
 def cat_stack(torch, nn, F, optim):
     a = torch.arange(6.0).reshape(2, 3)
     b = -a
-    return [torch.cat([a, b]), torch.cat((a, b), dim=-1), torch.stack([a, b]),
-            torch.stack([a, b], dim=1), torch.cat([a, b], 1).shape, torch.stack((a[0], b[0]), -1)]
+    return [
+        torch.cat([a, b]),
+        torch.cat((a, b), dim=-1),
+        torch.stack([a, b]),
+        torch.stack([a, b], dim=1),
+        torch.cat([a, b], 1).shape,
+        torch.stack((a[0], b[0]), -1),
+    ]
 
 
 @idiom
 def split_chunk(torch, nn, F, optim):
     x = torch.arange(12.0).reshape(2, 6)
     q, k, v = x.split(2, dim=1)  # nanoGPT's qkv split
-    return [q, k, v, list(x.split([1, 5], dim=-1)), list(x.chunk(3, dim=1)),
-            list(torch.chunk(x, 2)), list(x.unbind(0)), list(torch.split(x, 4, dim=1))]
+    return [
+        q,
+        k,
+        v,
+        list(x.split([1, 5], dim=-1)),
+        list(x.chunk(3, dim=1)),
+        list(torch.chunk(x, 2)),
+        list(x.unbind(0)),
+        list(torch.split(x, 4, dim=1)),
+    ]
 
 
 @idiom
 def flatten(torch, nn, F, optim):
     x = torch.zeros(2, 3, 4)
-    return [x.flatten().shape, x.flatten(1).shape, torch.flatten(x, start_dim=0, end_dim=1).shape,
-            x.flatten(start_dim=1)]
-
-
-# ------------------------------------------------------------------ reductions
-@idiom
-def sum_mean(torch, nn, F, optim):
-    x = torch.arange(24.0).reshape(2, 3, 4)
-    return [x.sum(), x.sum(dim=1), x.sum(-1, keepdim=True), x.sum(dim=(0, 2)), x.mean(),
-            x.mean(dim=-1, keepdim=True), torch.sum(x, 0), torch.mean(x, dim=[1, 2]),
-            torch.arange(4).sum()]
-
-
-@idiom
-def max_min_with_indices(torch, nn, F, optim):
-    x = torch.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
-    values, indices = x.max(dim=1)
-    out = torch.max(x, dim=0, keepdim=True)
-    return [values, indices, out.values, out.indices, x.max(), x.min(), x.min(dim=-1)[1],
-            torch.max(x, torch.full_like(x, 3.0)), torch.min(x, 1).values]
-
-
-@idiom
-def argmax_argmin(torch, nn, F, optim):
-    x = torch.tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
-    return [x.argmax(), x.argmax(dim=-1), torch.argmax(x, dim=0, keepdim=True), x.argmin(1)]
-
-
-@idiom
-def var_std(torch, nn, F, optim):
-    x = torch.tensor([[1.0, 2.0, 4.0], [3.0, 7.0, 8.0]])
-    return [x.var(), x.std(), x.var(dim=0, unbiased=False), x.std(dim=1, correction=0),
-            x.var(-1, keepdim=True), torch.var(x, dim=1), torch.std(x, 0, unbiased=True),
-            x.var(dim=1, correction=1)]
-
-
-@idiom
-def misc_reductions(torch, nn, F, optim):
-    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    return [torch.logsumexp(x, dim=-1), x.prod(), x.cumsum(dim=0), x.sum().item(),
-            x.norm(), (x > 2).any(), (x > 0).all(dim=1), x.abs().max().item()]
-
-
-# ------------------------------------------------------------------ elementwise
-@idiom
-def clamp_forms(torch, nn, F, optim):
-    x = torch.tensor([-2.0, -0.5, 0.5, 2.0])
-    return [x.clamp(min=0), x.clamp(-1, 1), x.clamp(max=0.0), torch.clamp(x, min=-1.0),
-            x.clamp_min(0.0), x.clamp_max(1.0), torch.clip(x, -1, 1)]
-
-
-@idiom
-def where_masked_fill(torch, nn, F, optim):
-    x = torch.tensor([[1.0, -2.0], [3.0, -4.0]])
-    y = x.clone()
-    y.masked_fill_(y < 0, 0.0)
-    return [torch.where(x > 0, x, torch.zeros_like(x)), torch.where(x > 0, x, 0.0),
-            x.masked_fill(x < 0, float("-inf")), y, torch.where(x > 0)[1]]
-
-
-@idiom
-def math_functions(torch, nn, F, optim):
-    x = torch.tensor([0.5, 1.0, 2.0])
-    return [x.pow(2), x ** 2, 2 ** x, x ** 0.5, x.sqrt(), x.rsqrt(), x.exp(), x.log(), (-x).abs(),
-            x.neg(), -x, 1 / x, torch.exp(x), torch.log(x), torch.sqrt(x), torch.pow(x, 3),
-            torch.abs(-x), x.reciprocal(), x.square(), x.log1p(), torch.sin(x), x.cos()]
-
-
-@idiom
-def activations(torch, nn, F, optim):
-    x = torch.tensor([[-1.0, 0.0, 2.0], [0.5, -3.0, 1.0]])
-    return [x.tanh(), torch.tanh(x), x.sigmoid(), torch.sigmoid(x), torch.relu(x), F.relu(x),
-            F.gelu(x), F.gelu(x, approximate="tanh"), F.silu(x), x.relu(), torch.softmax(x, -1)]
-
-
-@idiom
-def softmax_forms(torch, nn, F, optim):
-    x = torch.tensor([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]])
-    return [F.softmax(x, dim=-1), x.softmax(-1), torch.softmax(x, dim=0), F.log_softmax(x, dim=1),
-            x.log_softmax(dim=-1), F.softmax(x, dim=-1).sum(-1)]
-
-
-@idiom
-def comparisons_and_logic(torch, nn, F, optim):
-    a = torch.tensor([1.0, 2.0, 3.0])
-    b = torch.tensor([1.0, 0.0, 3.0])
-    return [a > 1, a == b, a != b, a >= b, (a > 1).float().mean(), (a == b).sum().item(),
-            torch.eq(a, b), a.eq(b), a.ne(b), a.gt(1), a.lt(b), (a > 1) & (b > 0), (a > 2) | (b > 2),
-            ~(a > 1), torch.logical_not(a > 1), torch.equal(a, a.clone())]
-
-
-@idiom
-def inplace_ops(torch, nn, F, optim):
-    x = torch.zeros(3)
-    x.add_(1)
-    x.mul_(2)
-    x += 1
-    x *= 2
-    x -= 0.5
-    x /= 2
-    y = torch.ones(2)
-    y.zero_()
-    z = torch.empty(2).fill_(3.0)
-    w = torch.tensor([-2.0, 0.5, 2.0]).clamp_(0, 1)
-    c = torch.zeros(3).copy_(x)
-    s = torch.ones(2)
-    s.sub_(torch.ones(2), alpha=0.5)
-    return [x, y, z, w, c, s, torch.ones(2).add_(torch.ones(2), alpha=2)]
-
-
-@idiom
-def scalar_arithmetic(torch, nn, F, optim):
-    t = torch.tensor(3.0)
-    return [t + 1, 1 - t, t / 2, 2 / t, t * t, t ** 2, -t, t // 2, t % 2, torch.maximum(t, t - 1)]
-
-
-@idiom
-def add_sub_mul_functions(torch, nn, F, optim):
-    a = torch.tensor([1.0, 2.0])
-    b = torch.tensor([3.0, 4.0])
-    return [torch.add(a, b), torch.add(a, b, alpha=2), torch.sub(a, b), torch.mul(a, 2),
-            torch.div(a, b), a.add(b), a.mul(b), a.sub(1), a.div(2), torch.neg(a), a.addcmul(a, b)]
-
-
-# ------------------------------------------------------------------ matmul
-@idiom
-def matmul_forms(torch, nn, F, optim):
-    a = torch.arange(6.0).reshape(2, 3)
-    b = torch.arange(12.0).reshape(3, 4)
-    batch = torch.arange(24.0).reshape(2, 3, 4)
-    w = torch.ones(5, 4)
-    return [a @ b, torch.matmul(a, b), torch.mm(a, b), a.mm(b), torch.bmm(batch, batch.transpose(1, 2)),
-            batch @ w.T, torch.ones(3) @ b, a @ torch.ones(3), torch.matmul(batch, torch.ones(4, 2))]
-
-
-@idiom
-def matmul_shape_error(torch, nn, F, optim):
-    return torch.ones(2, 3) @ torch.ones(4, 5)
-
-
-matmul_shape_error = idiom(matmul_shape_error.fn, raises=RuntimeError)
-
-
-@idiom
-def einsum_attention(torch, nn, F, optim):
-    q = torch.arange(24.0).reshape(2, 3, 4) / 10
-    return [torch.einsum("bij,bkj->bik", q, q), torch.einsum("ij->ji", q[0]), torch.einsum("i,i->", q[0, 0], q[0, 1])]
+    return [
+        x.flatten().shape,
+        x.flatten(1).shape,
+        torch.flatten(x, start_dim=0, end_dim=1).shape,
+        x.flatten(start_dim=1),
+    ]
 
 
 IDIOMS = params(globals())

@@ -21,16 +21,20 @@ def _tiny_gpt(torch, nn, F, vocab=7, n_embd=4, block_size=5):
     class TinyGPT(nn.Module):
         def __init__(self):
             super().__init__()
-            self.transformer = nn.ModuleDict(dict(
-                wte=nn.Embedding(vocab, n_embd),
-                wpe=nn.Embedding(block_size, n_embd),
-                ln_f=nn.LayerNorm(n_embd),
-            ))
+            self.transformer = nn.ModuleDict(
+                dict(
+                    wte=nn.Embedding(vocab, n_embd),
+                    wpe=nn.Embedding(block_size, n_embd),
+                    ln_f=nn.LayerNorm(n_embd),
+                )
+            )
             self.c_attn = nn.Linear(n_embd, 3 * n_embd)
             self.lm_head = nn.Linear(n_embd, vocab, bias=False)
             self.transformer.wte.weight = self.lm_head.weight  # weight tying
-            self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size))
-                                 .view(1, 1, block_size, block_size))
+            self.register_buffer(
+                "bias",
+                torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size),
+            )
             with torch.no_grad():
                 for i, p in enumerate(self.parameters()):
                     p.copy_(ramp(torch, *p.shape) * (1 + i / 10))
@@ -47,7 +51,9 @@ def _tiny_gpt(torch, nn, F, vocab=7, n_embd=4, block_size=5):
             if targets is None:
                 return self.lm_head(x[:, [-1], :]), None
             logits = self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1
+            )
             return logits, loss
 
     return TinyGPT()
@@ -60,7 +66,14 @@ def gpt_forward_backward(torch, nn, F, optim):
     logits, loss = model(idx, torch.tensor([[2, 3, 4, -1], [6, 5, 1, 0]]))
     loss.backward()
     last, none = model(idx)
-    return [logits, loss, last, none, model.lm_head.weight.grad, model.transformer.wte.weight is model.lm_head.weight]
+    return [
+        logits,
+        loss,
+        last,
+        none,
+        model.lm_head.weight.grad,
+        model.transformer.wte.weight is model.lm_head.weight,
+    ]
 
 
 @idiom
@@ -90,8 +103,12 @@ def configure_optimizers(torch, nn, F, optim):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-    return [sum(p.numel() for p in decay_params), sum(p.numel() for p in nodecay_params),
-            model.c_attn.weight, loss]
+    return [
+        sum(p.numel() for p in decay_params),
+        sum(p.numel() for p in nodecay_params),
+        model.c_attn.weight,
+        loss,
+    ]
 
 
 @idiom
@@ -153,7 +170,11 @@ def estimate_loss(torch, nn, F, optim):
         for split in ["train", "val"]:
             losses = torch.zeros(3)
             for k in range(3):
-                idx = torch.tensor([[k, 1, 2], [3, k, 5]]) if split == "train" else torch.tensor([[k, 6, 6]])
+                idx = (
+                    torch.tensor([[k, 1, 2], [3, k, 5]])
+                    if split == "train"
+                    else torch.tensor([[k, 6, 6]])
+                )
                 _, loss = model(idx, idx)
                 losses[k] = loss.item()
             out[split] = losses.mean()
@@ -161,7 +182,11 @@ def estimate_loss(torch, nn, F, optim):
         return out
 
     losses = estimate()
-    return [losses, model.training, f"step 0: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}"]
+    return [
+        losses,
+        model.training,
+        f"step 0: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}",
+    ]
 
 
 @idiom
@@ -170,8 +195,10 @@ def get_batch(torch, nn, F, optim):
     block_size, batch_size = 8, 4
     torch.manual_seed(0)
     ix = torch.randint(len(data) - block_size, (batch_size,))
-    x = torch.stack([torch.from_numpy((data[i:i + block_size]).astype(np.int64)) for i in ix])
-    y = torch.stack([torch.from_numpy((data[i + 1:i + 1 + block_size]).astype(np.int64)) for i in ix])
+    x = torch.stack([torch.from_numpy((data[i : i + block_size]).astype(np.int64)) for i in ix])
+    y = torch.stack(
+        [torch.from_numpy((data[i + 1 : i + 1 + block_size]).astype(np.int64)) for i in ix]
+    )
     return [Shape(x), Shape(y), bool(((y - x) == 1).all()), x.dtype]
 
 
@@ -182,29 +209,42 @@ def checkpoint_save_load(torch, nn, F, optim, tmp):
     _, loss = model(torch.tensor([[1, 2]]), torch.tensor([[2, 3]]))
     loss.backward()
     opt.step()
-    checkpoint = {"model": model.state_dict(), "optimizer": opt.state_dict(), "iter_num": 5,
-                  "best_val_loss": 1.5, "config": {"n_embd": 4, "bias": True}}
+    checkpoint = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "iter_num": 5,
+        "best_val_loss": 1.5,
+        "config": {"n_embd": 4, "bias": True},
+    }
     torch.save(checkpoint, str(tmp / "ckpt.pt"))
     ck = torch.load(str(tmp / "ckpt.pt"), map_location="cpu" if torch.__name__ == "torch" else None)
     state_dict = {("_orig_mod." + k): v for k, v in ck["model"].items()}
     unwanted_prefix = "_orig_mod."
-    for k, v in list(state_dict.items()):
+    for k, _v in list(state_dict.items()):  # nanoGPT's loop, as written there
         if k.startswith(unwanted_prefix):
-            state_dict[k[len(unwanted_prefix):]] = state_dict.pop(k)
+            state_dict[k[len(unwanted_prefix) :]] = state_dict.pop(k)
     fresh = _tiny_gpt(torch, nn, F)
     fresh.load_state_dict(state_dict)
     opt2 = optim.AdamW(fresh.parameters(), lr=1e-3)
     opt2.load_state_dict(ck["optimizer"])
-    return [ck["iter_num"], ck["best_val_loss"], ck["config"], fresh.c_attn.weight,
-            sorted(ck["model"].keys())]
+    return [
+        ck["iter_num"],
+        ck["best_val_loss"],
+        ck["config"],
+        fresh.c_attn.weight,
+        sorted(ck["model"].keys()),
+    ]
 
 
 @idiom
 def crop_block_size(torch, nn, F, optim):
     model = _tiny_gpt(torch, nn, F)
     model.transformer.wpe.weight = nn.Parameter(model.transformer.wpe.weight[:3])
-    return [model.transformer.wpe.weight.shape, model.transformer.wpe.weight.is_leaf,
-            model(torch.tensor([[1, 2, 3]]))[0]]
+    return [
+        model.transformer.wpe.weight.shape,
+        model.transformer.wpe.weight.is_leaf,
+        model(torch.tensor([[1, 2, 3]]))[0],
+    ]
 
 
 @idiom
@@ -215,7 +255,11 @@ def init_by_name(torch, nn, F, optim):
         if pn.endswith("c_attn.weight"):
             torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * 2))
     w = model.c_attn.weight
-    return [Shape(w), bool(w.std() < 0.05), f"number of parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M"]
+    return [
+        Shape(w),
+        bool(w.std() < 0.05),
+        f"number of parameters: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M",
+    ]
 
 
 # ------------------------------------------------------------------ micrograd
@@ -238,13 +282,13 @@ def micrograd_more_ops(torch, nn, F, optim):
     a.requires_grad = True
     b.requires_grad = True
     c = a + b
-    d = a * b + b ** 3
+    d = a * b + b**3
     c = c + c + 1
     c = c + 1 + c + (-a)
     d = d + d * 2 + (b + a).relu()
     d = d + 3 * d + (b - a).relu()
     e = c - d
-    f = e ** 2
+    f = e**2
     g = f / 2.0
     g = g + 10.0 / f
     g.backward()
@@ -255,20 +299,38 @@ def micrograd_more_ops(torch, nn, F, optim):
 def zero_dim_scalars(torch, nn, F, optim):
     a = torch.tensor(2.0, requires_grad=True)
     b = torch.tensor(-3.0, requires_grad=True)
-    c = (a * b + a ** 2).tanh()
+    c = (a * b + a**2).tanh()
     c.backward()
-    return [c, float(c), c.item(), c.ndim, c.shape, c.shape == (), a.grad.item(), b.grad, a.dim(),
-            c.numel(), int(torch.tensor(5)), a.data]
+    return [
+        c,
+        float(c),
+        c.item(),
+        c.ndim,
+        c.shape,
+        c.shape == (),
+        a.grad.item(),
+        b.grad,
+        a.dim(),
+        c.numel(),
+        int(torch.tensor(5)),
+        a.data,
+    ]
 
 
 @idiom
 def printing_and_formatting(torch, nn, F, optim):
     loss = torch.tensor(2.718281)
     t = torch.tensor([1.0, 2.5])
-    return [f"{loss.item():.4f}", f"{loss:.4f}", f"loss {loss.item():.3f}",
-            str(t).startswith("tensor([1.0000, 2.5000]"), repr(t).startswith("tensor([1.0000, 2.5000]"),
-            str(torch.tensor([1, 2])).startswith("tensor([1, 2]"), f"{t.shape}" in ("torch.Size([2])", "(2,)"),
-            str(torch.tensor(3.5)).startswith("tensor(3.5000")]
+    return [
+        f"{loss.item():.4f}",
+        f"{loss:.4f}",
+        f"loss {loss.item():.3f}",
+        str(t).startswith("tensor([1.0000, 2.5000]"),
+        repr(t).startswith("tensor([1.0000, 2.5000]"),
+        str(torch.tensor([1, 2])).startswith("tensor([1, 2]"),
+        f"{t.shape}" in ("torch.Size([2])", "(2,)"),
+        str(torch.tensor(3.5)).startswith("tensor(3.5000"),
+    ]
 
 
 IDIOMS = params(globals())

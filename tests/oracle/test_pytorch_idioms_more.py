@@ -18,21 +18,39 @@ pytestmark = pytest.mark.oracle
 @idiom
 def closeness(torch, nn, F, optim):
     a = torch.tensor([1.0, 2.0])
-    return [torch.allclose(a, a + 1e-9), torch.allclose(a, a + 1), torch.isclose(a, a + 1e-3, atol=1e-2),
-            a.allclose(a), torch.isnan(torch.tensor([float("nan"), 1.0])), torch.isinf(a / 0)]
+    return [
+        torch.allclose(a, a + 1e-9),
+        torch.allclose(a, a + 1),
+        torch.isclose(a, a + 1e-3, atol=1e-2),
+        a.allclose(a),
+        torch.isnan(torch.tensor([float("nan"), 1.0])),
+        torch.isinf(a / 0),
+    ]
 
 
 @idiom
 def to_python(torch, nn, F, optim):
     x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     n = x.numpy()
-    return [x.tolist(), x.sum().item(), float(x[0, 0]), int(x[1, 1]), bool(x[0, 0] > 0),
-            n.shape, str(n.dtype), torch.tensor(7).item(), x[0].tolist(), x.max().item()]
+    return [
+        x.tolist(),
+        x.sum().item(),
+        float(x[0, 0]),
+        int(x[1, 1]),
+        bool(x[0, 0] > 0),
+        n.shape,
+        str(n.dtype),
+        torch.tensor(7).item(),
+        x[0].tolist(),
+        x.max().item(),
+    ]
 
 
 @idiom
 def sort_topk_multinomial(torch, nn, F, optim):
-    x = torch.tensor([[0.1, 0.5, 0.2, 0.9], [0.3, 0.35, 0.7, 0.0]])  # no ties: their order is unspecified
+    x = torch.tensor(
+        [[0.1, 0.5, 0.2, 0.9], [0.3, 0.35, 0.7, 0.0]]
+    )  # no ties: their order is unspecified
     v, i = torch.topk(x, 2)
     s = torch.sort(x, dim=-1, descending=True)
     torch.manual_seed(0)
@@ -43,8 +61,12 @@ def sort_topk_multinomial(torch, nn, F, optim):
 @idiom
 def tril_triu(torch, nn, F, optim):
     T = 4
-    return [torch.tril(torch.ones(T, T)), torch.ones(T, T).triu(diagonal=1),
-            torch.tril(torch.ones(T, T)).view(1, 1, T, T).shape, torch.triu(torch.ones(3, 3), -1)]
+    return [
+        torch.tril(torch.ones(T, T)),
+        torch.ones(T, T).triu(diagonal=1),
+        torch.tril(torch.ones(T, T)).view(1, 1, T, T).shape,
+        torch.triu(torch.ones(3, 3), -1),
+    ]
 
 
 @idiom
@@ -59,16 +81,27 @@ def clone_detach(torch, nn, F, optim):
 @idiom
 def device_and_to(torch, nn, F, optim):
     x = torch.ones(2)
-    return [x.to(x.device), x.to(torch.float64), x.to(x), x.device == x.to(x.device).device,
-            x.cpu(), x.float().dtype]
+    return [
+        x.to(x.device),
+        x.to(torch.float64),
+        x.to(x),
+        x.device == x.to(x.device).device,
+        x.cpu(),
+        x.float().dtype,
+    ]
 
 
 @idiom
 def gather_scatter(torch, nn, F, optim):
     x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     idx = torch.tensor([[2], [0]])
-    return [x.gather(1, idx), torch.gather(x, 1, idx), torch.zeros(2, 3).scatter(1, idx, 1.0),
-            F.one_hot(torch.tensor([0, 2]), num_classes=3), x.index_select(1, torch.tensor([0, 2]))]
+    return [
+        x.gather(1, idx),
+        torch.gather(x, 1, idx),
+        torch.zeros(2, 3).scatter(1, idx, 1.0),
+        F.one_hot(torch.tensor([0, 2]), num_classes=3),
+        x.index_select(1, torch.tensor([0, 2])),
+    ]
 
 
 # ------------------------------------------------------------------ errors
@@ -137,8 +170,14 @@ def accuracy_and_metrics(torch, nn, F, optim):
     y = torch.tensor([2, 0, 2, 1, 2, 2])
     pred = logits.argmax(1)
     correct = (pred == y).sum().item()
-    return [pred, correct, correct / len(y), (pred == y).float().mean().item(),
-            torch.sum(pred == y).item(), f"acc {100.0 * correct / len(y):.1f}%"]
+    return [
+        pred,
+        correct,
+        correct / len(y),
+        (pred == y).float().mean().item(),
+        torch.sum(pred == y).item(),
+        f"acc {100.0 * correct / len(y):.1f}%",
+    ]
 
 
 @idiom
@@ -146,7 +185,11 @@ def sequential_from_ordered_dict(torch, nn, F, optim):
     model = nn.Sequential(OrderedDict([("fc", linear(torch, nn, 3, 2)), ("act", nn.Tanh())]))
     model.add_module("out", linear(torch, nn, 2, 1))
     model.register_parameter("scale", nn.Parameter(torch.ones(1)))
-    return [model(ramp(torch, 2, 3)), [n for n, _ in model.named_parameters()], model.fc.out_features]
+    return [
+        model(ramp(torch, 2, 3)),
+        [n for n, _ in model.named_parameters()],
+        model.fc.out_features,
+    ]
 
 
 @idiom
@@ -200,7 +243,11 @@ def grouped_query_repeat(torch, nn, F, optim):
     kv = ramp(torch, 1, 2, 3, 4)  # (B, n_kv_heads, T, hs)
     n_rep = 2
     expanded = kv[:, :, None, :, :].expand(1, 2, n_rep, 3, 4).reshape(1, 4, 3, 4)
-    return [kv.repeat_interleave(n_rep, dim=1), expanded, torch.repeat_interleave(kv, 2, dim=2).shape]
+    return [
+        kv.repeat_interleave(n_rep, dim=1),
+        expanded,
+        torch.repeat_interleave(kv, 2, dim=2).shape,
+    ]
 
 
 # ------------------------------------------------------------ device checks
@@ -208,7 +255,12 @@ def grouped_query_repeat(torch, nn, F, optim):
 def device_selection(torch, nn, F, optim):
     device = "cuda" if torch.cuda.is_available() else None
     x = torch.ones(2, device=device) if device else torch.ones(2)
-    return [torch.cuda.is_available(), torch.cuda.device_count(), x, x.device == torch.ones(1).device]
+    return [
+        torch.cuda.is_available(),
+        torch.cuda.device_count(),
+        x,
+        x.device == torch.ones(1).device,
+    ]
 
 
 @idiom
@@ -245,8 +297,13 @@ def random_inplace_and_bernoulli(torch, nn, F, optim):
     b = torch.bernoulli(torch.full((1000,), 0.5))
     g = torch.Generator().manual_seed(42)
     r = torch.randn(3, generator=g)
-    return [bool((u.abs() <= 1).all()), Shape(b), 300 < int(b.sum()) < 700, Shape(r),
-            bool((torch.rand(()) < 1.0).item())]
+    return [
+        bool((u.abs() <= 1).all()),
+        Shape(b),
+        300 < int(b.sum()) < 700,
+        Shape(r),
+        bool((torch.rand(()) < 1.0).item()),
+    ]
 
 
 IDIOMS = params(globals())

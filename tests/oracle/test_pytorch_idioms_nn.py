@@ -28,7 +28,7 @@ def backward_and_grad(torch, nn, F, optim):
 def grad_accumulates_and_zeroes(torch, nn, F, optim):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (3 * x).sum().backward()
-    (x ** 2).sum().backward()
+    (x**2).sum().backward()
     first = x.grad.clone()
     x.grad.zero_()
     after_zero = x.grad.clone()
@@ -49,8 +49,13 @@ def no_grad_forms(torch, nn, F, optim):
 
     with torch.set_grad_enabled(False):
         z = x + 1
-    return [y.requires_grad, double(x).requires_grad, z.requires_grad, torch.is_grad_enabled(),
-            (x * 2).requires_grad]
+    return [
+        y.requires_grad,
+        double(x).requires_grad,
+        z.requires_grad,
+        torch.is_grad_enabled(),
+        (x * 2).requires_grad,
+    ]
 
 
 @idiom
@@ -60,8 +65,14 @@ def detach_and_requires_grad(torch, nn, F, optim):
     y = torch.zeros(2)
     y.requires_grad = True
     w = torch.ones(2).requires_grad_(True)
-    return [x.requires_grad, y.requires_grad, w.requires_grad, (x * 2).detach().requires_grad,
-            x.detach().is_leaf, torch.ones(1, requires_grad=False).requires_grad]
+    return [
+        x.requires_grad,
+        y.requires_grad,
+        w.requires_grad,
+        (x * 2).detach().requires_grad,
+        x.detach().is_leaf,
+        torch.ones(1, requires_grad=False).requires_grad,
+    ]
 
 
 @idiom
@@ -69,14 +80,14 @@ def retain_grad_of_intermediate(torch, nn, F, optim):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     h = x * 3
     h.retain_grad()
-    (h ** 2).sum().backward()
+    (h**2).sum().backward()
     return [h.grad, x.grad]
 
 
 @idiom
 def autograd_grad(torch, nn, F, optim):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = (x ** 3).sum()
+    y = (x**3).sum()
     (g,) = torch.autograd.grad(y, x, create_graph=True)
     (h,) = torch.autograd.grad(g.sum(), x)
     return [g.detach(), h, x.grad]
@@ -131,8 +142,15 @@ def grad_to_python(torch, nn, F, optim):
 def linear_layer(torch, nn, F, optim):
     lin = linear(torch, nn, 3, 2)
     x = ramp(torch, 4, 3)
-    return [lin(x), lin.weight.shape, lin.bias.shape, lin.in_features, lin.out_features,
-            F.linear(x, lin.weight, lin.bias), nn.Linear(3, 2, bias=False).bias]
+    return [
+        lin(x),
+        lin.weight.shape,
+        lin.bias.shape,
+        lin.in_features,
+        lin.out_features,
+        F.linear(x, lin.weight, lin.bias),
+        nn.Linear(3, 2, bias=False).bias,
+    ]
 
 
 @idiom
@@ -141,15 +159,27 @@ def embedding_layer(torch, nn, F, optim):
     with torch.no_grad():
         emb.weight.copy_(ramp(torch, 5, 3))
     idx = torch.tensor([[0, 4], [2, 2]])
-    return [emb(idx), emb.weight.shape, emb.num_embeddings, emb.embedding_dim, F.embedding(idx, emb.weight)]
+    return [
+        emb(idx),
+        emb.weight.shape,
+        emb.num_embeddings,
+        emb.embedding_dim,
+        F.embedding(idx, emb.weight),
+    ]
 
 
 @idiom
 def layer_norm(torch, nn, F, optim):
     ln = nn.LayerNorm(4)
     x = ramp(torch, 2, 4) * torch.tensor([1.0, 3.0, -2.0, 5.0])
-    return [ln(x), ln.weight, ln.bias, F.layer_norm(x, (4,)), nn.LayerNorm(4, bias=False).bias,
-            nn.LayerNorm(4, eps=1e-6)(x)]
+    return [
+        ln(x),
+        ln.weight,
+        ln.bias,
+        F.layer_norm(x, (4,)),
+        nn.LayerNorm(4, bias=False).bias,
+        nn.LayerNorm(4, eps=1e-6)(x),
+    ]
 
 
 @idiom
@@ -160,8 +190,15 @@ def dropout_train_eval(torch, nn, F, optim):
     y = drop(x)
     kept = y[y != 0]
     drop.eval()
-    return [Shape(y), bool((kept == 2.0).all()), 350 < int((y == 0).sum()) < 650, drop(x),
-            F.dropout(x, p=0.5, training=False), drop.training, nn.Dropout(p=0.0)(x)]
+    return [
+        Shape(y),
+        bool((kept == 2.0).all()),
+        350 < int((y == 0).sum()) < 650,
+        drop(x),
+        F.dropout(x, p=0.5, training=False),
+        drop.training,
+        nn.Dropout(p=0.0)(x),
+    ]
 
 
 @idiom
@@ -206,9 +243,15 @@ class _Net:
 def custom_module(torch, nn, F, optim):
     net = _Net.build(torch, nn)
     x = ramp(torch, 2, 3)
-    return [net(x), net.forward(x), [n for n, _ in net.named_parameters()],
-            sum(p.numel() for p in net.parameters()), [n for n, _ in net.named_buffers()],
-            [n for n, _ in net.named_children()], [n for n, _ in net.named_modules()]]
+    return [
+        net(x),
+        net.forward(x),
+        [n for n, _ in net.named_parameters()],
+        sum(p.numel() for p in net.parameters()),
+        [n for n, _ in net.named_buffers()],
+        [n for n, _ in net.named_children()],
+        [n for n, _ in net.named_modules()],
+    ]
 
 
 @idiom
@@ -220,8 +263,13 @@ def state_dict_round_trip(torch, nn, F, optim):
     sd = a.state_dict()
     b.load_state_dict(sd)
     result = b.load_state_dict({k: v for k, v in sd.items() if k != "scale"}, strict=False)
-    return [list(sd.keys()), b.fc1.weight, sd["fc1.bias"], list(result.missing_keys),
-            list(result.unexpected_keys)]
+    return [
+        list(sd.keys()),
+        b.fc1.weight,
+        sd["fc1.bias"],
+        list(result.missing_keys),
+        list(result.unexpected_keys),
+    ]
 
 
 @idiom(raises=RuntimeError)
@@ -244,8 +292,13 @@ def apply_init(torch, nn, F, optim):
     torch.nn.init.ones_(model[2].weight)
     torch.nn.init.constant_(model[3].bias, 0.5)
     nn.init.xavier_uniform_(model[0].weight)
-    return [model[0].bias, model[2].weight, model[3].bias, Shape(model[0].weight),
-            float(model[0].weight.abs().max()) <= (6 / 7) ** 0.5]
+    return [
+        model[0].bias,
+        model[2].weight,
+        model[3].bias,
+        Shape(model[0].weight),
+        float(model[0].weight.abs().max()) <= (6 / 7) ** 0.5,
+    ]
 
 
 @idiom
@@ -276,15 +329,30 @@ def freeze_parameters(torch, nn, F, optim):
 def parameter_basics(torch, nn, F, optim):
     p = nn.Parameter(torch.zeros(3))
     q = nn.Parameter(torch.ones(2), requires_grad=False)
-    return [p, p.is_leaf, isinstance(p, torch.Tensor), isinstance(p, nn.Parameter), q.requires_grad,
-            (p + 1).requires_grad]
+    return [
+        p,
+        p.is_leaf,
+        isinstance(p, torch.Tensor),
+        isinstance(p, nn.Parameter),
+        q.requires_grad,
+        (p + 1).requires_grad,
+    ]
 
 
 @idiom
 def small_layers(torch, nn, F, optim):
     x = ramp(torch, 2, 3, 2)
-    return [nn.Identity()(x), nn.Flatten()(x), nn.GELU(approximate="tanh")(x), nn.Softmax(dim=-1)(x),
-            nn.ReLU()(x), nn.Tanh()(x), nn.Sigmoid()(x), nn.SiLU()(x), nn.LeakyReLU(0.1)(x)]
+    return [
+        nn.Identity()(x),
+        nn.Flatten()(x),
+        nn.GELU(approximate="tanh")(x),
+        nn.Softmax(dim=-1)(x),
+        nn.ReLU()(x),
+        nn.Tanh()(x),
+        nn.Sigmoid()(x),
+        nn.SiLU()(x),
+        nn.LeakyReLU(0.1)(x),
+    ]
 
 
 @idiom

@@ -17,12 +17,14 @@ pytestmark = pytest.mark.oracle
 def cross_entropy_forms(torch, nn, F, optim):
     logits = ramp(torch, 4, 5) * 3
     targets = torch.tensor([1, 0, 4, -1])
-    return [F.cross_entropy(logits, targets, ignore_index=-1),
-            F.cross_entropy(logits, targets.clamp(min=0)),
-            F.cross_entropy(logits, targets.clamp(min=0), reduction="sum"),
-            F.cross_entropy(logits, targets.clamp(min=0), reduction="none"),
-            F.cross_entropy(logits, targets.clamp(min=0), label_smoothing=0.1),
-            nn.CrossEntropyLoss(ignore_index=-1)(logits, targets)]
+    return [
+        F.cross_entropy(logits, targets, ignore_index=-1),
+        F.cross_entropy(logits, targets.clamp(min=0)),
+        F.cross_entropy(logits, targets.clamp(min=0), reduction="sum"),
+        F.cross_entropy(logits, targets.clamp(min=0), reduction="none"),
+        F.cross_entropy(logits, targets.clamp(min=0), label_smoothing=0.1),
+        nn.CrossEntropyLoss(ignore_index=-1)(logits, targets),
+    ]
 
 
 @idiom
@@ -38,16 +40,24 @@ def cross_entropy_sequence(torch, nn, F, optim):
 def regression_losses(torch, nn, F, optim):
     pred = ramp(torch, 3, 2)
     target = torch.ones(3, 2)
-    return [F.mse_loss(pred, target), nn.MSELoss()(pred, target), F.mse_loss(pred, target, reduction="sum"),
-            F.binary_cross_entropy_with_logits(pred, target * 0.5), nn.BCEWithLogitsLoss()(pred, target),
-            F.l1_loss(pred, target)]
+    return [
+        F.mse_loss(pred, target),
+        nn.MSELoss()(pred, target),
+        F.mse_loss(pred, target, reduction="sum"),
+        F.binary_cross_entropy_with_logits(pred, target * 0.5),
+        nn.BCEWithLogitsLoss()(pred, target),
+        F.l1_loss(pred, target),
+    ]
 
 
 @idiom
 def nll_loss_on_log_softmax(torch, nn, F, optim):
     logits = ramp(torch, 3, 4)
     targets = torch.tensor([0, 3, 1])
-    return [F.nll_loss(F.log_softmax(logits, dim=1), targets), nn.NLLLoss()(logits.log_softmax(-1), targets)]
+    return [
+        F.nll_loss(F.log_softmax(logits, dim=1), targets),
+        nn.NLLLoss()(logits.log_softmax(-1), targets),
+    ]
 
 
 # ------------------------------------------------------------------ optim
@@ -65,13 +75,19 @@ def _fit(torch, nn, opt_factory, steps=3):
 
 @idiom
 def sgd_momentum(torch, nn, F, optim):
-    return _fit(torch, nn, lambda m: optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01))
+    return _fit(
+        torch, nn, lambda m: optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    )
 
 
 @idiom
 def adam_and_adamw(torch, nn, F, optim):
     a = _fit(torch, nn, lambda m: optim.Adam(m.parameters(), lr=1e-2))
-    w = _fit(torch, nn, lambda m: optim.AdamW(m.parameters(), lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1))
+    w = _fit(
+        torch,
+        nn,
+        lambda m: optim.AdamW(m.parameters(), lr=1e-2, betas=(0.9, 0.95), weight_decay=0.1),
+    )
     return [a, w]
 
 
@@ -89,9 +105,11 @@ def param_groups(torch, nn, F, optim):
 @idiom
 def lr_schedulers(torch, nn, F, optim):
     lrs = []
-    for make in (lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
-                 lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=4),
-                 lambda o: optim.lr_scheduler.LambdaLR(o, lambda step: 1 / (step + 1))):
+    for make in (
+        lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+        lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=4),
+        lambda o: optim.lr_scheduler.LambdaLR(o, lambda step: 1 / (step + 1)),
+    ):
         opt = optim.SGD(linear(torch, nn, 2, 2).parameters(), lr=1.0)
         sched = make(opt)
         for _ in range(3):

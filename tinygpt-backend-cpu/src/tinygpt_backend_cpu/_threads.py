@@ -17,6 +17,8 @@ __all__ = ["govern", "stop_governing"]
 
 #: the governors of this process's backend instances (one per device, in practice one)
 _GOVERNORS: list[ThreadGovernor] = []
+#: whether this process registered `_one_thread_after_fork`
+_FORK_HANDLER = []
 
 
 def govern(backend: Any) -> ThreadGovernor:
@@ -25,6 +27,9 @@ def govern(backend: Any) -> ThreadGovernor:
 
     governor = ThreadGovernor(runtime.set_num_threads, limit=_omp_limit())
     _GOVERNORS.append(governor)
+    if not _FORK_HANDLER:
+        os.register_at_fork(after_in_child=_one_thread_after_fork)
+        _FORK_HANDLER.append(True)
     matmul = backend.matmul
 
     def governed_matmul(a: Any, b: Any) -> Any:
@@ -39,6 +44,16 @@ def stop_governing() -> None:
     """An explicit `set_num_threads` wins: the governors stop changing the count."""
     for governor in _GOVERNORS:
         governor.adaptive = False
+
+
+def _one_thread_after_fork() -> None:
+    """A forked child (a DataLoader worker, multiprocessing's default on Linux) runs its kernels
+    on one thread, for good: GNU OpenMP's thread pool does not survive fork, and a child's
+    first parallel kernel would wait forever for the parent's workers."""
+    from .native import runtime
+
+    stop_governing()
+    runtime.set_num_threads(1)
 
 
 def _omp_limit() -> int | None:

@@ -183,19 +183,6 @@ def arange(
     return tensor(values, dtype=dtype, device=device)
 
 
-def legacy_tensor(args: tuple[Any, ...], device: Any = None) -> Tensor:
-    """`Tensor(data)` / `Tensor(*sizes)` / `Tensor()`, as PyTorch's `torch.Tensor(...)`: always
-    float32; sizes give an uninitialized tensor (micrograd's tests use `torch.Tensor([-4.0])`)."""
-    if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-        return empty(*args, dtype=float32, device=device) if args else empty(0, device=device)
-    if len(args) != 1:
-        raise TypeError(
-            f"Tensor: expected data (a list, a number, an array) or int sizes, got {args!r}; "
-            "tg.tensor(data, dtype=...) is the usual way to make a tensor"
-        )
-    return tensor(args[0], dtype=float32, device=device)
-
-
 def linspace(
     start: float,
     end: float,
@@ -214,7 +201,7 @@ def linspace(
         raise ValueError(f"linspace: steps must be non-negative, got {steps}")
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     # subtle: the second half counts back from `end`, so both ends are exact (as PyTorch)
-    half = steps // 2
+    half = steps // 2 if steps > 1 else 1  # one step: [start], as PyTorch
     values = [start + i * step if i < half else end - (steps - 1 - i) * step for i in range(steps)]
     out = tensor(values, dtype=float32 if dtype is None else dtype, device=device)
     return out.requires_grad_(requires_grad) if requires_grad else out

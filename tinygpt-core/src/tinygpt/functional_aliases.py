@@ -1,8 +1,8 @@
 """`tg.*` functions that PyTorch code calls by name and that are other names for existing ops:
 `tg.add(a, b, alpha=2)`, `tg.eq`, `tg.mm`, `tg.bmm`, `tg.pow`, `tg.is_tensor`, `tg.nonzero`, ...
 
-Each is a one-line call to a Tensor method or an op (see `tensor_aliases.py` for the methods);
-`mm` and `bmm` add PyTorch's rank checks before `matmul`.
+Each is a one-line call to a Tensor method or an op (the compositions are in `ops/aliases.py`,
+the methods in `tensor_aliases.py`).
 
 >>> import tinygpt as tg
 >>> tg.add(tg.tensor([1.0]), tg.tensor([2.0]), alpha=3).tolist()
@@ -14,11 +14,10 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from .creation import arange
 from .dtypes import DType, as_dtype, float32
-from .errors import ShapeError
-from .ops import comparison, elementwise, matmul, movement
-from .random import Generator, rand
+from .ops import aliases, comparison, elementwise
+from .ops.aliases import bmm, mm, outer
+from .random import Generator
 from .tensor import Tensor
 
 __all__ = [
@@ -145,68 +144,21 @@ def is_floating_point(input: Tensor) -> builtins.bool:  # noqa: A002
     return input.is_floating_point()
 
 
-def mm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
-    """(n, k) @ (k, m): `matmul` for matrices only, as PyTorch's `mm`."""
-    _check_rank("mm", 2, input, mat2)
-    return matmul.matmul(input, mat2)
-
-
-def bmm(input: Tensor, mat2: Tensor) -> Tensor:  # noqa: A002
-    """(b, n, k) @ (b, k, m): `matmul` for equal batches of matrices only, as PyTorch's `bmm`."""
-    _check_rank("bmm", 3, input, mat2)
-    if input.shape[0] != mat2.shape[0]:
-        raise ShapeError(
-            f"bmm: {input.shape} @ {mat2.shape}: batch sizes {input.shape[0]} and "
-            f"{mat2.shape[0]} differ (bmm does not broadcast; use matmul)"
-        )
-    return matmul.matmul(input, mat2)
-
-
-def _check_rank(op: str, rank: int, a: Tensor, b: Tensor) -> None:
-    if a.ndim != rank or b.ndim != rank:
-        raise ShapeError(
-            f"{op}: expects two {rank}-D tensors, got {a.shape} and {b.shape}; "
-            "use matmul (or @) for other ranks"
-        )
-
-
-def nonzero(input: Tensor, *, as_tuple: builtins.bool = False) -> Any:  # noqa: A002
-    """The indices of the non-zero elements: an (n, ndim) int64 tensor, or one int64 tensor per
-    dim with `as_tuple=True` (what `tg.where(cond)` returns). Reads the mask on the host once,
-    through boolean-mask indexing (the result's size depends on the values)."""
-    mask = input if input.dtype == "bool" else comparison.compare("ne", input, 0)
-    if mask.ndim == 0:
-        mask = mask.reshape(1)  # a 0-d input is read as one element
-    per_dim = []
-    for dim, size in enumerate(mask.shape):
-        view = [1] * mask.ndim
-        view[dim] = size
-        ramp = arange(size, device=mask.device).reshape(*view)  # this dim's coordinate
-        per_dim.append(movement.expand(ramp, *mask.shape)[mask])
-    if as_tuple:
-        return tuple(per_dim)
-    return movement.stack(per_dim, dim=1)
-
-
-def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
-    """(n,) x (m,) -> (n, m): input[i] * vec2[j] (RoPE's position-by-frequency table)."""
-    if input.ndim != 1 or vec2.ndim != 1:
-        raise ShapeError(f"outer: expects two 1-D tensors, got {input.shape} and {vec2.shape}")
-    return input.reshape(-1, 1) * vec2.reshape(1, -1)
-
-
-def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:  # noqa: A002
-    return input.repeat_interleave(repeats, dim)
-
-
 def numel(input: Tensor) -> int:  # noqa: A002
     return input.numel()
 
 
 def bernoulli(input: Tensor, *, generator: Generator | None = None) -> Tensor:  # noqa: A002
     """1 with probability input[i], else 0 (input's dtype); seeded by `tg.manual_seed`."""
-    draws = rand(*input.shape, generator=generator, dtype=input.dtype, device=input.device)
-    return (draws < input.detach()).to(input.dtype)
+    return aliases.bernoulli(input, generator)
+
+
+def repeat_interleave(input: Tensor, repeats: int, dim: int | None = None) -> Tensor:  # noqa: A002
+    return aliases.repeat_interleave(input, repeats, dim)
+
+
+def nonzero(input: Tensor, *, as_tuple: builtins.bool = False) -> Any:  # noqa: A002
+    return aliases.nonzero(input, as_tuple)
 
 
 def get_default_dtype() -> DType:

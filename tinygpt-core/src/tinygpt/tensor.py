@@ -61,15 +61,8 @@ class Tensor(TensorMethods, H.TensorHookMethods):
     _hooks: H.TensorHooks | None
     __array_priority__ = 1000  # numpy_array + tensor -> Tensor.__radd__
 
-    def __new__(cls, *data: Any, device: Any = None) -> Tensor:
-        """PyTorch's legacy constructor: `Tensor([1.0, 2.0])` copies data as float32,
-        `Tensor(2, 3)` is an uninitialized float32 tensor; prefer tg.tensor / tg.empty."""
-        from .creation import legacy_tensor  # subtle: creation imports this module
-
-        return legacy_tensor(data, device)
-
     def __init__(self, *_: object, **__: object) -> None:
-        pass  # __new__ (this class's or a subclass's) did all the work
+        pass  # `Tensor(...)` is PyTorch's legacy constructor: __new__ (tensor_aliases) did it
 
     @classmethod
     def _make(cls, data: NDArray, requires_grad: builtins.bool = False) -> Tensor:

@@ -63,46 +63,29 @@ class AliasMethods:
         return ops.elementwise.binary("add", self, _scaled(product, value))
 
     def mm(self, mat2: Tensor) -> Tensor:
-        from .functional_aliases import mm  # subtle: that module imports Tensor
-
-        return mm(self, mat2)  # type: ignore[arg-type]
+        return ops.aliases.mm(self, mat2)
 
     def bmm(self, mat2: Tensor) -> Tensor:
-        from .functional_aliases import bmm
-
-        return bmm(self, mat2)  # type: ignore[arg-type]
+        return ops.aliases.bmm(self, mat2)
 
     def repeat_interleave(self, repeats: int, dim: int | None = None) -> Tensor:
-        """Each element `repeats` times in a row along `dim` (flattened first when None)."""
-        if not isinstance(repeats, int):
-            raise NotImplementedError(
-                "repeat_interleave: only an int `repeats` is supported, got "
-                f"{type(repeats).__name__}; repeat per element with index_select instead"
-            )
-        x: Any = self if dim is not None else ops.movement.reshape(self, -1)
-        axis = (dim if dim is not None else 0) % x.ndim
-        shape = list(x.shape)
-        wide = ops.movement.unsqueeze(x, axis + 1)  # (..., n, 1, ...)
-        wide = ops.movement.expand(wide, *shape[: axis + 1], repeats, *shape[axis + 1 :])
-        shape[axis] *= repeats
-        return ops.movement.reshape(wide, *shape)
+        return ops.aliases.repeat_interleave(self, repeats, dim)
 
     def outer(self, vec2: Tensor) -> Tensor:
-        from .functional_aliases import outer
+        return ops.aliases.outer(self, vec2)
 
-        return outer(self, vec2)  # type: ignore[arg-type]
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Any:
+        return ops.aliases.nonzero(self, as_tuple)
 
     def nelement(self) -> int:
-        return self.numel()  # type: ignore[attr-defined, no-any-return]
+        return self.numel()  # type: ignore[attr-defined]
 
     def element_size(self) -> int:
         """Bytes per element."""
-        return self.dtype.itemsize  # type: ignore[attr-defined, no-any-return]
+        return self.dtype.itemsize  # type: ignore[attr-defined]
 
     def bernoulli(self, *, generator: Any = None) -> Tensor:
-        from .functional_aliases import bernoulli
-
-        return bernoulli(self, generator=generator)  # type: ignore[arg-type]
+        return ops.aliases.bernoulli(self, generator)
 
     # ------------------------------------------------ comparisons by name
     def eq(self, other: Any) -> Tensor:
@@ -147,7 +130,7 @@ class AliasMethods:
 
     # -------------------------------------------------- like another tensor
     def view_as(self, other: Tensor) -> Tensor:
-        return self.view(other.shape)  # type: ignore[attr-defined, no-any-return]
+        return self.view(other.shape)  # type: ignore[attr-defined]
 
     def reshape_as(self, other: Tensor) -> Tensor:
         return ops.movement.reshape(self, *other.shape)
@@ -161,36 +144,27 @@ class AliasMethods:
 
     # ------------------------------------- new tensors with this dtype/device
     def new_tensor(self, data: Any, *, dtype: Any = None, requires_grad: builtins.bool = False):
-        from .creation import tensor
-
-        return tensor(data, **self._new_kwargs(dtype), requires_grad=requires_grad)
+        return ops.aliases.new_tensor(self, "tensor", (data,), dtype, requires_grad)
 
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        from .creation import zeros
-
-        return zeros(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+        return ops.aliases.new_tensor(self, "zeros", size, dtype, requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        from .creation import ones
-
-        return ones(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+        return ops.aliases.new_tensor(self, "ones", size, dtype, requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        from .creation import empty
-
-        return empty(*size, **self._new_kwargs(dtype), requires_grad=requires_grad)
+        return ops.aliases.new_tensor(self, "empty", size, dtype, requires_grad)
 
     def new_full(
         self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: builtins.bool = False
     ) -> Tensor:
-        from .creation import full
+        return ops.aliases.new_tensor(self, "full", (size, fill_value), dtype, requires_grad)
 
-        return full(size, fill_value, **self._new_kwargs(dtype), requires_grad=requires_grad)
-
-    def _new_kwargs(self, dtype: Any) -> dict[str, Any]:
-        """`new_*` keep this tensor's device, and its dtype unless one is given."""
-        mine: Any = self
-        return {"dtype": mine.dtype if dtype is None else dtype, "device": mine.device}
+    # ----------------------------------------- PyTorch's legacy constructor
+    def __new__(cls, *data: Any, device: Any = None) -> Tensor:
+        """`Tensor([1.0, 2.0])` copies data as float32, `Tensor(2, 3)` is an uninitialized
+        float32 tensor (prefer tg.tensor / tg.empty); internal constructors bypass this."""
+        return ops.aliases.legacy_tensor(data, device)
 
 
 def _scaled(value: Any, alpha: Any) -> Any:

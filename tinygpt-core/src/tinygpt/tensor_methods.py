@@ -23,6 +23,8 @@ __all__ = ["TensorMethods", "bind"]
 ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
 
 
+#: every axis of a tensor of n dims, `_ALL_AXES[n]` (`x.sum()`'s fast path)
+_ALL_AXES = tuple(tuple(range(n)) for n in range(9))
 #: `slice(None)` for each dim an int index leaves whole (`x[i]`'s fast path)
 _FULL_SLICE = (slice(None),)
 
@@ -185,6 +187,10 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
 
     # ----------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        data = self._data  # type: ignore[attr-defined]  # Tensor's field
+        if dim is None and data.dtype.kind == "f" and len(data.shape) < len(_ALL_AXES):
+            # x.sum() of a floating tensor (a loss): every axis, nothing to normalize or cast
+            return ops.reductions.Sum.apply(self, axes=_ALL_AXES[len(data.shape)], keepdim=keepdim)
         return ops.reductions.sum(self, dim, keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:

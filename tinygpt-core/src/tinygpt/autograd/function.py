@@ -209,10 +209,10 @@ class Function:
         #: for a node with several outputs: id(output tensor) -> its position; else None.
         #: NOTE: an output's id stays valid while the graph holds that output as a parent
         self.output_ids: dict[int, int] | None = None
-        #: (what, tensor's version counter, its value when saved) for each tensor whose
-        #: memory `saved` holds: backward refuses to run if one was written in place since
-        #: (empty for most nodes, so a shared empty tuple rather than a list per node)
-        self.versions: tuple[tuple[str, list[int], int], ...] = ()
+        #: (input position or -1 for the output, tensor's version counter, its value when
+        #: saved) for each tensor whose memory `saved` holds: backward refuses to run if one
+        #: was written in place since (most nodes have none: a shared empty tuple)
+        self.versions: tuple[tuple[int, list[int], int], ...] = ()
         #: tensor hooks of this node's outputs (`register_hook` on a non-leaf):
         #: output index -> {handle id: hook}; None while there are none
         self.hooks: dict[int, dict[int, Any]] | None = None
@@ -308,16 +308,25 @@ def _link_view(out: Tensor, source: Tensor) -> None:
 
 
 def _remember_versions(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor) -> None:
-    """Note the version of every input (and the output) whose memory backward will read."""
-    saved = {id(getattr(value, "buffer", None)) for value in ctx.saved}
+    """Note the version of every input (and the output) whose memory backward will read.
+
+    Each entry is (input position, or -1 for the output; the version counter; its value now):
+    `check_versions` words the message, so recording (once per op) formats nothing.
+    """
+    saved = set()
+    for value in ctx.saved:  # NOTE: a loop, not a set comprehension (one frame fewer)
+        saved.add(id(getattr(value, "buffer", None)))
     versions = []
-    for i, tensor in enumerate(inputs):
+    i = 0
+    for tensor in inputs:
         if id(tensor._data.buffer) in saved:
-            if tensor._version is INFERENCE_VERSION:
+            counter = tensor._version
+            if counter is INFERENCE_VERSION:
                 _refuse_inference_tensor(ctx, i)
-            versions.append((f"input {i}", tensor._version, tensor._version[0]))
+            versions.append((i, counter, counter[0]))
+        i += 1
     if id(out._data.buffer) in saved:
-        versions.append(("output", out._version, out._version[0]))
+        versions.append((-1, out._version, out._version[0]))
     ctx.versions = tuple(versions)
 
 
@@ -331,8 +340,9 @@ def _refuse_inference_tensor(ctx: Function, i: int) -> None:
 
 def check_versions(node: Function) -> None:
     """Raise if a tensor `node` saved for backward was modified in place since."""
-    for what, counter, expected in node.versions:
+    for position, counter, expected in node.versions:
         if counter[0] != expected:
+            what = "output" if position < 0 else f"input {position}"
             raise RuntimeError(
                 f"backward: {type(node).__name__}Backward needs its {what} as it was when the "
                 f"graph was built (version {expected}), but an in-place op has modified it "

@@ -20,6 +20,7 @@ and the public functions built on them:
     scatter        gather, scatter, scatter_add (PyTorch's one-index-per-element forms)
     rounding       floor, ceil, round, trunc, floor_divide (//), remainder (%)
     views          t, narrow, flip, repeat, as_strided;  einsum: einsum
+    aliases        mm, bmm, outer, repeat_interleave, nonzero, bernoulli, x.new_*, Tensor(...)
 
 `promotion.py` makes operands meet (one device, one dtype) and `dispatch.py` is the one
 place that chooses a backend's fused kernel over the composite. Importing this package binds
@@ -31,6 +32,7 @@ import sys
 from .. import tensor_methods
 from . import (
     activation,
+    aliases,
     attention,
     classify,
     comparison,
@@ -58,6 +60,7 @@ from . import (
 
 __all__ = [
     "activation",
+    "aliases",
     "classify",
     "einsum",
     "norms",

@@ -21,6 +21,7 @@ from ..dtypes import bool_, check_fits, result_type
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
+from .aliases import nonzero
 from .elementwise import Scalar, binary
 from .movement import Expand
 from .promotion import as_tensor_like, cast, check_devices, detached, promote
@@ -93,9 +94,9 @@ def where(
     """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars.
     `where(cond)` alone is `nonzero(cond, as_tuple=True)`, as PyTorch."""
     if a is None and b is None:
-        from ..functional_aliases import nonzero  # subtle: that module imports this one
-
         return nonzero(cond, as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where: pass both a and b, or neither (where(cond) is nonzero(cond))")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise DTypeError("where: at least one of a, b must be a tensor")
     like = a if isinstance(a, Tensor) else b

@@ -204,9 +204,7 @@ class DataLoader:
     def _context(self) -> str:
         if self.multiprocessing_context is not None:
             return self.multiprocessing_context
-        # why not fork: see workers.py (a fork after an OpenMP kernel hangs)
-        methods = mp.get_all_start_methods()
-        return "forkserver" if "forkserver" in methods else "spawn"
+        return mp.get_start_method()  # this Python's default, as PyTorch: see workers.py
 
     def __repr__(self) -> str:
         size = len(self.dataset) if hasattr(self.dataset, "__len__") else "?"

@@ -8,17 +8,18 @@ yields them by batch number. Tensors cross the process boundary by value (Tensor
 bytes, dtype, shape and device). For an `IterableDataset` each worker iterates its own copy and
 is asked for "your next batch" round-robin, until it says it has none.
 
-Why workers start with "forkserver" (or "spawn") and not "fork": a process forked after the
-cpu backend has run a parallel (OpenMP) kernel hangs at its own first parallel kernel. A
-forkserver child starts from a clean process, and sets TINYGPT_THREADS=1 (unless set) before
-it unpickles the dataset, so N workers do not fight the training process for the cores. The
-cost, as with "spawn": the dataset and collate_fn must pickle (defined at module level, not
-lambdas), and a script needs the `if __name__ == "__main__":` guard, because a worker imports
-the script's module to find them. `multiprocessing_context="fork"` (PyTorch's default on
-Linux) is accepted for datasets defined in a notebook, as long as this process has not run a
-cpu-backend kernel yet. Measured on this shared 2-core machine (a dataset that waits 5 ms per
-sample, 400 samples, batch 16): 2.4 s an epoch with num_workers=0, 1.5 s with 2 workers once
-the forkserver runs (starting it costs 1.5-2 s once per process).
+How workers start: with multiprocessing's default method, as PyTorch's DataLoader does
+("fork" on Linux up to Python 3.13, "forkserver" from 3.14, "spawn" on macOS and Windows), or
+`multiprocessing_context=`. A forked worker runs the cpu backend's kernels on one thread (the
+backend's at-fork handler: GNU OpenMP's thread pool does not survive a fork, and a child's
+first parallel kernel would otherwise wait forever). With "forkserver" or "spawn" the dataset
+and collate_fn must pickle (defined at module level, not lambdas) and a script needs the
+`if __name__ == "__main__":` guard, because a worker imports the script's module to find
+them; such a worker sets TINYGPT_THREADS=1 (unless set) before it unpickles the dataset, so N
+workers do not fight the training process for the cores. Measured on a shared 2-core machine
+(a dataset that waits 5 ms per sample, 400 samples, batch 16, forkserver): 2.4 s an epoch
+with num_workers=0, 1.5 s with 2 workers once the forkserver runs (its start costs 1.5-2 s
+once per process).
 
 Seeds: worker k of an epoch runs `tg.manual_seed(base_seed + k)` (and seeds `random` and
 NumPy's global generator the same way), with `base_seed` drawn from the loader's seed and the
@@ -107,7 +108,7 @@ def _worker_loop(
     os.environ.setdefault("TINYGPT_THREADS", "1")  # before any tensor exists in this process
     global _WORKER_INFO
     try:
-        fetcher, worker_init_fn = pickle.loads(payload)
+        fetcher, worker_init_fn = pickle.loads(payload) if isinstance(payload, bytes) else payload
         _seed_everything(seed)
         _WORKER_INFO = WorkerInfo(worker_id, num_workers, seed, fetcher.dataset)
         if worker_init_fn is not None:
@@ -164,7 +165,13 @@ class WorkerPool:
         context: str,
     ) -> None:
         try:
-            payload = pickle.dumps((fetcher, worker_init_fn))
+            # a forked worker inherits them (lambdas and local classes too, as in PyTorch);
+            # any other start method sends them pickled
+            payload = (
+                (fetcher, worker_init_fn)
+                if context == "fork"
+                else pickle.dumps((fetcher, worker_init_fn))
+            )
         except Exception as error:
             raise TypeError(
                 f"DataLoader(num_workers={num_workers}): the dataset, collate_fn or "
