@@ -3,13 +3,14 @@
     python benchmarks/per_op.py              # every installed backend (+ torch if importable)
     python benchmarks/per_op.py --quick      # fewer rounds (CI smoke)
     python benchmarks/per_op.py --backend cpu
+    python benchmarks/per_op.py --stat min   # the fastest sample: on a busy, shared machine
 
 Each case (`a + b`, `a * 2`, `a.sum()`, `a @ b` on 2x2, `a.exp()`, `a[0]`,
 `a.reshape(2, 2)`, `a.relu()`) runs with plain inputs and with `requires_grad=True` inputs
-(graph recording), on every tinygpt backend and in PyTorch. The frameworks take turns round
-by round, so a noisy neighbour slows all of them alike; each sample is a timed loop, and the
-table shows the median µs per op and tinygpt's time divided by PyTorch's (2.00 = twice as
-slow). One thread; the cpu backend's SIMD level is printed in the header.
+(graph recording), on every tinygpt backend and in PyTorch. The frameworks and the cases
+take turns round by round, so a noisy neighbour slows all of them alike; each sample is a
+timed loop, and the table shows the median µs per op and tinygpt's time divided by
+PyTorch's (2.00 = twice as slow). One thread; the cpu backend's SIMD level is printed in the header.
 """
 
 # ruff: noqa: E402  (numpy, torch and tinygpt are imported after the thread variables are set)
@@ -31,6 +32,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and shorter loops")
     parser.add_argument("--threads", type=int, default=1, help="compute threads (default 1)")
     parser.add_argument("--rounds", type=int, default=None, help="samples per case")
+    parser.add_argument(
+        "--stat",
+        choices=["median", "min"],
+        default="median",
+        help="summary of the samples: median (default), or min on a busy machine (noise only "
+        "ever adds time)",
+    )
     parser.add_argument(
         "--backend",
         action="append",
@@ -144,31 +152,40 @@ def main() -> None:
     loops = 200 if ARGS.quick else 1000
     names = frameworks()
     print(
-        f"per-op overhead, µs per op (median of {rounds}), {ARGS.threads} thread(s), "
+        f"per-op overhead, µs per op ({ARGS.stat} of {rounds}), {ARGS.threads} thread(s), "
         f"cpu SIMD level {simd_level()}, load average {os.getloadavg()[0]:.2f}"
     )
     header = ["op", "grad", *names] + [f"{n}/torch" for n in names if n != "torch"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    # every (case, grad) gets its inputs, a correctness check and a warm-up first; then the
+    # rounds go over all of them in turn, so a burst of load from a neighbour lands on a few
+    # samples of many cases rather than on every sample of one
+    runs = [(case, grad) for grad in (False, True) for case in CASES]
+    inputs: dict[tuple[str, bool], dict[str, list[Any]]] = {}
+    for case, grad in runs:
+        shapes, fn = CASES[case]
+        inputs[case, grad] = {n: make_inputs(n, shapes, grad) for n in names}
+        check(case, fn, inputs[case, grad])
+        for n in names:  # warm-up: caches, first-call imports
+            sample(fn, inputs[case, grad][n], 50)
+    times = {run: {n: [] for n in names} for run in runs}
+    for _ in range(rounds):
+        for run in runs:
+            fn = CASES[run[0]][1]
+            for n in names:
+                times[run][n].append(sample(fn, inputs[run][n], loops))
+    summary = statistics.median if ARGS.stat == "median" else min
     ratios: dict[str, list[float]] = {n: [] for n in names if n != "torch"}
-    for grad in (False, True):
-        for case, (shapes, fn) in CASES.items():
-            inputs = {n: make_inputs(n, shapes, grad) for n in names}
-            check(case, fn, inputs)
-            for n in names:  # warm-up: caches, first-call imports
-                sample(fn, inputs[n], 50)
-            times: dict[str, list[float]] = {n: [] for n in names}
-            for _ in range(rounds):
-                for n in names:
-                    times[n].append(sample(fn, inputs[n], loops))
-            median = {n: statistics.median(t) for n, t in times.items()}
-            row = [case, "yes" if grad else "no", *(f"{median[n]:.2f}" for n in names)]
-            if "torch" in median:
-                for n in ratios:
-                    ratio = median[n] / median["torch"]
-                    ratios[n].append(ratio)
-                    row.append(f"{ratio:.2f}x")
-            print("| " + " | ".join(row) + " |", flush=True)
+    for case, grad in runs:
+        value = {n: summary(t) for n, t in times[case, grad].items()}
+        row = [case, "yes" if grad else "no", *(f"{value[n]:.2f}" for n in names)]
+        if "torch" in value:
+            for n in ratios:
+                ratio = value[n] / value["torch"]
+                ratios[n].append(ratio)
+                row.append(f"{ratio:.2f}x")
+        print("| " + " | ".join(row) + " |", flush=True)
     if "torch" in names:
         for n, values in ratios.items():
             half = len(CASES)

@@ -201,3 +201,9 @@ def test_default_dtype_is_float32_only():
     tg.set_default_dtype(tg.float32)  # allowed: it is already the default
     with pytest.raises(NotImplementedError, match="default float dtype is always float32"):
         tg.set_default_dtype(tg.float64)
+
+
+def test_pin_memory_and_non_blocking_are_accepted(device):
+    x = tg.tensor(A, device=device)
+    assert x.pin_memory() is x
+    assert x.to(device, non_blocking=True).tolist() == x.tolist()

@@ -1,4 +1,4 @@
-"""The per-op fast paths (issue 22) give exactly what the general paths give.
+"""The per-op fast paths (issue 22, `tinygpt.fast_paths`) give what the general paths give.
 
 `a + b` on two floating tensors of one dtype, device and shape, `a * 2.0`, `x[i]`,
 `x.reshape(2, 3)` and `a @ b` with matching batch dims skip promotion, parsing and
@@ -15,8 +15,33 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygpt as tg
+from tinygpt import fast_paths
 from tinygpt.errors import DTypeError, ShapeError
+from tinygpt.ops import elementwise
 from tinygpt.tensor import Tensor
+
+
+@pytest.fixture(autouse=True, params=["fast", "general"])
+def path_taken(request, monkeypatch):
+    """Every test here runs with the fast paths on and off (TINYGPT_FAST_PATHS=0's switch):
+    both must give the same answers and the same errors."""
+    monkeypatch.setattr(fast_paths, "enabled", request.param == "fast")
+    return request.param
+
+
+def test_the_switch_chooses_the_path(device, path_taken, monkeypatch):
+    calls = []
+    general = elementwise.promote
+
+    def counted(*args):
+        calls.append(args[0])
+        return general(*args)
+
+    monkeypatch.setattr(elementwise, "promote", counted)
+    a = tg.ones(3, device=device)
+    a + a
+    assert calls == ([] if path_taken == "fast" else ["add"])
+
 
 BINARY = {
     "add": (lambda a, b: a + b, np.add),
@@ -227,3 +252,49 @@ def test_sum_of_everything_matches_numpy(device, shape, keepdim):
 def test_sum_of_integers_still_int64(device):
     assert tg.tensor([1, 2, 3], dtype=tg.int32, device=device).sum().dtype == tg.int64
     assert tg.tensor([True, True], device=device).sum().item() == 2
+
+
+# ------------------------------------------------------- version bookkeeping
+def test_version_errors_name_what_was_overwritten(device):
+    x = tg.tensor([0.5, 1.0], device=device, requires_grad=True)
+    y = x.exp()  # Exp saves its output
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"ExpBackward needs its output as .*\(version 0\)"):
+        y.sum().backward()
+    a = x * 1.0
+    b = x * 2.0
+    loss = (a * b).sum()  # Mul saves both inputs
+    b.mul_(3.0)
+    with pytest.raises(RuntimeError, match=r"MulBackward needs its input 1 .*version 1"):
+        loss.backward()
+
+
+# ------------------------------------------------- views made without a node
+@pytest.mark.parametrize("make_view", [lambda t: t[1], lambda t: t.reshape(3, 2)])
+def test_untracked_views_share_the_version_counter(device, make_view):
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), device=device)  # needs no grad: no node
+    view = make_view(x)
+    assert view.grad_fn is None and not view.requires_grad
+    w = tg.ones(view.shape, device=device, requires_grad=True)
+    loss = (w * view).sum()  # Mul saves the view for w's gradient
+    x.add_(1.0)  # writes the view's memory: autograd must notice
+    with pytest.raises(RuntimeError, match="in-place"):
+        loss.backward()
+
+
+def test_views_under_no_grad_and_inference_mode(device):
+    x = tg.ones(2, 3, device=device, requires_grad=True)
+    with tg.no_grad():
+        assert x[0].grad_fn is None and not x.reshape(6).requires_grad
+    assert x[0].grad_fn is not None and x.reshape(6).grad_fn is not None
+    with tg.inference_mode():
+        y = tg.ones(2, 3, device=device)
+    assert y[0].is_inference() and y.reshape(6).is_inference()
+
+
+def test_views_are_still_profiled(device):
+    x = tg.ones(2, 3, device=device)
+    with tg.profile(show=False) as prof:
+        x[0]
+        x.reshape(6)
+    assert prof.calls("Slice") == 1 and prof.calls("Reshape") == 1

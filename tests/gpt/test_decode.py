@@ -128,6 +128,9 @@ def test_the_fast_step_steps_aside_for_hooks_subclasses_and_training(device):
 
     tg.manual_seed(0)
     assert not DecodeStep.supports(Louder(CONFIG).eval())
+    swapped = make_model(device)
+    swapped.transformer.h[1].mlp.c_fc = ScaledLinear(CONFIG.n_embd, 4 * CONFIG.n_embd)
+    assert not DecodeStep.supports(swapped.to(device))
     calls = []
     handle = model.transformer.h[0].mlp.register_forward_hook(lambda m, i, o: calls.append(1))
     assert not DecodeStep.supports(model)
@@ -145,6 +148,13 @@ def test_seeded_sampling_is_the_same_with_and_without_the_fast_step(device, monk
     monkeypatch.setattr(DecodeStep, "supports", staticmethod(lambda model: False))
     slow = model.generate(prompt, 20, **options).numpy()
     np.testing.assert_array_equal(fast, slow)
+
+
+class ScaledLinear(nn.Linear):
+    """A Linear with a forward of its own (as a LoRA layer has)."""
+
+    def forward(self, x):
+        return super().forward(x) * 2.0
 
 
 # --- PyTorch: the same greedy tokens from the same weights ---------------------------------
@@ -206,3 +216,17 @@ def test_a_hooked_module_sees_single_tokens(device):
     model.generate(tg.tensor(random_ids(1, 3), device=device), 3, temperature=0)
     assert shapes == [(1, 3, CONFIG.n_embd), (1, 1, CONFIG.n_embd), (1, 1, CONFIG.n_embd)]
     assert isinstance(model.transformer.h[1].attn, nn.Module)
+
+
+def test_generate_takes_the_fast_step_for_a_stock_model(device, monkeypatch):
+    model = make_model(device)
+    calls = []
+    original = DecodeStep.__call__
+
+    def counted(self, ids, cache):
+        calls.append(ids.shape)
+        return original(self, ids, cache)
+
+    monkeypatch.setattr(DecodeStep, "__call__", counted)
+    model.generate(tg.tensor(random_ids(2, 3), device=device), 5, temperature=0)
+    assert calls == [(2,)] * 4  # the prompt goes through the modules, then one step a token

@@ -131,19 +131,16 @@ class NumpyBackend(Backend):
         return as_numpy(x).astype(numpy_dtype(dtype), order="C").reshape(-1)
 
     # ---------------------------------------------------------------- elementwise
-    # NOTE: the elementwise kernels run once per op, so their checks are cheap on the valid
-    # path: an (op, dtype) pair that passed `_check_op` once is remembered, and NumPy's
-    # errors are translated by try/except rather than a context manager (a generator each)
+    # NOTE: run once per op, so cheap on the valid path: `_check_op` remembers the (op, dtype)
+    # pairs that passed, and NumPy's errors are caught without a context manager
     def unary(self, op: str, x: NDArray) -> np.ndarray:
         if (op, x.dtype) not in _UNARY_OK:
             _check_op(op, _UNARY, x.dtype)
-            _UNARY_OK.add((op, x.dtype))
         return _UNARY[op](as_numpy(x)).reshape(-1)
 
     def binary(self, op: str, a: NDArray, b: NDArray) -> np.ndarray:
         if (op, a.dtype) not in _BINARY_OK:
             _check_op(op, _BINARY, a.dtype)
-            _BINARY_OK.add((op, a.dtype))
         try:
             return _BINARY[op](as_numpy(a), as_numpy(b)).reshape(-1)
         except _NUMPY_ERRORS as error:
@@ -154,7 +151,6 @@ class NumpyBackend(Backend):
     ) -> np.ndarray:
         if (op, a.dtype) not in _BINARY_OK:
             _check_op(op, _BINARY, a.dtype)
-            _BINARY_OK.add((op, a.dtype))
         view = as_numpy(a)
         # A NumPy scalar of a's own dtype: a Python float would not upcast float32 either
         # (NEP 50), but an int into a float16 tensor or a float into an int one must convert.
@@ -356,15 +352,13 @@ def _check_op(op: str, table: dict, dtype: DType) -> None:
         raise BackendError(f"numpy backend: {op!r} needs bool, got {dtype}")
     if op in _NOT_FOR_BOOL and dtype.kind == "b":
         raise BackendError(f"numpy backend: {op!r} does not take bool")
+    (_UNARY_OK if table is _UNARY else _BINARY_OK).add((op, dtype))
 
 
-#: ints that float32 (and so float64) holds exactly
-_EXACT_INT = 1 << 24
-#: (op, dtype) pairs that passed `_check_op` (a few dozen at most)
-_UNARY_OK: set[tuple[str, DType]] = set()
+_EXACT_INT = 1 << 24  # ints that float32 (and so float64) holds exactly
+_UNARY_OK: set[tuple[str, DType]] = set()  # (op, dtype) pairs that passed `_check_op`
 _BINARY_OK: set[tuple[str, DType]] = set()
-#: what NumPy raises when it refuses values (an int to a negative power, a scalar out of the
-#: dtype's range)
+#: what NumPy raises refusing values (an int to a negative power, a scalar out of range)
 _NUMPY_ERRORS = (TypeError, ValueError, OverflowError)
 
 

@@ -103,6 +103,7 @@ from .random import (  # noqa: E402
 )
 from .serialization import load, load_metadata, save  # noqa: E402
 from .tensor import Tensor  # noqa: E402
+from .type_info import finfo, iinfo  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -188,6 +189,8 @@ __all__ = [
     *_functional_parity_all,
     *_functional_aliases_all,
     "cuda",
+    "finfo",
+    "iinfo",
     "linspace",
     "Generator",
     "bfloat16",

@@ -11,6 +11,8 @@
   before a kernel runs, with errors that name the first bad value. Off by default: each check
   reads device memory back to the host (a stall per step on a GPU), and backends raise an
   IndexError for out-of-range indices themselves. The test suite turns it on.
+- ``TINYGPT_FAST_PATHS``: ``0`` turns off the per-op fast paths (`tinygpt.fast_paths`), so
+  every call takes the general path; on by default.
 - ``TINYGPT_THREADS``: how many threads CPU backends' kernels use: ``auto`` (the default) for
   the cores other processes leave free, re-measured every second, or a number (see
   `tinygpt.backend.threads`).
@@ -28,6 +30,7 @@ __all__ = [
     "env_backend_pins",
     "env_check_kernels",
     "env_checks",
+    "env_fast_paths",
     "env_threads",
 ]
 
@@ -83,6 +86,13 @@ def env_check_kernels() -> bool:
 def env_checks() -> bool:
     """Whether TINYGPT_CHECKS asks core for host-side input checks (1, true, yes, on)."""
     return _flag("TINYGPT_CHECKS")
+
+
+def env_fast_paths() -> bool:
+    """Whether the per-op fast paths are on: TINYGPT_FAST_PATHS=0 (false, no, off) turns
+    them off."""
+    value = os.environ.get("TINYGPT_FAST_PATHS", "").strip().lower()
+    return value not in ("0", "false", "no", "off")
 
 
 def env_threads() -> int | None:

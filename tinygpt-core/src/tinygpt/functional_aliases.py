@@ -22,9 +22,12 @@ from .tensor import Tensor
 
 __all__ = [
     "add",
+    "amax",
+    "amin",
     "bernoulli",
     "bmm",
     "clip",
+    "dot",
     "eq",
     "equal",
     "get_default_dtype",
@@ -33,6 +36,7 @@ __all__ = [
     "is_floating_point",
     "is_tensor",
     "le",
+    "lerp",
     "log1p",
     "logical_and",
     "logical_not",
@@ -50,6 +54,7 @@ __all__ = [
     "reciprocal",
     "repeat_interleave",
     "set_default_dtype",
+    "sign",
     "square",
     "sub",
 ]
@@ -175,3 +180,23 @@ def set_default_dtype(dtype: Any) -> None:
             "pass dtype= to the creation ops (tg.zeros(..., dtype=tg.float64)) or call "
             ".double() on modules and tensors instead"
         )
+
+
+def sign(input: Tensor) -> Tensor:  # noqa: A002
+    return input.sign()
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    return aliases.dot(input, other)
+
+
+def amax(input: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A002
+    return aliases.amax(input, dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:  # noqa: A002
+    return aliases.amin(input, dim, keepdim)
+
+
+def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:  # noqa: A002
+    return aliases.lerp(input, end, weight)

@@ -32,6 +32,7 @@ __all__ = [
     "format_bytes",
     "broadcast_shapes",
     "normalize_axis",
+    "WHOLE",
 ]
 
 #: The most bytes one array may span: what a C `Py_ssize_t` (a pointer difference) can count.
@@ -286,7 +287,10 @@ class NDArray:
                 continue
             size = self.shape[dim]
             stride = self.strides[dim]
-            if isinstance(item, slice):
+            if item is WHOLE:  # a whole dim (`x[i]`'s trailing dims): nothing to compute
+                shape.append(size)
+                strides.append(stride)
+            elif isinstance(item, slice):
                 start, stop, step = item.indices(size)
                 length = len(range(start, stop, step))
                 if length:
@@ -303,6 +307,9 @@ class NDArray:
             dim += 1
         return NDArray(self.backend, self.buffer, tuple(shape), self.dtype, tuple(strides), offset)
 
+
+#: `slice(None)`: an index item that keeps a whole dim; `NDArray.slice` knows it by identity
+WHOLE = slice(None)
 
 #: (shape, strides, requested shape) -> (resolved shape, view strides or None: copy)
 _RESHAPES: dict[tuple, tuple[tuple[int, ...], tuple[int, ...] | None]] = {}

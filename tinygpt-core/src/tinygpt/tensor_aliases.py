@@ -87,6 +87,59 @@ class AliasMethods:
     def bernoulli(self, *, generator: Any = None) -> Tensor:
         return ops.aliases.bernoulli(self, generator)
 
+    def dot(self, other: Tensor) -> Tensor:
+        return ops.aliases.dot(self, other)
+
+    def amax(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.aliases.amax(self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        return ops.aliases.amin(self, dim, keepdim)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        return ops.aliases.lerp(self, end, weight)
+
+    def type(self, dtype: Any = None) -> Any:
+        """`x.type(tg.float64)` casts; `x.type()` names the type, as PyTorch's does."""
+        if dtype is None:
+            return ops.aliases.type_name(self)
+        return ops.promotion.cast(self, dtype)
+
+    # ------------------------------------------ in place: x.op_() = x.copy_(x.op())
+    def exp_(self) -> Tensor:
+        return _in_place(self, ops.elementwise.exp)
+
+    def sqrt_(self) -> Tensor:
+        return _in_place(self, ops.elementwise.sqrt)
+
+    def abs_(self) -> Tensor:
+        return _in_place(self, ops.elementwise.abs)
+
+    def neg_(self) -> Tensor:
+        return _in_place(self, ops.elementwise.neg)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        return _in_place(self, lambda x: ops.elementwise.binary("pow", x, exponent))
+
+    def relu_(self) -> Tensor:
+        return _in_place(self, ops.activation.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return _in_place(self, ops.activation.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return _in_place(self, ops.activation.tanh)
+
+    def lerp_(self, end: Any, weight: Any) -> Tensor:
+        return _in_place(self, lambda x: ops.aliases.lerp(x, end, weight))
+
+    def addcmul_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        return _in_place(self, lambda x: x.addcmul(tensor1, tensor2, value=value))
+
+    def addcdiv_(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+        quotient = ops.elementwise.binary("div", tensor1, tensor2)
+        return _in_place(self, lambda x: x.add(quotient, alpha=value))
+
     # ------------------------------------------------ comparisons by name
     def eq(self, other: Any) -> Tensor:
         return ops.comparison.compare("eq", self, other)
@@ -123,10 +176,10 @@ class AliasMethods:
         return ops.comparison.clamp(self, min, max)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return ops.inplace.copy_(self, ops.comparison.clamp(self, min, max))
+        return _in_place(self, lambda x: ops.comparison.clamp(x, min, max))
 
     def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
-        return ops.inplace.copy_(self, ops.comparison.masked_fill(self, mask, value))
+        return _in_place(self, lambda x: ops.comparison.masked_fill(x, mask, value))
 
     # -------------------------------------------------- like another tensor
     def view_as(self, other: Tensor) -> Tensor:
@@ -137,6 +190,11 @@ class AliasMethods:
 
     def type_as(self, other: Tensor) -> Tensor:
         return ops.promotion.cast(self, other.dtype)
+
+    def pin_memory(self) -> Tensor:
+        """Itself: tinygpt has no page-locked host memory (PyTorch code calls this before
+        `.to("cuda", non_blocking=True)`)."""
+        return self  # type: ignore[return-value]
 
     def cpu(self) -> Tensor:
         """This tensor on tinygpt's "cpu" device (itself if it is there already)."""
@@ -172,3 +230,10 @@ def _scaled(value: Any, alpha: Any) -> Any:
     if isinstance(alpha, int | float) and alpha == 1:
         return value
     return ops.elementwise.binary("mul", value, alpha)
+
+
+def _in_place(x: Any, op: Any) -> Any:
+    """`x.copy_(op(x))`. subtle: when x is in a graph, op reads a clone of it, so an op that
+    saves its input for backward (abs, pow, clamp) keeps the value from before the write."""
+    source = ops.movement.clone(x) if x.requires_grad else x
+    return ops.inplace.copy_(x, op(source))

@@ -12,7 +12,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import tensor_aliases, tensor_parity
+from . import fast_paths, tensor_aliases, tensor_parity
+from .autograd.function import records, untracked
+from .ndarray import WHOLE
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -26,7 +28,7 @@ ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
 #: every axis of a tensor of n dims, `_ALL_AXES[n]` (`x.sum()`'s fast path)
 _ALL_AXES = tuple(tuple(range(n)) for n in range(9))
 #: `slice(None)` for each dim an int index leaves whole (`x[i]`'s fast path)
-_FULL_SLICE = (slice(None),)
+_FULL_SLICE = (WHOLE,)
 
 
 def bind(package: ModuleType) -> None:
@@ -188,7 +190,12 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
     # ----------------------------------------------------------- reductions
     def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         data = self._data  # type: ignore[attr-defined]  # Tensor's field
-        if dim is None and data.dtype.kind == "f" and len(data.shape) < len(_ALL_AXES):
+        if (
+            dim is None
+            and data.dtype.kind == "f"
+            and len(data.shape) < len(_ALL_AXES)
+            and fast_paths.enabled
+        ):
             # x.sum() of a floating tensor (a loss): every axis, nothing to normalize or cast
             return ops.reductions.Sum.apply(self, axes=_ALL_AXES[len(data.shape)], keepdim=keepdim)
         return ops.reductions.sum(self, dim, keepdim)
@@ -235,8 +242,10 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
         return ops.movement.transpose(self, -2, -1)
 
     def reshape(self, *shape: Any) -> Tensor:
-        if shape and type(shape[0]) is int:
+        if shape and type(shape[0]) is int and fast_paths.enabled:
             # x.reshape(2, 3), the common spelling: the sizes as given, one frame fewer
+            if not records(self):  # type: ignore[arg-type]  # no node: the view (or copy) itself
+                return untracked(self, self._data.reshape(shape))  # type: ignore[arg-type, attr-defined]
             return ops.movement.Reshape.apply(self, shape=shape)
         return ops.movement.reshape(self, *shape)
 
@@ -292,10 +301,12 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
     # ------------------------------------------------------------- indexing
     def __getitem__(self, index: object) -> Tensor:
         ndim = len(self._data.shape)  # type: ignore[attr-defined]  # Tensor's field
-        if type(index) is int and ndim:
+        if type(index) is int and ndim and fast_paths.enabled:
             # x[i], the most common index, straight to its view without parsing: the same
             # Slice node `getitem` makes (which checks the bounds)
             items = (index,) + _FULL_SLICE * (ndim - 1)
+            if not records(self):  # type: ignore[arg-type]  # no node to make: the view itself
+                return untracked(self, self._data.slice(items))  # type: ignore[arg-type, attr-defined]
             return ops.movement.Slice.apply(self, items=items)
         return ops.indexing.getitem(self, index)
 
@@ -345,8 +356,11 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
 
     # ------------------------------------------------- devices and dtypes
     # NOTE: last in the class: `float`, `int` and `bool` shadow the builtins below them
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
-        """`.to("cpu")`, `.to(tg.float64)`, `.to("cuda", tg.float16)`; differentiable."""
+    def to(
+        self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False
+    ) -> Tensor:
+        """`.to("cpu")`, `.to(tg.float64)`, `.to("cuda", tg.float16)`; differentiable.
+        `non_blocking` is accepted for PyTorch code; copies are ordered by the backend."""
         return ops.movement.to(self, *args, dtype=dtype, device=device)
 
     def float(self) -> Tensor:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from ..ndarray import NDArray
     from ..tensor import Tensor
 
 __all__ = [
@@ -299,6 +300,26 @@ def bind_tensor(cls: type, new: Callable[..., Any]) -> None:
     """Let `apply` build plain Tensors directly (called once, from tensor.py)."""
     global _tensor_class, _new_tensor
     _tensor_class, _new_tensor = cls, new
+
+
+def records(source: Tensor) -> bool:
+    """Whether an op on `source` alone must go through `apply`: it records a graph node, or
+    a `tg.profile()` is open and counts the op."""
+    return (source.requires_grad and _mode.enabled) or profile_hook is not None
+
+
+def untracked(source: Tensor, data: NDArray) -> Tensor:
+    """What `apply` returns for a one-input op that `records` nothing: `data` wrapped as
+    `source`'s class makes it, sharing `source`'s version counter when it is a view.
+
+    The view fast paths (`x[i]`, `x.reshape(...)`, see `tinygpt.fast_paths`) use it to skip
+    the graph node they would throw away."""
+    kind = type(source)
+    out = _new_tensor(kind, data, False) if kind is _tensor_class else kind._make(data, False)
+    if data.buffer is source._data.buffer:
+        out._version = source._version
+        out._base = source if source._base is None else source._base
+    return out
 
 
 def _link_view(out: Tensor, source: Tensor) -> None:

@@ -18,18 +18,24 @@ from ..dtypes import float32
 from ..errors import ShapeError
 from ..random import Generator, rand
 from ..tensor import Tensor
+from . import reductions  # subtle: the module, as reductions -> comparison -> this file
 from .matmul import matmul
 from .movement import expand, reshape, stack, unsqueeze
 
 __all__ = [
+    "amax",
+    "amin",
     "bernoulli",
     "bmm",
+    "dot",
     "legacy_tensor",
+    "lerp",
     "mm",
     "new_tensor",
     "nonzero",
     "outer",
     "repeat_interleave",
+    "type_name",
 ]
 
 
@@ -64,6 +70,49 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"outer: expects two 1-D tensors, got {a.shape} and {b.shape}")
     return reshape(a, -1, 1) * reshape(b, 1, -1)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """(n,) . (n,) -> 0-d: the sum of a[i] * b[i], for 1-D tensors only (as PyTorch's `dot`)."""
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ShapeError(f"dot: expects two 1-D tensors of one size, got {a.shape} and {b.shape}")
+    return (a * b).sum()
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The max over `dim` (an int, a tuple, or None for all), values only (no indices)."""
+    return reductions.max(x, _dims(x, dim), keepdim)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return reductions.min(x, _dims(x, dim), keepdim)
+
+
+def _dims(x: Tensor, dim: Any) -> tuple[int, ...]:
+    if dim is None:
+        return tuple(range(x.ndim))
+    return (dim,) if isinstance(dim, int) else tuple(dim)
+
+
+def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
+    """start + weight * (end - start) (the EMA update `ema.lerp_(param, 1 - decay)`)."""
+    return start + weight * (end - start)
+
+
+def type_name(x: Tensor) -> str:
+    """PyTorch's legacy type string for `x.type()`: "tinygpt.FloatTensor" and so on."""
+    names = {
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "bfloat16": "BFloat16",
+        "int64": "Long",
+        "int32": "Int",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }
+    return f"tinygpt.{names.get(x.dtype.name, x.dtype.name)}Tensor"
 
 
 # ------------------------------------------------------------- repeat, find

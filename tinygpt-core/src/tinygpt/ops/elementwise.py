@@ -1,5 +1,5 @@
-"""Elementwise ops: each primitive (A -> A, A, A -> A, A, scalar -> A) next to the functions
-built on it.
+"""Elementwise ops: the binary primitives (A, A -> A and A, scalar -> A) next to the
+functions built on them; the unary primitives (A -> A) are in `elementwise_unary.py`.
 
 Binary primitives take two arrays of one shape and dtype: `binary` below promotes dtypes
 (`promotion.py`) and broadcasts with `Expand` (`movement.py`), the one op that broadcasts, so
@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 
 from .. import array_ops as A
+from .. import fast_paths
 from ..autograd.function import Function
 from ..creation import full
 from ..dtypes import bool_, check_fits, exact_in, float16, float32, int64, result_type
 from ..errors import DTypeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
+from .elementwise_unary import Abs, Cos, Erf, Exp, Log, Neg, Sin, Sqrt
 from .movement import Expand
 from .promotion import as_tensor_like, cast, detached, promote, to_float
 
@@ -58,90 +60,6 @@ __all__ = [
 ]
 
 Scalar = bool | int | float
-
-
-# ------------------------------------------------------------------ A -> A
-class Neg(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        return A.unary("neg", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        return A.unary("neg", grad)
-
-
-class Exp(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        out = A.unary("exp", x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (out,) = self.saved
-        return A.binary("mul", grad, out)
-
-
-class Log(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        self.save_for_backward(x)
-        return A.unary("log", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (x,) = self.saved
-        return A.binary("div", grad, x)
-
-
-class Sqrt(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        out = A.unary("sqrt", x)
-        self.save_for_backward(out)
-        return out
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (out,) = self.saved
-        # d sqrt(x) = 1 / (2 sqrt(x))
-        return A.binary("div", grad, A.scalar("mul", out, 2.0))
-
-
-class Abs(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        self.save_for_backward(x)
-        return A.unary("abs", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (x,) = self.saved
-        return A.binary("mul", grad, A.unary("sign", x))
-
-
-class Sin(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        self.save_for_backward(x)
-        return A.unary("sin", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (x,) = self.saved
-        return A.binary("mul", grad, A.unary("cos", x))
-
-
-class Cos(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        self.save_for_backward(x)
-        return A.unary("cos", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (x,) = self.saved
-        return A.binary("mul", grad, A.unary("neg", A.unary("sin", x)))
-
-
-class Erf(Function):
-    def forward(self, x: NDArray) -> NDArray:
-        self.save_for_backward(x)
-        return A.unary("erf", x)
-
-    def backward(self, grad: NDArray) -> NDArray:
-        (x,) = self.saved
-        # d erf(x) = 2/sqrt(pi) exp(-x^2)
-        bell = A.unary("exp", A.unary("neg", A.binary("mul", x, x)))
-        return A.binary("mul", grad, A.scalar("mul", bell, 2.0 / math.sqrt(math.pi)))
 
 
 # ------------------------------------------------------------ A, A -> A
@@ -304,7 +222,7 @@ _BOOL_OPS = {
 
 def binary(op: str, a: Tensor, b: object, reflected: bool = False) -> Tensor:
     """`a op b` for a tensor and a tensor, a Python scalar, a list or an array."""
-    if not reflected:
+    if not reflected and fast_paths.enabled:
         # the common case first, checked cheaply (per-op overhead): two floating tensors of
         # one dtype, device and shape, or a floating tensor and a float, have nothing to
         # promote, convert or broadcast; everything else takes the general path below
@@ -398,16 +316,18 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
+# NOTE: the float maths below test the common floating input inline (`to_float` would be
+# one more call per op for a tensor it returns as it is)
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(to_float(x))
+    return Exp.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(to_float(x))
+    return Log.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(to_float(x))
+    return Sqrt.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def rsqrt(x: Tensor) -> Tensor:
@@ -431,15 +351,15 @@ def sign(x: Tensor) -> Tensor:
 
 
 def sin(x: Tensor) -> Tensor:
-    return Sin.apply(to_float(x))
+    return Sin.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def cos(x: Tensor) -> Tensor:
-    return Cos.apply(to_float(x))
+    return Cos.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def erf(x: Tensor) -> Tensor:
-    return Erf.apply(to_float(x))
+    return Erf.apply(x if x._data.dtype.kind == "f" else to_float(x))
 
 
 def maximum(a: Tensor | Scalar, b: object) -> Tensor:

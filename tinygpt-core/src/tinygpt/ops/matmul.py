@@ -12,6 +12,7 @@ their operands in place.
 from __future__ import annotations
 
 from .. import array_ops as A
+from .. import fast_paths
 from ..autograd.function import Function
 from ..dtypes import bool_
 from ..errors import DTypeError, ShapeError
@@ -79,7 +80,7 @@ def _check_not_bool(op: str, x: Tensor, shapes: str) -> None:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """NumPy-style matmul: 1-D operands are promoted and squeezed, batch dims broadcast."""
-    if isinstance(b, Tensor):
+    if fast_paths.enabled and isinstance(b, Tensor):
         # the common case checked cheaply (per-op overhead): floating operands of one dtype
         # and device, >= 2 dims, the same batch dims, inner dims that agree
         x = a._data

@@ -179,7 +179,9 @@ def _check_nonempty(op: str, x: Tensor, dim: Dim) -> None:
         )
 
 
-def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, keepdim: bool):
+def _extreme(
+    fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | tuple[int, ...] | None, keepdim: bool
+):
     _check_nonempty(op, x, dim)
     if dim is None:
         return fn.apply(x, axes=tuple(range(x.ndim)), keepdim=False)
@@ -190,7 +192,7 @@ def _extreme(fn: type[Max] | type[Min], op: str, x: Tensor, dim: int | None, kee
     return MaxResult(values, indices)
 
 
-def max(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False):  # noqa: A001
+def max(x: Tensor, dim: int | tuple[int, ...] | Tensor | None = None, keepdim: bool = False):  # noqa: A001
     """Max of all elements (0-d), or (values, indices) along one `dim` like PyTorch;
     `max(x, other)` with a tensor is the elementwise `maximum`, as PyTorch's overload."""
     if isinstance(dim, Tensor):
@@ -198,7 +200,7 @@ def max(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False):  # n
     return _extreme(Max, "max", x, dim, keepdim)
 
 
-def min(x: Tensor, dim: int | Tensor | None = None, keepdim: bool = False):  # noqa: A001
+def min(x: Tensor, dim: int | tuple[int, ...] | Tensor | None = None, keepdim: bool = False):  # noqa: A001
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     return _extreme(Min, "min", x, dim, keepdim)

@@ -1,16 +1,16 @@
 """The key/value cache of a GPT, and `DecodeStep`: one new token per call, with few ops.
 
-Each layer keeps its keys and values in one preallocated buffer (B, 2, nh, block_size, hs),
+Each layer keeps its keys and values in one preallocated buffer (B, 2 * nh, block_size, hs),
 filled left to right in place: a new token costs one write, never a concatenation.
 
 `DecodeStep` runs the model on one new token per row (the sampling loop's common case). It is
 the model's forward written out for T = 1 with the parameters fetched once: no module calls,
 logits for the one position only, q/k/v taken as views of the c_attn output (with T = 1 the
-heads need no transpose), the new key and value written into the cache by one assignment,
+heads need no transpose), the new key and value written into the cache by one `copy_`,
 and one attention query over the cached keys (no mask: the newest token sees every key).
-It computes what `GPT.forward(idx, kv_cache=cache, last_only=True)` computes, op for op in
-float32, and is only used for the stock GPT classes with no module hooks
-(`DecodeStep.supports`); anything else goes through the modules.
+It computes what `GPT.forward(idx, kv_cache=cache, last_only=True)` computes (equal within
+float32 rounding), and is only used for the stock GPT built from stock layers, with no
+module hooks (`DecodeStep.supports`); anything else goes through the modules.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import tinygpt as tg
 import tinygpt.nn.functional as F
-from tinygpt import Tensor
+from tinygpt import Tensor, nn
 
 from .config import GPTConfig
 
@@ -41,6 +41,22 @@ class LayerCache:
         self.kv = tg.zeros(B, 2 * nh, T, hs, device=device, dtype=dtype)
         self.k = self.kv.narrow(1, 0, nh)
         self.v = self.kv.narrow(1, nh, nh)
+        self._views: list[tuple[Tensor, Tensor, Tensor] | None] = [None] * T
+
+    def step_views(self, position: int) -> tuple[Tensor, Tensor, Tensor]:
+        """(slot, k, v) for one new token at `position`: the (B, 2 nh, 1, hs) slot its key
+        and value go to, and the keys and values of positions 0..position.
+
+        Made once per position and kept: after a restart (past block_size) decoding revisits
+        the same positions, and three views cost as much as a small op each.
+        """
+        views = self._views[position]
+        if views is None:
+            end = position + 1
+            slot = self.kv.narrow(2, position, 1)
+            views = (slot, self.k.narrow(2, 0, end), self.v.narrow(2, 0, end))
+            self._views[position] = views
+        return views
 
     def update(self, k: Tensor, v: Tensor, start: int) -> tuple[Tensor, Tensor]:
         """Store k, v (B, nh, T, hs) at positions start..start+T-1; return every position so
@@ -89,19 +105,30 @@ class DecodeStep:
 
     @staticmethod
     def supports(model: GPT) -> bool:
-        """True for the stock GPT in eval mode without module hooks: then the step computes
-        exactly what the modules would."""
+        """True for the stock GPT in eval mode, built from the stock layers, without module
+        hooks: then the step computes what the modules would. A subclassed or swapped layer
+        (say a LoRA Linear) has a forward of its own, which only the module path runs."""
         from .model import GPT, MLP, Block, CausalSelfAttention
 
         if type(model) is not GPT or model.training:
             return False
-        stock = {GPT, Block, CausalSelfAttention, MLP}
-        for module in model.modules():
-            if getattr(module, "_module_hooks", None):
-                return False
-            if isinstance(module, (Block, CausalSelfAttention, MLP)) and type(module) not in stock:
-                return False
-        return all(type(b) is Block for b in model.transformer.h)
+        t = model.transformer
+        expected: list[tuple[Any, type]] = [
+            (t.wte, nn.Embedding),
+            (t.wpe, nn.Embedding),
+            (t.ln_f, nn.LayerNorm),
+            (model.lm_head, nn.Linear),
+            (t.drop, nn.Dropout),  # (identities in eval mode: the step skips them)
+        ]
+        for b in t.h:
+            expected += [(b, Block), (b.ln_1, nn.LayerNorm), (b.ln_2, nn.LayerNorm)]
+            expected += [(b.attn, CausalSelfAttention), (b.mlp, MLP), (b.mlp.gelu, nn.GELU)]
+            expected += [(b.attn.resid_dropout, nn.Dropout), (b.mlp.dropout, nn.Dropout)]
+            linears = (b.attn.c_attn, b.attn.c_proj, b.mlp.c_fc, b.mlp.c_proj)
+            expected += [(m, nn.Linear) for m in linears]
+        if any(type(module) is not kind for module, kind in expected):
+            return False
+        return not any(getattr(m, "_module_hooks", None) for m in model.modules())
 
     def __call__(self, ids: Tensor, cache: KVCache) -> Tensor:
         start = cache.length
@@ -111,20 +138,19 @@ class DecodeStep:
                 f"{self.block_size}; restart the cache from the last tokens"
             )
         B, C, nh = ids.shape[0], self.n_embd, self.n_head
-        hs, end = C // nh, start + 1
+        hs = C // nh
         x = F.embedding(ids, self.wte) + self.wpe[start]  # (B, C)
         # NOTE: narrow, not indexing: the same views with less argument parsing per call
         for layer, lc in zip(self.layers, cache.layers):
             ln_1, attn, proj, ln_2, fc, approximate, mlp_proj = layer
             qkv = F.linear(F.layer_norm(x, C, *ln_1), *attn).reshape(B, 3 * nh, 1, hs)
-            # the new key and value go to position `start`: one write into the cache buffer
-            lc.kv.narrow(2, start, 1).copy_(qkv.narrow(1, nh, 2 * nh))
-            q, k, v = qkv.narrow(1, 0, nh), lc.k.narrow(2, 0, end), lc.v.narrow(2, 0, end)
-            y = F.scaled_dot_product_attention(q, k, v)  # (B, nh, 1, hs)
+            slot, k, v = lc.step_views(start)
+            slot.copy_(qkv.narrow(1, nh, 2 * nh))  # the new key and value: one write, in place
+            y = F.scaled_dot_product_attention(qkv.narrow(1, 0, nh), k, v)  # (B, nh, 1, hs)
             x = x + F.linear(y.reshape(B, C), *proj)  # (B, nh, 1, hs) is (B, C) in memory
             h = F.gelu(F.linear(F.layer_norm(x, C, *ln_2), *fc), approximate=approximate)
             x = x + F.linear(h, *mlp_proj)
-        cache.length = end
+        cache.length = start + 1
         return F.linear(F.layer_norm(x, C, *self.ln_f), self.lm_head)  # (B, V)
 
 

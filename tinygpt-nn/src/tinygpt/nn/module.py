@@ -316,6 +316,17 @@ class Module(HookRegistration):
     def half(self: M) -> M:
         return self.to(tg.float16)
 
+    def bfloat16(self: M) -> M:
+        return self.to(tg.bfloat16)
+
+    def cpu(self: M) -> M:
+        """Move to tinygpt's "cpu" device (the compiled CPU backend), as `model.to("cpu")`."""
+        return self.to("cpu")
+
+    def cuda(self: M, device: Any = None) -> M:
+        """Move to "cuda" (or `cuda:N` for an int N), as `model.to("cuda")`."""
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
     # -------------------------------------------------------------- state dict
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> dict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name ("0.weight", "ln.bias").

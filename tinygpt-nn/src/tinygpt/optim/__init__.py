@@ -5,18 +5,22 @@
     loss.backward(); opt.step(); opt.zero_grad()
 
 Reading order: `optimizer.py` (the base class, checkpoints) -> `sgd.py` -> `adam.py` ->
-`lr_scheduler.py` -> `plateau.py`.
+`lr_scheduler.py` -> `plateau.py` -> `schedules_more.py`.
 """
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .lr_scheduler import (
     CosineAnnealingLR,
+    ExponentialLR,
     LambdaLR,
+    LinearLR,
     LinearWarmupCosine,
     LRScheduler,
+    MultiStepLR,
     OneCycleLR,
     ReduceLROnPlateau,
+    SequentialLR,
     StepLR,
     warmup_cosine_lr,
 )
@@ -28,12 +32,16 @@ __all__ = [
     "Adam",
     "AdamW",
     "CosineAnnealingLR",
+    "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
+    "LinearLR",
     "LinearWarmupCosine",
+    "MultiStepLR",
     "OneCycleLR",
     "Optimizer",
     "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
     "flatten_state_dict",
     "lr_scheduler",

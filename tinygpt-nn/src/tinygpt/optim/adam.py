@@ -51,7 +51,13 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         decoupled_weight_decay: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
+        # NOTE: `foreach` and `fused` are accepted so PyTorch code runs as written (nanoGPT
+        # passes fused=True on CUDA); tinygpt has one update path: `adam_step_` per parameter,
+        # a fused kernel wherever the backend offers one
+        del foreach, fused
         defaults = {
             "lr": lr,
             "betas": tuple(betas),
@@ -117,5 +123,18 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=True)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            decoupled_weight_decay=True,
+            foreach=foreach,
+            fused=fused,
+        )

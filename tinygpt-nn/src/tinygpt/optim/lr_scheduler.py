@@ -31,6 +31,10 @@ __all__ = [
     "OneCycleLR",
     "ReduceLROnPlateau",
     "warmup_cosine_lr",
+    "ExponentialLR",
+    "LinearLR",
+    "MultiStepLR",
+    "SequentialLR",
 ]
 
 
@@ -357,3 +361,8 @@ def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) 
             raise ValueError(f"OneCycleLR: {name} has {len(value)} values for {n} param groups")
         return [float(v) for v in value]
     return [float(value)] * n  # type: ignore[arg-type]
+
+
+# the schedules of schedules_more.py (split off to keep this file small), reachable here as
+# in PyTorch's `torch.optim.lr_scheduler`; imported last because they subclass LRScheduler
+from .schedules_more import ExponentialLR, LinearLR, MultiStepLR, SequentialLR  # noqa: E402

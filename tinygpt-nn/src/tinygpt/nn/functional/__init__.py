@@ -10,6 +10,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, soft
 from .adaptive_pool import adaptive_avg_pool2d
 from .attention import scaled_dot_product_attention
 from .conv1d import conv1d
+from .distance import cosine_similarity, normalize
 from .encoding import one_hot
 from .group_norm import group_norm
 from .linear import dropout, embedding, linear
@@ -39,6 +40,7 @@ __all__ = [
     "log_softmax",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "relu",
@@ -51,6 +53,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "conv1d",
+    "cosine_similarity",
     "conv2d",
     "gru_cell",
     "lstm_cell",

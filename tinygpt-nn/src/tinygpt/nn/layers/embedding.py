@@ -51,6 +51,23 @@ class Embedding(Module):
         self.weight = Parameter(tg.empty(*shape, device=device, dtype=dtype))
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(
+        cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None
+    ) -> Embedding:
+        """An Embedding holding a copy of `embeddings` (num_embeddings, embedding_dim);
+        frozen (no gradient) unless `freeze=False`, as PyTorch's."""
+        if embeddings.ndim != 2:
+            raise tg.ShapeError(
+                f"Embedding.from_pretrained: embeddings must be 2-D, got {embeddings.shape}"
+            )
+        rows, dim = embeddings.shape
+        out = cls(rows, dim, padding_idx, device=embeddings.device, dtype=embeddings.dtype)
+        with tg.no_grad():
+            out.weight.copy_(embeddings)  # subtle: padding_idx's row keeps the given values
+        out.weight.requires_grad = not freeze
+        return out
+
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
