@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,13 @@ import tinygpt as tg
 
 RTOL = 1e-5
 ATOL = 1e-6
-IDIOM_DEVICES = [d for d in ("numpy", "cpu") if d in {b.name for b in tg.backends() if b.available}]
+_AVAILABLE = {b.name for b in tg.backends() if b.available}
+#: the devices every idiom runs on: numpy and cpu (or only TINYGPT_DEVICE's, when it is set)
+IDIOM_DEVICES = [
+    d
+    for d in ("numpy", "cpu")
+    if d in _AVAILABLE and os.environ.get("TINYGPT_DEVICE", d).partition(":")[0] == d
+]
 
 
 @dataclass(frozen=True)

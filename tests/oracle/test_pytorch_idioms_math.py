@@ -260,12 +260,9 @@ def matmul_forms(torch, nn, F, optim):
     ]
 
 
-@idiom
+@idiom(raises=RuntimeError)
 def matmul_shape_error(torch, nn, F, optim):
     return torch.ones(2, 3) @ torch.ones(4, 5)
-
-
-matmul_shape_error = idiom(matmul_shape_error.fn, raises=RuntimeError)
 
 
 @idiom
