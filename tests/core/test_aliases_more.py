@@ -80,7 +80,7 @@ def test_dot_lerp_sign_type(device):
         tg.dot(a, tg.tensor(X, device=device))
     np.testing.assert_allclose(tg.lerp(a, b, 0.5).numpy(), (X[0] + Y[0]) / 2, rtol=1e-6)
     np.testing.assert_array_equal(tg.sign(b).numpy(), np.sign(Y[0]))
-    assert a.type(tg.float64).dtype == tg.float64 and a.type() == "tinygpt.FloatTensor"
+    assert a.type(tg.float64).dtype == tg.float64 and a.type() == "torch.FloatTensor"
     u = tg.tensor(X[0], dtype=tg.float64, device=device, requires_grad=True)
     v = tg.tensor(Y[0], dtype=tg.float64, device=device, requires_grad=True)
     assert tg.autograd.gradcheck(lambda s, t: tg.dot(s, t) + tg.lerp(s, t, 0.3).sum(), [u, v])

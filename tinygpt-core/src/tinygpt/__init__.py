@@ -88,6 +88,8 @@ from .functional import *  # noqa: E402, F403
 from .functional import __all__ as _functional_all  # noqa: E402
 from .functional_aliases import *  # noqa: E402, F403
 from .functional_aliases import __all__ as _functional_aliases_all  # noqa: E402
+from .functional_extras import *  # noqa: E402, F403
+from .functional_extras import __all__ as _functional_extras_all  # noqa: E402
 from .functional_parity import *  # noqa: E402, F403
 from .functional_parity import __all__ as _functional_parity_all  # noqa: E402
 from .profiler import profile  # noqa: E402
@@ -102,6 +104,9 @@ from .random import (  # noqa: E402
     set_rng_state,
 )
 from .serialization import load, load_metadata, save  # noqa: E402
+from .settings import *  # noqa: E402, F403 - replaces registry's `backends` (still callable)
+from .settings import __all__ as _settings_all  # noqa: E402
+from .size import Size  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .type_info import finfo, iinfo  # noqa: E402
 
@@ -109,7 +114,7 @@ __version__ = "0.1.0"
 
 
 #: subpackages other distributions add, loaded on first use as attributes (`tg.nn.Linear`)
-_LAZY_SUBPACKAGES = ("nn", "optim", "data", "gpt")
+_LAZY_SUBPACKAGES = ("nn", "optim", "data", "utils", "gpt")
 
 
 def __getattr__(name: str) -> object:
@@ -188,6 +193,9 @@ __all__ = [
     *_functional_all,
     *_functional_parity_all,
     *_functional_aliases_all,
+    *_functional_extras_all,
+    *(name for name in _settings_all if name != "backends"),
+    "Size",
     "cuda",
     "finfo",
     "iinfo",
@@ -215,3 +223,4 @@ long = int64
 int = int32  # noqa: A001
 byte = uint8
 char = int8
+dtype = DType  # `isinstance(x, tg.dtype)`, as torch.dtype (left out of __all__ likewise)

@@ -13,6 +13,7 @@ PROVIDERS = {
     "tinygpt.nn": "tinygpt-nn",
     "tinygpt.optim": "tinygpt-nn",
     "tinygpt.data": "tinygpt-nn",
+    "tinygpt.utils": "tinygpt-nn",
     "tinygpt.gpt": "tinygpt-gpt",
 }
 

@@ -121,18 +121,38 @@ def _full(
     return _finish(NDArray(backend, buffer, shape, dtype), requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+def zeros(
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+):
     dtype = as_dtype(dtype or float32)
-    return _full("zeros", _shape("zeros", size), 0.0, dtype, device, requires_grad)
+    return _full(
+        "zeros", _shape("zeros", sizes_arg(shape, size)), 0.0, dtype, device, requires_grad
+    )
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
+def ones(
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+):
     dtype = as_dtype(dtype or float32)
-    return _full("ones", _shape("ones", size), 1.0, dtype, device, requires_grad)
+    return _full("ones", _shape("ones", sizes_arg(shape, size)), 1.0, dtype, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False):
-    shape = _shape("empty", size)
+def empty(
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+):
+    shape = _shape("empty", sizes_arg(shape, size))
     dtype = as_dtype(dtype or float32)
     checked_nbytes("empty", shape, dtype)
     backend = _backend_for(device, dtype)
@@ -227,4 +247,5 @@ from .random import (  # noqa: E402
     randint,
     randn,
     randn_like,
+    sizes_arg,
 )

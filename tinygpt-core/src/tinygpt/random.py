@@ -134,6 +134,15 @@ def next_seed(generator: Generator | None = None) -> int:
 
 
 # ------------------------------------------------------------------------- makers
+def sizes_arg(shape: tuple, size: Any) -> tuple:
+    """The positional sizes, or PyTorch's keyword spelling `zeros(size=(2, 3))`."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError("pass the sizes either positionally or as size=, not both")
+    return (size,)
+
+
 def _shape(op: str, size: tuple | list) -> tuple[int, ...]:
     """f(2, 3) and f((2, 3)) alike, ints >= 0 only."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
@@ -179,7 +188,8 @@ def _finish(data: NDArray, requires_grad: bool) -> Tensor:
 
 
 def rand(
-    *size: Any,
+    *shape: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
@@ -187,12 +197,22 @@ def rand(
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
     dtype = _floating("rand", dtype)
-    data = sample("rand", "uniform", _shape("rand", size), 0.0, 1.0, dtype, device, generator)
+    data = sample(
+        "rand",
+        "uniform",
+        _shape("rand", sizes_arg(shape, size)),
+        0.0,
+        1.0,
+        dtype,
+        device,
+        generator,
+    )
     return _finish(data, requires_grad)
 
 
 def randn(
-    *size: Any,
+    *shape: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
@@ -200,7 +220,16 @@ def randn(
 ) -> Tensor:
     """Standard normal samples."""
     dtype = _floating("randn", dtype)
-    data = sample("randn", "normal", _shape("randn", size), 0.0, 1.0, dtype, device, generator)
+    data = sample(
+        "randn",
+        "normal",
+        _shape("randn", sizes_arg(shape, size)),
+        0.0,
+        1.0,
+        dtype,
+        device,
+        generator,
+    )
     return _finish(data, requires_grad)
 
 

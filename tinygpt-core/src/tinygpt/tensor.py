@@ -29,6 +29,7 @@ from .dtypes import DType, as_dtype
 from .errors import DTypeError, ShapeError
 from .host import format_array, to_numpy
 from .ndarray import NDArray
+from .size import Size
 from .tensor_methods import TensorMethods
 
 __all__ = ["Tensor"]
@@ -104,8 +105,8 @@ class Tensor(TensorMethods, H.TensorHookMethods):
 
     # ------------------------------------------------------------- facts
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> DType:

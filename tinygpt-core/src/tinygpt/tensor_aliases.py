@@ -13,6 +13,8 @@ import builtins
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from . import tensor_extras
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -25,9 +27,10 @@ ops: ModuleType = ModuleType("tinygpt.ops (not imported yet)")
 def bind(package: ModuleType) -> None:
     global ops
     ops = package
+    tensor_extras.bind(package)
 
 
-class AliasMethods:
+class AliasMethods(tensor_extras.ExtraMethods):
     """Mixin of Tensor (through TensorMethods)."""
 
     __slots__ = ()

@@ -290,6 +290,10 @@ class Function:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
 
+    def name(self) -> str:
+        """PyTorch's node name, as `y.grad_fn.name()`: "MulBackward0" (0: the formula's version)."""
+        return f"{type(self).__name__}Backward0"
+
 
 #: `Tensor` and its internal constructor, bound by tensor.py (which imports this module)
 _tensor_class: Any = None

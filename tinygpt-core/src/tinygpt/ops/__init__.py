@@ -21,6 +21,8 @@ and the public functions built on them:
     rounding       floor, ceil, round, trunc, floor_divide (//), remainder (%)
     views          t, narrow, flip, repeat, as_strided;  einsum: einsum
     aliases        mm, bmm, outer, repeat_interleave, nonzero, bernoulli, x.new_*, Tensor(...)
+    extras_linalg  diag, diagonal, trace, meshgrid, tensordot, kron, inner, addmm, cdist
+    extras_stats   unique, bincount, median, diff, index_add, masked_select, tan, log2, ...
 
 `promotion.py` makes operands meet (one device, one dtype) and `dispatch.py` is the one
 place that chooses a backend's fused kernel over the composite. Importing this package binds
@@ -40,6 +42,8 @@ from . import (
     dispatch,
     einsum,
     elementwise,
+    extras_linalg,
+    extras_stats,
     indexing,
     inplace,
     loss,
@@ -60,6 +64,8 @@ from . import (
 
 __all__ = [
     "activation",
+    "extras_linalg",
+    "extras_stats",
     "aliases",
     "classify",
     "einsum",

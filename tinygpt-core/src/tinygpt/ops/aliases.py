@@ -100,7 +100,12 @@ def lerp(start: Tensor, end: Any, weight: Any) -> Tensor:
 
 
 def type_name(x: Tensor) -> str:
-    """PyTorch's legacy type string for `x.type()`: "tinygpt.FloatTensor" and so on."""
+    """PyTorch's legacy type string for `x.type()`: "torch.FloatTensor" and so on.
+
+    NOTE: it says "torch.", not "tinygpt.": the string is a protocol that existing code
+    compares against (`x.type() == "torch.FloatTensor"`), and issue 14 asks for such code to
+    run unmodified. `x.device` and `x.dtype` name tinygpt's own objects.
+    """
     names = {
         "float32": "Float",
         "float64": "Double",
@@ -112,7 +117,8 @@ def type_name(x: Tensor) -> str:
         "uint8": "Byte",
         "bool": "Bool",
     }
-    return f"tinygpt.{names.get(x.dtype.name, x.dtype.name)}Tensor"
+    cuda = ".cuda" if x.device.type == "cuda" else ""
+    return f"torch{cuda}.{names.get(x.dtype.name, x.dtype.name)}Tensor"
 
 
 # ------------------------------------------------------------- repeat, find

@@ -9,9 +9,11 @@
 
 from . import functional, init, parallel, utils
 from .layers.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .layers.activations_extra import ELU, Hardtanh, Mish, Softplus, Unflatten
 from .layers.adaptive_pool import AdaptiveAvgPool2d
 from .layers.attention import MultiheadAttention
 from .layers.container import ModuleDict, ModuleList, Residual, Sequential
+from .layers.containers_param import ParameterDict, ParameterList
 from .layers.conv import Conv2d
 from .layers.conv1d import Conv1d
 from .layers.dropout import Dropout
@@ -19,6 +21,7 @@ from .layers.embedding import Embedding
 from .layers.group_norm import GroupNorm
 from .layers.linear import Flatten, Identity, Linear
 from .layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .layers.loss_extra import BCELoss, HuberLoss, KLDivLoss, SmoothL1Loss
 from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .layers.pooling import AvgPool2d, MaxPool2d
 from .layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -80,4 +83,16 @@ __all__ = [
     "GroupNorm",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    # more layers for PyTorch code: activations, losses, parameter containers
+    "BCELoss",
+    "ELU",
+    "Hardtanh",
+    "HuberLoss",
+    "KLDivLoss",
+    "Mish",
+    "ParameterDict",
+    "ParameterList",
+    "SmoothL1Loss",
+    "Softplus",
+    "Unflatten",
 ]

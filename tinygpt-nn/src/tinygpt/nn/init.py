@@ -20,6 +20,8 @@ import math
 import tinygpt as tg
 from tinygpt import Tensor
 
+from .init_orthogonal import orthogonal_
+
 __all__ = [
     "calculate_gain",
     "uniform_",
@@ -32,6 +34,7 @@ __all__ = [
     "xavier_normal_",
     "kaiming_uniform_",
     "kaiming_normal_",
+    "orthogonal_",
 ]
 
 _MAX_REDRAWS = 100

@@ -25,6 +25,7 @@ import tinygpt as tg
 from tinygpt import DType, DTypeError, Tensor, as_dtype
 
 from .module_hooks import HookRegistration, call_with_hooks
+from .module_lookup import ModuleLookup
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictError, collect_state, load_state
 
@@ -33,7 +34,7 @@ __all__ = ["Module", "StateDictError", "IncompatibleKeys"]
 M = TypeVar("M", bound="Module")
 
 
-class Module(HookRegistration):
+class Module(HookRegistration, ModuleLookup):
     """Base class of layers: subclasses set attributes in `__init__` and define `forward`."""
 
     training: bool

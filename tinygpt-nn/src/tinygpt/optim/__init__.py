@@ -1,14 +1,15 @@
-"""`tinygpt.optim`: optimizers (SGD, Adam, AdamW) and learning-rate schedules.
+"""`tinygpt.optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and learning-rate schedules.
 
     from tinygpt import optim
     opt = optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
     loss.backward(); opt.step(); opt.zero_grad()
 
 Reading order: `optimizer.py` (the base class, checkpoints) -> `sgd.py` -> `adam.py` ->
-`lr_scheduler.py` -> `plateau.py` -> `schedules_more.py`.
+`rmsprop.py` -> `adagrad.py` -> `lr_scheduler.py` -> `plateau.py` -> `schedules_more.py`.
 """
 
 from . import lr_scheduler
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .lr_scheduler import (
     CosineAnnealingLR,
@@ -25,10 +26,12 @@ from .lr_scheduler import (
     warmup_cosine_lr,
 )
 from .optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
+from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
     "SGD",
+    "Adagrad",
     "Adam",
     "AdamW",
     "CosineAnnealingLR",
@@ -40,6 +43,7 @@ __all__ = [
     "MultiStepLR",
     "OneCycleLR",
     "Optimizer",
+    "RMSprop",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",

@@ -7,6 +7,7 @@ loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 from tinygpt import avg_pool2d, conv2d, max_pool2d, unfold
 
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .activations_extra import elu, hardtanh, mish, softplus
 from .adaptive_pool import adaptive_avg_pool2d
 from .attention import scaled_dot_product_attention
 from .conv1d import conv1d
@@ -21,6 +22,7 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .loss_extra import binary_cross_entropy, huber_loss, kl_div, smooth_l1_loss
 from .normalization import batch_norm, layer_norm, rms_norm
 from .padding import pad
 from .rnn import gru_cell, lstm_cell, rnn_relu_cell, rnn_tanh_cell
@@ -62,4 +64,13 @@ __all__ = [
     "rnn_tanh_cell",
     "scaled_dot_product_attention",
     "unfold",
+    # more activations and losses, for PyTorch code
+    "binary_cross_entropy",
+    "elu",
+    "hardtanh",
+    "huber_loss",
+    "kl_div",
+    "mish",
+    "smooth_l1_loss",
+    "softplus",
 ]

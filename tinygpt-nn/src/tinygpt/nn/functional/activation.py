@@ -12,6 +12,8 @@ from __future__ import annotations
 import tinygpt as tg
 from tinygpt import Tensor
 
+from .activations_extra import apply_inplace
+
 __all__ = [
     "relu",
     "gelu",
@@ -24,9 +26,9 @@ __all__ = [
 ]
 
 
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0)."""
-    return tg.relu(x)
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); `inplace=True` writes the result into x (as `x.relu_()`)."""
+    return x.relu_() if inplace else tg.relu(x)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -58,6 +60,8 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     return tg.log_softmax(x, dim)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else negative_slope * x."""
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x where x > 0, else negative_slope * x; `inplace=True` writes the result into x."""
+    if inplace:
+        return apply_inplace(x, lambda t: tg.where(t > 0, t, t * negative_slope))
     return tg.where(x > 0, x, x * negative_slope)

@@ -33,16 +33,20 @@ def embedding(idx: Tensor, weight: Tensor, padding_idx: int | None = None) -> Te
     return tg.where(keep, rows, rows.detach())
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p), in training.
 
     The scaling keeps the expected value unchanged, so evaluation needs no rescaling.
-    Seeded by `tg.manual_seed`.
+    Seeded by `tg.manual_seed`. `inplace=True` writes the result into x.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if inplace:
+        from .activations_extra import apply_inplace
+
+        return apply_inplace(x, lambda t: dropout(t, p, training))
     if p == 1.0:
         return x * 0.0
     keep = tg.rand(*x.shape, dtype=x.dtype, device=x.device) >= p  # bool, P(True) = 1 - p

@@ -1,9 +1,11 @@
 """The layers of tinygpt.nn, one family per file (re-exported by `tinygpt.nn`)."""
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .activations_extra import ELU, Hardtanh, Mish, Softplus, Unflatten
 from .adaptive_pool import AdaptiveAvgPool2d
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Residual, Sequential
+from .containers_param import ParameterDict, ParameterList
 from .conv import Conv2d
 from .conv1d import Conv1d
 from .dropout import Dropout
@@ -11,6 +13,7 @@ from .embedding import Embedding
 from .group_norm import GroupNorm
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss_extra import BCELoss, HuberLoss, KLDivLoss, SmoothL1Loss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -60,4 +63,16 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    # more layers for PyTorch code: activations, losses, parameter containers
+    "BCELoss",
+    "ELU",
+    "Hardtanh",
+    "HuberLoss",
+    "KLDivLoss",
+    "Mish",
+    "ParameterDict",
+    "ParameterList",
+    "SmoothL1Loss",
+    "Softplus",
+    "Unflatten",
 ]
