@@ -298,3 +298,12 @@ def test_views_are_still_profiled(device):
         x[0]
         x.reshape(6)
     assert prof.calls("Slice") == 1 and prof.calls("Reshape") == 1
+
+
+def test_a_float_size_is_refused_after_the_same_int_shape_was_seen():
+    """(2, 3.0) == (2, 3) as a cache key: the reshape plan made for (2, 3) must not let a
+    float size through."""
+    t = tg.arange(6.0)
+    assert t.reshape(2, 3).shape == (2, 3)
+    with pytest.raises(tg.DTypeError, match="each size must be an int"):
+        t.reshape(2, 3.0)

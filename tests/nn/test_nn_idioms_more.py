@@ -11,8 +11,7 @@ import pytest
 
 import tinygpt as tg
 import tinygpt.nn.functional as F
-from tinygpt import nn, optim
-from tinygpt.nn import init
+from tinygpt import nn
 
 RNG = np.random.default_rng(14)
 # away from the kinks at 0 and +-1, so finite differences see a smooth function
@@ -27,16 +26,20 @@ def _elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
+def _mish(x):
+    return x * np.tanh(_softplus(x))
+
+
 # fmt: off
 ACTIVATIONS = [
     ("softplus",      lambda t: F.softplus(t),                    lambda x: _softplus(x)),
     ("softplus_beta", lambda t: F.softplus(t, 2.0, 3.0),          lambda x: _softplus(x, 2.0, 3.0)),
     ("elu",           lambda t: F.elu(t, 0.7),                    lambda x: _elu(x, 0.7)),
-    ("mish",          F.mish,                                     lambda x: x * np.tanh(_softplus(x))),
+    ("mish",          F.mish,                                     _mish),
     ("hardtanh",      lambda t: F.hardtanh(t, -2.0, 1.0),         lambda x: np.clip(x, -2.0, 1.0)),
     ("ELU",           nn.ELU(),                                   _elu),
     ("Softplus",      nn.Softplus(beta=0.5, threshold=1.0),       lambda x: _softplus(x, 0.5, 1.0)),
-    ("Mish",          nn.Mish(),                                  lambda x: x * np.tanh(_softplus(x))),
+    ("Mish",          nn.Mish(),                                  _mish),
     ("Hardtanh",      nn.Hardtanh(),                              lambda x: np.clip(x, -1.0, 1.0)),
 ]
 # fmt: on
@@ -158,7 +161,8 @@ def test_losses_match_numpy_and_finite_differences(name, fn, inputs, ref, device
 
 def test_losses_handle_edges(device):
     # p = 0 or 1: each log is clamped at -100, as PyTorch does
-    bce = F.binary_cross_entropy(tg.tensor([0.0, 1.0], device=device), tg.tensor([1.0, 0.0]))
+    p01, t10 = tg.tensor([0.0, 1.0], device=device), tg.tensor([1.0, 0.0], device=device)
+    bce = F.binary_cross_entropy(p01, t10)
     assert bce.item() == pytest.approx(100.0)
     # target 0 contributes 0 to kl_div (the limit of t log t), with a finite gradient
     lp = tg.tensor([-1.0, -2.0], device=device, requires_grad=True)
@@ -174,7 +178,7 @@ def test_losses_handle_edges(device):
 def test_losses_reject_bad_input():
     a, b = tg.ones(2, 3), tg.ones(3)
     for fn in (F.binary_cross_entropy, F.kl_div, F.smooth_l1_loss, F.huber_loss):
-        with pytest.raises(tg.ShapeError, match=r"\(2, 3\)"):
+        with pytest.raises(tg.ShapeError, match="2, 3"):
             fn(a, b)
     with pytest.raises(ValueError, match="reduction"):
         F.kl_div(a, a, reduction="batch")

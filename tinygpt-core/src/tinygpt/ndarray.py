@@ -237,7 +237,9 @@ class NDArray:
     def reshape(self, shape: tuple[int, ...]) -> NDArray:
         """Same elements in a new shape: a view when the strides allow it, else a copy."""
         key = (self.shape, self.strides, shape)
-        plan = _RESHAPES.get(key)
+        # subtle: (2, 3.0) == (2, 3) as a dict key; only sizes that are all ints may use a plan
+        # made earlier, so a float size still reaches _infer_shape's error
+        plan = _RESHAPES.get(key) if all(type(size) is int for size in shape) else None
         if plan is None:
             # a training step reshapes the same few layouts over and over: remember them
             resolved = _infer_shape(shape, self.size, self.shape)

@@ -242,7 +242,7 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
         return ops.movement.transpose(self, -2, -1)
 
     def reshape(self, *shape: Any) -> Tensor:
-        if shape and type(shape[0]) is int and fast_paths.enabled:
+        if shape and fast_paths.enabled and all(type(size) is int for size in shape):
             # x.reshape(2, 3), the common spelling: the sizes as given, one frame fewer
             if not records(self):  # type: ignore[arg-type]  # no node: the view (or copy) itself
                 return untracked(self, self._data.reshape(shape))  # type: ignore[arg-type, attr-defined]
