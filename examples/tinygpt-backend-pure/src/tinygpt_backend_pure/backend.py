@@ -245,4 +245,3 @@ def _lines(shape: tuple[int, ...], axis: int) -> list[range]:
     outer, n, inner = _split(shape, axis)
     starts = [o * n * inner + i for o in range(outer) for i in range(inner)]
     return [range(start, start + n * inner, inner) for start in starts]
-

@@ -88,9 +88,7 @@ def clamp(x: Tensor, min: Scalar | None = None, max: Scalar | None = None) -> Te
     return x
 
 
-def where(
-    cond: Tensor, a: Tensor | Scalar | None = None, b: Tensor | Scalar | None = None
-) -> Any:
+def where(cond: Tensor, a: Tensor | Scalar | None = None, b: Tensor | Scalar | None = None) -> Any:
     """`a` where `cond` else `b`, broadcasting all three; a and b may be scalars.
     `where(cond)` alone is `nonzero(cond, as_tuple=True)`, as PyTorch."""
     if a is None and b is None:
