@@ -294,3 +294,16 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(corpus, tmp_path):
     assert "interrupted at step" in err and "tinygpt train --resume" in err
     meta = tg.load(tmp_path / "latest" / "last.safetensors")
     assert "model.transformer.wte.weight" in meta
+
+
+def test_train_with_exact_gelu_records_it_and_samples(corpus, tmp_path, capsys):
+    """`--gelu exact` (nanoGPT's erf GELU) reaches the model config of the run, and a bad form
+    is refused naming both choices."""
+    runs = tmp_path / "runs"
+    args = ["train", "--data", corpus, *TINY, "--max-steps", "2", "--eval-interval", "2"]
+    code, _, err = run_cli(capsys, *args, "--gelu", "exact", "--out-dir", runs, "--name", "g")
+    assert code == 0, err
+    config = json.loads((runs / "g" / "config.json").read_text())
+    assert config["train"]["gelu"] == config["model"]["gelu"] == "exact"
+    code, _, err = run_cli(capsys, *args, "--gelu", "relu", "--out-dir", runs, "--name", "bad")
+    assert code == 2 and "'tanh'" in err and "'exact'" in err

@@ -62,6 +62,7 @@ TRAIN_FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
     ("n_embd", int, "override the preset's embedding width"),
     ("block_size", int, "override the preset's context length"),
     ("dropout", float, "dropout probability (default 0)"),
+    ("gelu", str, "the MLP's GELU: tanh (default, GPT-2's) or exact (erf, as nanoGPT)"),
     ("batch_size", int, "sequences per micro-batch (default 12)"),
     ("grad_accum", int, "micro-batches per optimizer step (default 1)"),
     ("max_steps", int, "optimizer steps (default 2000)"),

@@ -102,6 +102,7 @@ class TrainConfig:
     block_size: int | None = None
     dropout: float | None = None
     bias: bool | None = None
+    gelu: str | None = None  # the MLP's GELU: "tanh" (the preset's) or "exact" (nanoGPT's)
     # optimisation (nanoGPT's "baby" CPU settings)
     batch_size: int = 12
     grad_accum: int = 1  # micro-batches per step: the effective batch is batch_size * this
@@ -145,7 +146,7 @@ class TrainConfig:
 
     def model_config(self, vocab_size: int) -> GPTConfig:
         """The GPTConfig this run trains: the preset plus the overrides that are set."""
-        names = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
+        names = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "gelu")
         overrides = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
         return GPTConfig.preset(self.preset, **overrides, vocab_size=vocab_size)
 
