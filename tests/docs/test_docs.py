@@ -178,10 +178,10 @@ def test_parse_blocks_finds_languages_markers_and_lines() -> None:
 
 
 def test_the_tutorial_is_all_there() -> None:
-    """Nine chapters plus the architecture guide, each with runnable code (a broken parser
+    """Ten chapters plus the architecture guide, each with runnable code (a broken parser
     or a renamed folder must not silently turn this suite into zero checks)."""
-    chapters = sorted((DOCS / "tutorial").glob("0*.md"))
-    assert [p.name[:2] for p in chapters] == [f"0{i}" for i in range(1, 10)]
+    chapters = sorted((DOCS / "tutorial").glob("[0-9][0-9]-*.md"))
+    assert [p.name[:2] for p in chapters] == [f"{i:02d}" for i in range(1, 11)]
     for path in [DOCS / "architecture.md", *chapters]:
         runnable = [b for b in parse_blocks(path.read_text(encoding="utf-8")) if b.runs]
         assert runnable, f"{path.relative_to(ROOT)} has no runnable python block"
