@@ -33,7 +33,8 @@ UPPER_SRCS = ("tinygpt-nn/src", "tinygpt-gpt/src")  # the layers above core
 # public-api: what tinygpt-nn and tinygpt-gpt may import from tinygpt
 # (tinygpt.distributed: public by DESIGN §8, the collectives nn.parallel is built on)
 PUBLIC_MODULES = {"tinygpt", "tinygpt.autograd", "tinygpt.plugins", "tinygpt.distributed"}
-PUBLIC_PACKAGES = ("tinygpt.nn", "tinygpt.optim", "tinygpt.data", "tinygpt.gpt")  # and below
+# packages, with everything below them (tinygpt.utils: tinygpt-nn's torch.utils.data alias)
+PUBLIC_PACKAGES = ("tinygpt.nn", "tinygpt.optim", "tinygpt.data", "tinygpt.utils", "tinygpt.gpt")
 # NOTE: `tinygpt.tensor` and `tinygpt.device` are modules *and* public top-level names; the
 # package binds the names to the creation function and the device factory, so
 # `from tinygpt import tensor` imports the function, not the module.

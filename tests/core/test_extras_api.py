@@ -18,7 +18,7 @@ def test_shape_is_a_size(device):
     for shape in (x.shape, x.size()):
         assert isinstance(shape, tg.Size) and isinstance(shape, tuple)
         assert shape == (2, 3) and hash(shape) == hash((2, 3)) and shape.numel() == 6
-    assert repr(x.shape) == "tinygpt.Size([2, 3])"
+    assert repr(x.shape) == str(x.shape) == "(2, 3)"  # as tinygpt always printed (size.py)
     assert tg.zeros(()).shape.numel() == 1 and tg.zeros(0, 4).shape.numel() == 0
     restored = pickle.loads(pickle.dumps(x.shape))
     assert type(restored) is tg.Size and restored == (2, 3)
@@ -91,8 +91,18 @@ def test_size_keywords(device):
 
 def test_as_tensor(device):
     x = tg.ones(3, device=device)
-    assert tg.as_tensor(x) is x or tg.as_tensor(x).tolist() == x.tolist()
+    assert tg.as_tensor(x) is x  # no copy when nothing changes, as PyTorch
     assert tg.as_tensor(x, dtype=tg.float64).dtype == tg.float64
     made = tg.as_tensor(np.arange(3), device=device)
     assert made.dtype == tg.int64 and made.tolist() == [0, 1, 2]
     assert tg.as_tensor([1.5, 2.0], device=device).dtype == tg.float32
+
+
+def test_axis_is_dims_numpy_name(device):
+    data = np.arange(6.0).reshape(2, 3)
+    x = tg.tensor(data, device=device)
+    np.testing.assert_allclose(x.sum(axis=0).numpy(), data.sum(axis=0))
+    np.testing.assert_allclose(x.mean(axis=1).numpy(), data.mean(axis=1))
+    np.testing.assert_allclose(x.sum(axis=(0, 1), keepdim=True).numpy(), data.sum(keepdims=True))
+    w = tg.tensor(data, dtype=tg.float64, device=device, requires_grad=True)
+    assert tg.autograd.gradcheck(lambda t: t.sum(axis=1) * t.mean(axis=1), [w])

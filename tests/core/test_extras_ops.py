@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the case table reads best one case per line
 """The compositions of issue 14's second sweep (ops/extras_linalg.py, ops/extras_stats.py):
 forward against NumPy, backward against float64 finite differences, on every backend."""
 
@@ -91,8 +92,11 @@ def test_backward_matches_finite_differences(device, name, fn, ref, inputs):
     if name == "masked_select" or name == "nansum":
         # the mask is built from the input: differentiate with the mask fixed
         mask = _t(inputs[0], device) > (0 if name == "masked_select" else 0.8)
-        fn = (lambda a: a.masked_select(mask)) if name == "masked_select" else (
-            lambda a: tg.nansum(a.masked_fill(mask, float("nan")), 0))
+        fn = (
+            (lambda a: a.masked_select(mask))
+            if name == "masked_select"
+            else (lambda a: tg.nansum(a.masked_fill(mask, float("nan")), 0))
+        )
     args = [_t(a, device, grad=True) for a in inputs]
     assert tg.autograd.gradcheck(fn, args)
 
@@ -120,7 +124,9 @@ def test_unique_sorted_inverse_counts(device):
     values, inverse, counts = tg.unique(
         tg.tensor(data, device=device), return_inverse=True, return_counts=True
     )
-    want_values, want_inverse, want_counts = np.unique(data, return_inverse=True, return_counts=True)
+    want_values, want_inverse, want_counts = np.unique(
+        data, return_inverse=True, return_counts=True
+    )
     np.testing.assert_array_equal(values.numpy(), want_values)
     np.testing.assert_array_equal(inverse.numpy(), want_inverse.reshape(data.shape))
     np.testing.assert_array_equal(counts.numpy(), want_counts)

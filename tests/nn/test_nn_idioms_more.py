@@ -61,6 +61,19 @@ def test_activations_stay_finite_far_out(device):
         x.grad = None
 
 
+def test_gradients_at_the_kinks_follow_pytorch(device):
+    # PyTorch's conventions: elu'(0) = alpha, softplus'(0) = 1/2, hardtanh' = 0 at the bounds
+    x = tg.tensor([0.0, -1.0, 1.0], dtype=tg.float64, device=device, requires_grad=True)
+    for fn, want in [
+        (lambda t: F.elu(t, 0.3), [0.3, 0.3 * np.exp(-1.0), 1.0]),
+        (F.softplus, 1 / (1 + np.exp(-np.array([0.0, -1.0, 1.0])))),
+        (F.hardtanh, [1.0, 0.0, 0.0]),
+    ]:
+        x.grad = None
+        fn(x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+
+
 # ------------------------------------------------------------------ inplace=
 # fmt: off
 INPLACE = [

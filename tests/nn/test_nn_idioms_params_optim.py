@@ -42,6 +42,7 @@ def test_parameter_list_behaves_like_a_list(device):
     ps.extend([nn.Parameter(tg.ones(3, device=device))])
     assert len(ps) == 3 and [p.shape for p in ps] == [(2,), (1,), (3,)]
     assert ps[-1].shape == (3,) and len(ps[1:]) == 2
+    assert "  (1): Parameter containing: [float32 of size 1]\n" in repr(ps)
     replacement = nn.Parameter(tg.full((4,), 2.0, device=device))
     ps[0] = replacement
     assert ps[0] is replacement
@@ -209,3 +210,15 @@ def test_utils_data_is_tinygpt_data():
     parts = utils_data.random_split(utils_data.TensorDataset(tg.arange(10.0)), [7, 3])
     assert [len(p) for p in parts] == [7, 3]
     assert isinstance(parts[0], utils_data.Subset)
+
+
+def test_default_collate_turns_tuples_into_lists_as_pytorch():
+    from collections import namedtuple
+
+    from tinygpt.utils.data import DataLoader, TensorDataset, default_collate
+
+    batch = next(iter(DataLoader(TensorDataset(tg.arange(4.0), tg.arange(4)), batch_size=2)))
+    assert isinstance(batch, list) and [t.tolist() for t in batch] == [[0.0, 1.0], [0, 1]]
+    Pair = namedtuple("Pair", "x y")
+    pair = default_collate([Pair(1, 2.0), Pair(3, 4.0)])
+    assert isinstance(pair, Pair) and pair.x.tolist() == [1, 3]

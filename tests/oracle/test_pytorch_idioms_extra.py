@@ -144,24 +144,27 @@ def autocast_context(torch, nn, F, optim):
         return linear(torch, nn, 2, 2)(torch.ones(1, 2)).float()
 
 
-@idiom(xfail="tg.backends() lists tinygpt's backends, so it cannot hold torch.backends' flags")
+@idiom
 def tf32_flags(torch, nn, F, optim):
+    before = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = True
-    return torch.backends.cuda.matmul.allow_tf32
+    now = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = before  # leave the process as it was
+    return now
 
 
-@idiom(xfail="tinygpt's data tools live in tinygpt.data, not torch.utils.data")
+@idiom
 def utils_data_loader(torch, nn, F, optim):
     ds = torch.utils.data.TensorDataset(torch.arange(6.0), torch.arange(6))
     return [len(list(torch.utils.data.DataLoader(ds, batch_size=4)))]
 
 
-@idiom(xfail="nn.ReLU/F.relu take no inplace= (they always return a new tensor)")
+@idiom
 def relu_inplace_flag(torch, nn, F, optim):
     return [nn.ReLU(inplace=True)(ramp(torch, 4)), F.relu(ramp(torch, 4), inplace=True)]
 
 
-@idiom(xfail="unique/bincount are not implemented (data-dependent sizes; not needed by GPTs)")
+@idiom
 def unique_and_bincount(torch, nn, F, optim):
     x = torch.tensor([3, 1, 3, 0])
     return [torch.unique(x), torch.bincount(x)]
@@ -181,7 +184,7 @@ def non_blocking_batch(torch, nn, F, optim):
     return x.to(device, non_blocking=True)
 
 
-@idiom(xfail="nn.ParameterList / nn.ParameterDict are not implemented")
+@idiom
 def parameter_list(torch, nn, F, optim):
     ps = nn.ParameterList([nn.Parameter(torch.ones(2)) for _ in range(2)])
     return [len(ps), sum(p.numel() for p in ps)]

@@ -29,6 +29,7 @@ import os
 from typing import Any
 
 from .backend import registry
+from .backend.threads import cpu_count
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
@@ -150,6 +151,4 @@ def get_num_threads() -> int:
         return int(cpu.get_num_threads())
     if _state["threads"] is not None:
         return int(_state["threads"])
-    from .backend.threads import cpu_count
-
     return cpu_count()

@@ -1,12 +1,13 @@
 """`tg.Size`: the type of `x.shape` and `x.size()`, PyTorch's `torch.Size`.
 
 A tuple of ints with `numel()`; it equals (and hashes as) the plain tuple of the same sizes,
-so `x.shape == (2, 3)` and dict lookups by shape work as before.
+so `x.shape == (2, 3)` and dict lookups by shape work as before, and it prints as the
+tuple does.
 
 >>> import tinygpt as tg
 >>> s = tg.zeros(2, 3).shape
->>> s, s.numel(), s == (2, 3)
-(tinygpt.Size([2, 3]), 6, True)
+>>> s, s.numel(), s == (2, 3), type(s).__name__
+((2, 3), 6, True, 'Size')
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ class Size(tuple[int, ...]):
             count *= d
         return count
 
-    def __repr__(self) -> str:
-        return f"tinygpt.Size({list(self)})"
+    # NOTE: repr and str stay the plain tuple's "(2, 3)", where torch.Size prints
+    # "torch.Size([2, 3])": error messages format shapes with f-strings, and tinygpt's
+    # docstring examples and docs print shapes as tuples. `type(s).__name__` tells them apart.
+    __repr__ = tuple.__repr__
+    __str__ = tuple.__repr__
 
     # NOTE: indexing by an int stays tuple's C method (shape[0] is on hot paths); only these
     # tuple-returning operations keep the type, as torch.Size's do

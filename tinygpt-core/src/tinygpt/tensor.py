@@ -266,7 +266,7 @@ class Tensor(TensorMethods, H.TensorHookMethods):
         """Pickle by value: the host bytes, dtype name, shape and device name (no graph, no
         .grad), so tensors, Parameters and Modules cross process boundaries."""
         host = bytes(memoryview(self._data.backend.to_host(self._data)).cast("B"))
-        shape = self.shape
+        shape = self._data.shape  # a plain tuple: the cpu backend types its shapes `tuple`
         device = str(self.device)
         return _unpickle, (type(self), host, self.dtype.name, shape, device, self.requires_grad)
 

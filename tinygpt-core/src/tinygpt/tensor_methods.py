@@ -188,20 +188,21 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
         return ops.activation.log_softmax(self, dim)
 
     # ----------------------------------------------------------- reductions
-    def sum(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
         data = self._data  # type: ignore[attr-defined]  # Tensor's field
         if (
             dim is None
+            and axis is None  # axis: NumPy's name for dim; PyTorch takes it too
             and data.dtype.kind == "f"
             and len(data.shape) < len(_ALL_AXES)
             and fast_paths.enabled
         ):
             # x.sum() of a floating tensor (a loss): every axis, nothing to normalize or cast
             return ops.reductions.Sum.apply(self, axes=_ALL_AXES[len(data.shape)], keepdim=keepdim)
-        return ops.reductions.sum(self, dim, keepdim)
+        return ops.reductions.sum(self, dim if axis is None else axis, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return ops.reductions.mean(self, dim, keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+        return ops.reductions.mean(self, dim if axis is None else axis, keepdim)
 
     def var(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
         return ops.reductions.var(self, dim, keepdim, **kw)

@@ -54,10 +54,13 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     return flat.index_select(flat.ndim - 1, index)
 
 
+_diagonal = diagonal
+
+
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     """1-D -> the square matrix with x on its `diagonal`; 2-D -> that diagonal, as 1-D."""
     if x.ndim == 2:
-        return globals()["diagonal"](x, diagonal)
+        return _diagonal(x, diagonal)  # the parameter `diagonal` (PyTorch's name) hides it
     if x.ndim != 1:
         raise ShapeError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
     n = x.shape[0]

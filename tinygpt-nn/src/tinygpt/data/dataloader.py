@@ -31,11 +31,12 @@ def default_collate(samples: Sequence[Any]) -> Any:
 
     Tensors of shape S stack into (B, *S); Python/NumPy numbers become a (B,) tensor (bool,
     int64, or float32 as `tg.tensor` would make them); NumPy arrays stack into a tensor;
-    tuples, lists and dicts are collated field by field; strings are returned as a list.
+    tuples, lists and dicts are collated field by field (a tuple gives a list, as in PyTorch;
+    a named tuple stays one); strings are returned as a list.
 
     >>> import tinygpt as tg
     >>> batch = default_collate([{"x": tg.zeros(2), "y": 1}, {"x": tg.ones(2), "y": 0}])
-    >>> batch["x"].shape, batch["y"].tolist()
+    >>> tuple(batch["x"].shape), batch["y"].tolist()
     ((2, 2), [1, 0])
     """
     first = samples[0]
@@ -69,7 +70,8 @@ def default_collate(samples: Sequence[Any]) -> Any:
                     f"{len(sample)}"
                 )
         fields = [default_collate(list(field)) for field in zip(*samples)]
-        return tuple(fields) if isinstance(first, tuple) else fields
+        # as PyTorch: a named tuple stays one; a plain tuple or list becomes a list
+        return type(first)(*fields) if hasattr(first, "_fields") else fields
     raise TypeError(
         f"default_collate: cannot batch samples of type {type(first).__name__}; pass "
         "DataLoader(collate_fn=...)"

@@ -96,8 +96,10 @@ def _uses_default_getitem(dataset: TensorDataset) -> bool:
     return type(dataset).__getitem__ is TensorDataset.__getitem__
 
 
-def _gather(tensors: Sequence[Tensor], indices: list[int]) -> tuple[Tensor, ...]:
-    """`(t[indices] for t in tensors)` with one index tensor per device: (B, ...) each."""
+def _gather(tensors: Sequence[Tensor], indices: list[int]) -> list[Tensor]:
+    """`[t[indices] for t in tensors]` with one index tensor per device: (B, ...) each.
+
+    A list, as default_collate (and PyTorch's) makes of the samples' tuples."""
     on_device: dict[Any, Tensor] = {}
     batch = []
     for t in tensors:
@@ -105,4 +107,4 @@ def _gather(tensors: Sequence[Tensor], indices: list[int]) -> tuple[Tensor, ...]
         if key not in on_device:
             on_device[key] = tg.tensor(indices, dtype=tg.int64, device=t.device)
         batch.append(t[on_device[key]])
-    return tuple(batch)
+    return batch

@@ -4,7 +4,7 @@ by dtype (`type`), as in PyTorch. A mixin of `Module`, kept apart to keep module
 >>> import tinygpt as tg
 >>> from tinygpt import nn
 >>> model = nn.Sequential(nn.Linear(2, 3))
->>> model.get_parameter("0.bias").shape
+>>> tuple(model.get_parameter("0.bias").shape)
 (3,)
 """
 
@@ -42,4 +42,4 @@ class ModuleLookup:
 
     def type(self: M, dst_type: Any) -> M:
         """Cast the floating parameters and buffers to `dst_type` (same as `.to(dst_type)`)."""
-        return self.to(dst_type)  # type: ignore[attr-defined,no-any-return]
+        return self.to(dst_type)  # type: ignore[attr-defined]

@@ -32,8 +32,9 @@ def apply_inplace(x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
 
 def _elu(x: Tensor, alpha: float) -> Tensor:
     # exp of min(x, 0) only: exp(x) for large x overflows to inf, and inf in the branch that
-    # `where` drops still turns the gradient into nan (0 * inf)
-    negative = (x.clamp(max=0.0).exp() - 1.0) * alpha
+    # `where` drops still turns the gradient into nan (0 * inf). NOTE: `where`, not clamp, so
+    # x = 0 gets the full slope alpha, as in PyTorch (clamp splits the gradient at a tie)
+    negative = (tg.where(x > 0, 0.0, x).exp() - 1.0) * alpha
     return tg.where(x > 0, x, negative)
 
 
@@ -47,9 +48,11 @@ def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta; x itself where beta * x > threshold (as PyTorch)."""
     scaled = x * beta
-    # NOTE: max(z, 0) + log1p(exp(-|z|)) equals log(1 + exp(z)) and never overflows
-    smooth = (scaled.clamp(min=0.0) + (-scaled.abs()).exp().log1p()) / beta
-    return tg.where(scaled > threshold, x, smooth)
+    positive = scaled > 0
+    # NOTE: max(z, 0) + log1p(exp(-|z|)) equals log(1 + exp(z)) and never overflows; both
+    # are spelled with `where` so the gradient at z = 0 is exactly sigmoid(0) = 1/2
+    smooth = tg.where(positive, scaled, 0.0) + tg.where(positive, -scaled, scaled).exp().log1p()
+    return tg.where(scaled > threshold, x, smooth / beta)
 
 
 def mish(x: Tensor) -> Tensor:
@@ -64,5 +67,12 @@ def hardtanh(
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     if inplace:
-        return apply_inplace(x, lambda t: t.clamp(min_val, max_val))
-    return x.clamp(min_val, max_val)
+        return apply_inplace(x, lambda t: _hardtanh(t, min_val, max_val))
+    return _hardtanh(x, min_val, max_val)
+
+
+def _hardtanh(x: Tensor, min_val: float, max_val: float) -> Tensor:
+    # as PyTorch, the gradient is 1 strictly inside (min_val, max_val) and 0 elsewhere,
+    # the bounds included (clamp alone would split it there)
+    inside = (x > min_val) & (x < max_val)
+    return tg.where(inside, x, x.detach().clamp(min_val, max_val))

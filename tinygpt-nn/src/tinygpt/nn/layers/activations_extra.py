@@ -3,7 +3,7 @@
 
 >>> import tinygpt as tg
 >>> from tinygpt import nn
->>> nn.Unflatten(1, (2, 3))(tg.zeros(4, 6)).shape
+>>> tuple(nn.Unflatten(1, (2, 3))(tg.zeros(4, 6)).shape)
 (4, 2, 3)
 """
 

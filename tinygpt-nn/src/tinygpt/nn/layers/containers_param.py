@@ -8,7 +8,7 @@ PyTorch 2.
 >>> import tinygpt as tg
 >>> from tinygpt import nn
 >>> ps = nn.ParameterList([nn.Parameter(tg.ones(2)), tg.zeros(3)])
->>> [(name, p.shape) for name, p in ps.named_parameters()]
+>>> [(name, tuple(p.shape)) for name, p in ps.named_parameters()]
 [('0', (2,)), ('1', (3,))]
 """
 
@@ -34,6 +34,17 @@ def _as_parameter(where: str, value: Any) -> Any:
         f"{where}: expected a Parameter or Tensor, got {type(value).__name__}; "
         "wrap the data with nn.Parameter(tg.tensor(...))"
     )
+
+
+def _listing(container: Module) -> str:
+    """One line per parameter, as PyTorch prints these containers."""
+    lines = [
+        f"  ({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+        for name, p in container._parameters.items()
+        if p is not None
+    ]
+    name = type(container).__name__
+    return f"{name}(\n" + "\n".join(lines) + "\n)" if lines else f"{name}()"
 
 
 class ParameterList(Module):
@@ -82,12 +93,8 @@ class ParameterList(Module):
             self.append(value)
         return self
 
-    def extra_repr(self) -> str:
-        return "\n".join(
-            f"({name}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-            for name, p in self._parameters.items()
-            if p is not None
-        )
+    def __repr__(self) -> str:
+        return _listing(self)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ParameterList has no forward(); iterate over it instead")
@@ -150,6 +157,9 @@ class ParameterDict(Module):
         pairs = values.items() if isinstance(values, Mapping) else values
         for key, value in pairs:
             self[key] = value
+
+    def __repr__(self) -> str:
+        return _listing(self)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ParameterDict has no forward(); index it by key instead")
