@@ -6,50 +6,7 @@
 2
 """
 
-from tinygpt.data import (
-    CIFAR10,
-    MNIST,
-    BatchSampler,
-    DataLoader,
-    Dataset,
-    DownloadError,
-    IterableDataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    SubsetRandomSampler,
-    TensorDataset,
-    WorkerInfo,
-    default_collate,
-    download_url,
-    get_worker_info,
-    random_split,
-    read_cifar_batch,
-    read_idx,
-    sha256_of,
-)
+import tinygpt.data as _data
+from tinygpt.data import *  # noqa: F403 - every public name, one list to keep (tinygpt.data's)
 
-__all__ = [
-    "BatchSampler",
-    "CIFAR10",
-    "MNIST",
-    "DataLoader",
-    "Dataset",
-    "DownloadError",
-    "IterableDataset",
-    "RandomSampler",
-    "Sampler",
-    "SequentialSampler",
-    "Subset",
-    "SubsetRandomSampler",
-    "TensorDataset",
-    "WorkerInfo",
-    "default_collate",
-    "download_url",
-    "get_worker_info",
-    "random_split",
-    "read_cifar_batch",
-    "read_idx",
-    "sha256_of",
-]
+__all__ = list(_data.__all__)
