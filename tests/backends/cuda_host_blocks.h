@@ -1,9 +1,9 @@
 // cuda_host.py: a CUDA thread block on the host. Every thread of the block is a fiber (its own
 // stack, switched cooperatively), so a kernel that needs the rest of its block runs unchanged:
-// `__syncthreads()` is a real barrier of the block's fibers, `__shfl_down_sync` a real
-// exchange between the 32 fibers of a warp, `__shared__` memory is one copy for the block,
-// and `extern __shared__` is a buffer of exactly the launch's dynamic size, poisoned with NaN
-// bytes before each block and followed by a canary checked after it.
+// `__syncthreads()` is a real barrier of the block's fibers, `__shfl_down_sync` and
+// `__shfl_xor_sync` real exchanges between the 32 fibers of a warp, `__shared__` memory is
+// one copy for the block, and `extern __shared__` is a buffer of exactly the launch's dynamic
+// size, poisoned with NaN bytes before each block and followed by a canary checked after it.
 //
 // Between barriers the fibers run in a chosen order (HostSchedule): a missing barrier shows
 // only under some orders, so the tests run several. A barrier that can never complete (some
@@ -100,21 +100,30 @@ static void host_warp_barrier() {
     host_to_scheduler();
 }
 
-// Lane i gets lane i + delta's value (its own past the warp's end). Every lane deposits,
-// the warp meets, every lane reads, the warp meets again (so no deposit overwrites a slot
-// still to be read).
-template <typename T> T __shfl_down_sync(unsigned int, T value, int delta) {
+// Every lane deposits its value, the warp meets, each lane reads lane `source`'s (its own
+// when `source` lies past the warp's end), the warp meets again (so no deposit overwrites a
+// slot still to be read).
+template <typename T> T host_shuffle(T value, int source) {
     static_assert(sizeof(T) <= 16, "shuffle of a type wider than 16 bytes");
     unsigned char* slots = &host_warp_slots[(size_t)host_current->warp * 32 * 16];
     memcpy(slots + host_current->lane * 16, &value, sizeof(T));
     host_warp_barrier();
-    int source = host_current->lane + delta;
     int lanes = (int)(host_fibers.size() - (size_t)host_current->warp * 32);
     if (source >= 32 || source >= lanes) source = host_current->lane;
     T got;
     memcpy(&got, slots + source * 16, sizeof(T));
     host_warp_barrier();
     return got;
+}
+
+// Lane i gets lane i + delta's value.
+template <typename T> T __shfl_down_sync(unsigned int, T value, int delta) {
+    return host_shuffle(value, host_current->lane + delta);
+}
+
+// Lane i gets lane (i xor lane_mask)'s value (a butterfly: both lanes of a pair swap).
+template <typename T> T __shfl_xor_sync(unsigned int, T value, int lane_mask) {
+    return host_shuffle(value, host_current->lane ^ lane_mask);
 }
 
 template <typename T> T* host_shared() { return (T*)host_dynamic_shared.data(); }

@@ -20,15 +20,16 @@ from tinygpt.errors import BackendError
 from tinygpt.ndarray import prod, strides_for
 
 from . import sources
-from .launch import kernel, launch, launch_rows
+from .launch import MAX_BLOCKS, kernel, launch, launch_rows
 from .views import compute_dtype
 
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
 
-__all__ = ["FusedKernels", "ATTENTION_THREADS", "SHARED_LIMIT"]
+__all__ = ["FusedKernels", "ATTENTION_THREADS", "SHARED_LIMIT", "attention_plan"]
 
-#: attention kernels: one block of this many threads per query (or key) row
+#: attention.cu's row kernels: one block of this many threads per query (or key) row
+#: (attention_tiled.cu's blocks are sized by sources.ATTENTION_TILES, see `attention_plan`)
 ATTENTION_THREADS = 128
 #: layer norm's weight/bias gradient, stage 1: blocks of 32 columns x 8 row lanes, each over
 #: a chunk of at least ROWS_PER_CHUNK rows, at most MAX_CHUNKS chunks (kernels/layer_norm.cu)
@@ -144,10 +145,18 @@ class FusedKernels:
             self._new(B * H * Tq * D, q.dtype),
             self._new(B * H * Tq, statistics_dtype(q.dtype)),
         )
-        shared = _shared_bytes("attention", q.dtype, D + Tk)
-        function = _kernel("attention.cu", q.dtype, "attention")
         flags = (np.int32(causal), compute_dtype(q.dtype).type(scale))
         args = _qkv(self, q, k, v) + flags + (out, lse)
+        head_size = attention_plan(Tk, D)
+        if head_size is not None:
+            function = _tiled_kernel(q.dtype, head_size, "attention_tiled")
+            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, D, False))
+            _attend_tiled(
+                function, q.dtype, B * H, Tq, args + _tiled_sizes(B, H, Tq, Tk, D), shared
+            )
+            return out, lse
+        shared = _shared_bytes("attention", q.dtype, D + Tk)
+        function = _kernel("attention.cu", q.dtype, "attention")
         _attend(function, B * H * Tq, args + _sizes(H, Tq, Tk, D), shared)
         return out, lse
 
@@ -171,6 +180,19 @@ class FusedKernels:
         delta = cupy.empty(B * H * Tq, compute_dtype(q.dtype))  # dout_i . out_i, per query
         head = (dout.buffer, self._meta(dout)) + _qkv(self, q, k, v)
         saved_lse = (lse.buffer, self._meta(lse))
+        head_size = attention_plan(Tk, D)
+        if head_size is not None:
+            # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
+            tiled = _tiled_sizes(B, H, Tq, Tk, D)
+            function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dq")
+            args = head + (out.buffer, self._meta(out)) + saved_lse + flags + (dq, delta)
+            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, D, False))
+            _attend_tiled(function, q.dtype, B * H, Tq, args + tiled, shared)
+            function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dkdv")
+            args = head + saved_lse + (delta,) + flags + (dk, dv)
+            shared = _shared_bytes("attention_backward", q.dtype, _tiled_words(q.dtype, D, True))
+            _attend_tiled(function, q.dtype, B * H, Tk, args + tiled, shared)
+            return dq, dk, dv
         # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
         function = _kernel("attention.cu", q.dtype, "attention_backward_dq")
         args = head + (out.buffer, self._meta(out)) + saved_lse + flags + (dq, delta)
@@ -267,3 +289,52 @@ def _shared_bytes(op: str, dtype, words: int) -> int:
 def _attend(function, blocks: int, args: tuple, shared: int) -> None:
     if blocks > 0:
         function((blocks,), (ATTENTION_THREADS,), args, shared_mem=shared)
+
+
+# ------------------------------------------------------------------------- tiled attention
+def attention_plan(Tk: int, D: int) -> int | None:
+    """The one place attention picks its kernels: the head size attention_tiled.cu is
+    compiled for that covers D (the smallest), or None for attention.cu's row kernels.
+
+    The tiled kernels take any Tq and Tk and 1 <= D <= 128; the row kernels take the rest
+    (larger D, D = 0, and no keys at all), with Tk bounded by their shared memory.
+
+    >>> attention_plan(1024, 64), attention_plan(1024, 80), attention_plan(1024, 256)
+    (64, 128, None)
+    """
+    if Tk == 0 or D == 0:
+        return None
+    for head_size in sources.ATTENTION_HEAD_SIZES:
+        if D <= head_size:
+            return head_size
+    return None
+
+
+def _tiled_kernel(dtype, head_size: int, kernel_name: str):
+    source = sources.fused_source("attention_tiled.cu", dtype.name, head_size=head_size)
+    return kernel(source, kernel_name)
+
+
+def _tiles(dtype) -> tuple[int, int]:
+    """(rows a block owns, rows per streamed tile) of attention_tiled.cu for `dtype`."""
+    return sources.ATTENTION_TILES[sources.compute_type(dtype.name)]
+
+
+def _tiled_words(dtype, D: int, dkdv: bool) -> int:
+    """Shared memory of a tiled attention block, in compute-type words: two streamed tiles
+    of (tile, D), and for dk/dv a tile's lse and delta."""
+    _, tile = _tiles(dtype)
+    return 2 * tile * D + (2 * tile if dkdv else 0)
+
+
+def _tiled_sizes(B: int, H: int, Tq: int, Tk: int, D: int) -> tuple:
+    return (_n(B), _n(H), _n(Tq), _n(Tk), _n(D))
+
+
+def _attend_tiled(function, dtype, heads: int, T: int, args: tuple, shared: int) -> None:
+    """One block per (batch x head, tile of T rows); the kernels loop past MAX_BLOCKS."""
+    rows, _ = _tiles(dtype)
+    blocks = heads * (-(-T // rows))
+    if blocks > 0:
+        threads = (rows * sources.ATTENTION_GROUP,)
+        function((min(blocks, MAX_BLOCKS),), threads, args, shared_mem=shared)

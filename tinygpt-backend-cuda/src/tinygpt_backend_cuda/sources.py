@@ -19,8 +19,12 @@ from string import Template
 from tinygpt import philox
 
 __all__ = [
+    "ATTENTION_GROUP",
+    "ATTENTION_HEAD_SIZES",
+    "ATTENTION_TILES",
     "CTYPES",
     "FLOATS",
+    "attention_tiles",
     "all_sources",
     "arg_reduce_source",
     "binary_source",
@@ -263,11 +267,40 @@ def matmul_tiled_source(dtype: str) -> str:
 
 #: The fused kernels, one source file each, instantiated for the floating dtypes.
 FUSED_FILES = ("softmax.cu", "layer_norm.cu", "cross_entropy.cu", "attention.cu")
+FUSED_FILES += ("attention_tiled.cu",)
+
+#: attention_tiled.cu's tiles by compute type: (rows a block owns, rows per streamed shared
+#: tile). A double tile holds half the rows, so that the two streamed tiles stay at 32 KiB for
+#: D = 128 (2 x 32 x 128 x 4 bytes in float, 2 x 16 x 128 x 8 in double), under the 48 KiB a
+#: block gets without opting in. A block must hold its own rows for staging: rows <= 2 x tile.
+ATTENTION_TILES = {"float": (64, 32), "double": (32, 16)}
+#: threads per row in attention_tiled.cu: each holds every 4th head dimension of its row
+ATTENTION_GROUP = 4
+#: the head sizes attention_tiled.cu is compiled for (each thread holds size / GROUP values of
+#: a row in registers); a call takes the smallest that covers its D, none past the last
+ATTENTION_HEAD_SIZES = (64, 128)
+
+
+def attention_tiles(dtype: str, head_size: int) -> dict[str, str]:
+    """attention_tiled.cu's placeholders for `dtype` compiled up to `head_size`."""
+    rows, tile = ATTENTION_TILES[compute_type(dtype)]
+    slots = head_size // ATTENTION_GROUP
+    return {
+        "ROWS": str(rows),
+        "TILE": str(tile),
+        "GROUP": str(ATTENTION_GROUP),
+        "SLOTS": str(slots),
+    }
 
 
 @functools.cache
-def fused_source(name: str, dtype: str, log: bool = False) -> str:
-    return render(name, **_types(dtype), LOG="1" if log else "0")
+def fused_source(
+    name: str, dtype: str, log: bool = False, head_size: int = ATTENTION_HEAD_SIZES[-1]
+) -> str:
+    """One fused file for `dtype`; attention_tiled.cu also gets its tiles for `head_size`
+    (the other files have no such placeholders, and ignore them)."""
+    tiles = attention_tiles(dtype, head_size)
+    return render(name, **_types(dtype), LOG="1" if log else "0", **tiles)
 
 
 #: gelu's `approximate` -> gelu.cu's TANH flag: GPT-2's tanh form, or the exact erf one
@@ -314,6 +347,9 @@ def all_sources() -> Iterator[tuple[str, str]]:
         for name in FUSED_FILES:
             yield f"{name}/{dtype}", fused_source(name, dtype)
         yield f"softmax.cu/{dtype}/log", fused_source("softmax.cu", dtype, log=True)
+        for size in ATTENTION_HEAD_SIZES[:-1]:  # the last is fused_source's default, above
+            label = f"attention_tiled.cu/{dtype}/d{size}"
+            yield label, fused_source("attention_tiled.cu", dtype, head_size=size)
         for approximate in GELU_APPROXIMATIONS:
             yield f"gelu.cu/{dtype}/{approximate}", gelu_source(dtype, approximate)
         yield f"adamw.cu/{dtype}", adamw_source(dtype)

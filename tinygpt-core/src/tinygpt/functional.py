@@ -53,6 +53,7 @@ from .ops.reductions import (
     sum,
     var,
 )
+from .replay import KernelReplay, kernel_replay
 
 __all__ = [
     "abs",
@@ -75,6 +76,8 @@ __all__ = [
     "gelu",
     "getitem",
     "index_select",
+    "KernelReplay",
+    "kernel_replay",
     "layer_norm",
     "linear",
     "log",

@@ -3,8 +3,9 @@
 // i sits at position Tk - Tq + i and sees keys 0 .. that position (bottom-right aligned).
 // One block per query row (or per key row in backward), the row's scores in shared memory:
 // a simple row-tiled scheme, not FlashAttention; the shared memory bounds Tk (see backend.py).
-// The saved lse is in the compute type $$A (float32 for float16 inputs). With no keys at all
-// (Tk = 0) out is 0 and lse -inf, as an empty softmax in PyTorch.
+// The saved lse is in the compute type $$A (float32 for float16 inputs). A query that sees no
+// key (Tk = 0, or causal with Tq > Tk) gets out 0 and lse -inf, as an empty softmax in
+// PyTorch. These are the fallback: attention_tiled.cu takes D <= 128 (fused.py chooses).
 
 extern __shared__ double shared_words[];  // double: aligned for every $$A
 
@@ -41,10 +42,10 @@ extern "C" __global__ void attention(const $T* qp, const i64* qm, const $T* kp, 
     for (i64 d = threadIdx.x; d < D; d += blockDim.x) {
         $A acc = 0;
         for (i64 j = 0; j < keys; ++j) acc += scores[j] * ($A)vp[at4(vm, b, h, j, d)];
-        out[blockIdx.x * D + d] = Tk > 0 ? ($T)(acc / total) : ($T)0;
+        out[blockIdx.x * D + d] = keys > 0 ? ($T)(acc / total) : ($T)0;
     }
     $A no_keys = -($A)__int_as_float(0x7f800000);  // -inf: the logsumexp of nothing
-    if (threadIdx.x == 0) lse_out[blockIdx.x] = Tk > 0 ? peak + log(total) : no_keys;
+    if (threadIdx.x == 0) lse_out[blockIdx.x] = keys > 0 ? peak + log(total) : no_keys;
 }
 
 // Backward, part 1 (one block per query row i):

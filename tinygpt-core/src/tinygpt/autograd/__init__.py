@@ -2,6 +2,7 @@
 
 from .engine import backward, grad
 from .function import (
+    Dropped,
     Function,
     enable_grad,
     inference_mode,
@@ -15,6 +16,7 @@ from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .hooks import RemovableHandle
 
 __all__ = [
+    "Dropped",
     "Function",
     "RemovableHandle",
     "backward",

@@ -23,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .function import Dropped
+
 if TYPE_CHECKING:
     from .function import Function
 
-__all__ = ["formula", "backward", "has_formula"]
+__all__ = ["formula", "backward", "has_formula", "saved_output"]
 
 Formula = Callable[..., Any]
 
@@ -34,18 +36,36 @@ Formula = Callable[..., Any]
 _FORMULAS: dict[type, tuple[Formula, bool]] = {}
 
 
-def formula(primitive: type, reads_inputs: bool = True) -> Callable[[Formula], Formula]:
+def formula(
+    primitive: type, reads_inputs: bool | tuple[int, ...] = True
+) -> Callable[[Formula], Formula]:
     """Register the decorated function as `primitive`'s differentiable backward.
 
-    `reads_inputs=False` for a formula that uses only shapes and options (reshape, slicing,
-    sum, add): it stays valid after an input was modified in place.
+    `reads_inputs=False` for a formula that uses only shapes, options and what forward saved
+    (reshape, slicing, sum, add, softmax through its saved output): it stays valid after an
+    input was modified in place, and the node need not keep its inputs alive. A tuple names
+    the only inputs it reads (`where` reads its condition). Either way the primitive's
+    `graph_reads` records it, so recording holds the other inputs weakly (`Dropped`).
     """
 
     def register(fn: Formula) -> Formula:
-        _FORMULAS[primitive] = (fn, reads_inputs)
+        _FORMULAS[primitive] = (fn, reads_inputs is not False)
+        if reads_inputs is not True:
+            primitive.graph_reads = () if reads_inputs is False else tuple(reads_inputs)
         return fn
 
     return register
+
+
+def saved_output(node: Function) -> Any:
+    """The node's output rebuilt from the array forward saved, as a tensor made by `node`
+    (so a formula that uses it is differentiated through `node` again): how softmax, exp,
+    tanh and sigmoid differentiate their backward without keeping their input alive."""
+    from ..tensor import Tensor
+
+    out = Tensor._make(node.saved[0], True)
+    out.grad_fn = node
+    return out
 
 
 def _lookup(node_type: type) -> tuple[Formula, bool] | None:
@@ -82,6 +102,8 @@ def _check_inputs_unchanged(node: Function) -> None:
     sees; values the plain backward saved are also checked by their version counters.
     """
     for i, (parent, fn) in enumerate(zip(node.parents, node.parent_fns, strict=True)):
+        if type(parent) is Dropped:
+            continue  # an input the formula does not read (`graph_reads`)
         if parent.grad_fn is not fn:
             raise RuntimeError(
                 f"backward(create_graph=True): input {i} of {type(node).__name__} was modified "

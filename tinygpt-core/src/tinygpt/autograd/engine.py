@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .. import array_ops as A
 from ..errors import ShapeError
 from . import differentiable, function, hooks
-from .function import Function, check_versions, set_grad_enabled
+from .function import Dropped, Function, check_versions, set_grad_enabled
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -72,7 +72,7 @@ def _run(
         if out.grad_fn is None:
             _deliver(out, g, wanted, collected, create_graph)
             continue
-        _add_pending(pending, out.grad_fn, out, g, create_graph)
+        _add_pending(pending, out.grad_fn, _slot(out.grad_fn, out), g, create_graph)
         roots.append(out.grad_fn)
     order = _merged_order(roots)
     finish_after = _last_uses(order) if wanted is None and hooks.post_hooks_exist else {}
@@ -98,11 +98,19 @@ def _run(
             ):
                 if pg is None or not needed:
                     continue
-                _check_shape(node, parent, pg)
+                if type(parent) is Dropped:  # an intermediate the graph does not keep
+                    _check_shape(node, parent.shape, pg)
+                    _add_pending(pending, fn, parent.slot, pg, create_graph)
+                    if wanted is not None:
+                        live = parent.ref()  # alive if the caller asked for its gradient
+                        if live is not None and id(live) in wanted:
+                            _deliver(live, pg, wanted, collected, create_graph)
+                    continue
+                _check_shape(node, parent._data.shape, pg)
                 if fn is None:
                     _deliver(parent, pg, wanted, collected, create_graph)
                     continue
-                _add_pending(pending, fn, parent, pg, create_graph)
+                _add_pending(pending, fn, _slot(fn, parent), pg, create_graph)
                 if wanted is not None and id(parent) in wanted:
                     _deliver(parent, pg, wanted, collected, create_graph)
             if not retain_graph:
@@ -122,10 +130,15 @@ def _sum(a: Any, b: Any, create_graph: bool) -> Any:
     return a + b if create_graph else A.binary("add", a, b)
 
 
+def _slot(fn: Function, tensor: Tensor) -> int:
+    """`tensor`'s position among the outputs of `fn`, which made it (0 for one output)."""
+    return 0 if fn.output_ids is None else fn.output_ids[id(tensor)]
+
+
 def _add_pending(
-    pending: dict[int, Any], fn: Function, tensor: Tensor, g: Any, create_graph: bool
+    pending: dict[int, Any], fn: Function, slot: int, g: Any, create_graph: bool
 ) -> None:
-    """Add `g`, a gradient of `tensor` (an output of `fn`), to what `fn` will receive."""
+    """Add `g`, the gradient of output `slot` of `fn`, to what `fn` will receive."""
     key = id(fn)
     if fn.output_ids is None:  # one output: one gradient, summed over its consumers
         current = pending.get(key)
@@ -134,8 +147,7 @@ def _add_pending(
     slots = pending.get(key)
     if slots is None:
         slots = pending[key] = [None] * len(fn.output_ids)
-    i = fn.output_ids[id(tensor)]
-    slots[i] = g if slots[i] is None else _sum(slots[i], g, create_graph)
+    slots[slot] = g if slots[slot] is None else _sum(slots[slot], g, create_graph)
 
 
 def _call_backward(node: Function, g: Any, create_graph: bool) -> Any:
@@ -209,11 +221,11 @@ def _merged_order(roots: list[Function]) -> list[Function]:
     return topological_order(virtual)[1:]
 
 
-def _check_shape(node: Function, parent: Tensor, g: Any) -> None:
-    if tuple(g.shape) != parent._data.shape:
+def _check_shape(node: Function, shape: tuple[int, ...], g: Any) -> None:
+    if tuple(g.shape) != shape:
         raise ShapeError(
             f"{type(node).__name__}.backward returned a gradient of shape {tuple(g.shape)} "
-            f"for an input of shape {parent._data.shape}"
+            f"for an input of shape {shape}"
         )
 
 

@@ -20,6 +20,7 @@ the backward is itself recorded (see `differentiable.py`).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +38,7 @@ __all__ = [
     "INFERENCE_VERSION",
     "inference_mode",
     "is_inference_mode_enabled",
+    "Dropped",
 ]
 
 
@@ -186,6 +188,13 @@ class Function:
         "hooks",
     )
 
+    #: the input positions whose values the create_graph formula reads (None: all of them).
+    #: Set by `@formula(..., reads_inputs=...)`. An input outside it that is not a leaf is
+    #: held weakly (`Dropped`) once the node is recorded: backward reads only what forward
+    #: saved, so an intermediate nobody else holds is freed at once, as in PyTorch (the
+    #: (B, nh, T, T) scores of hand-written attention, say)
+    graph_reads: tuple[int, ...] | None = None
+
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
         self.parents = parents
         #: each parent's grad_fn when this node was made: the graph's edges. subtle: not
@@ -262,6 +271,8 @@ class Function:
                 for out in outs:
                     out.grad_fn = ctx
                 ctx.output_ids = {id(out): i for i, out in enumerate(outs)}
+                if ctx.graph_reads is not None:
+                    _drop_unread(ctx, tensors)
             return outs
         # a plain Tensor is made without the `_make` classmethod frame (a subclass such as
         # Parameter may override `_make`, so it keeps the call)
@@ -278,6 +289,8 @@ class Function:
             out.grad_fn = ctx
             if ctx.saved:
                 _remember_versions(ctx, tensors, out)
+            if ctx.graph_reads is not None:
+                _drop_unread(ctx, tensors)
         return out
 
     def release(self) -> None:
@@ -324,6 +337,52 @@ def untracked(source: Tensor, data: NDArray) -> Tensor:
         out._version = source._version
         out._base = source if source._base is None else source._base
     return out
+
+
+class Dropped:
+    """An input a node holds weakly: what backward needs of it without its memory.
+
+    Backward computes from the arrays forward saved, so an intermediate input only has to
+    be known, not kept: its shape (to check the gradient), the node that made it and its
+    output position there (where its gradient goes), and a weak reference (so
+    `tg.autograd.grad(y, [h])` still finds `h` while the caller holds it). Reads like a
+    tensor for the graph viewer (`shape`, `dtype`, `device`, `grad_fn`).
+    """
+
+    __slots__ = ("ref", "shape", "dtype", "device", "grad_fn", "slot")
+
+    requires_grad = True
+    grad = None
+
+    def __init__(self, tensor: Tensor, slot: int) -> None:
+        self.ref = weakref.ref(tensor)
+        data = tensor._data
+        self.shape = data.shape
+        self.dtype = tensor.dtype
+        self.device = tensor.device
+        self.grad_fn = tensor.grad_fn
+        #: its position among the outputs of `grad_fn` (0 for a node with one output)
+        self.slot = slot
+
+    def __repr__(self) -> str:
+        return f"<input of shape {self.shape}, not kept by the graph>"
+
+
+def _drop_unread(ctx: Function, tensors: tuple[Tensor, ...]) -> None:
+    """Hold weakly each non-leaf input whose value the node's formulas never read."""
+    reads = ctx.graph_reads
+    assert reads is not None
+    parents: list[Any] = list(tensors)
+    dropped = False
+    for i, tensor in enumerate(tensors):
+        fn = tensor.grad_fn
+        if fn is None or i in reads:
+            continue  # leaves get their .grad from the graph: always kept
+        slot = 0 if fn.output_ids is None else fn.output_ids[id(tensor)]
+        parents[i] = Dropped(tensor, slot)
+        dropped = True
+    if dropped:
+        ctx.parents = tuple(parents)
 
 
 def _link_view(out: Tensor, source: Tensor) -> None:

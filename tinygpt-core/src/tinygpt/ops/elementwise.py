@@ -168,6 +168,13 @@ class ScalarOp(Function):
             self.save_for_backward(out)
         return out
 
+    @property
+    def graph_reads(self) -> tuple[int, ...] | None:  # type: ignore[override]
+        """x + c, x - c, x * c and x / c differentiate without x (see `Function`)."""
+        if self.op in ("add", "sub", "mul") or (self.op == "div" and not self.reflected):
+            return ()
+        return None
+
     def backward(self, grad: NDArray) -> NDArray:
         op = self.op
         c = self.value

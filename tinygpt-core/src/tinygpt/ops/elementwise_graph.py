@@ -2,16 +2,17 @@
 
 Used only by `backward(create_graph=True)` (see `autograd/differentiable.py`): the same
 maths as each primitive's `backward`, written with Tensor ops so that autograd records it
-and can differentiate it again. Inputs come from `node.parents`; a value forward saved
-(exp's output, tanh's output) is recomputed from them, because the saved array would be a
-constant to the new graph. Masks and comparisons are constants (their derivative is 0).
+and can differentiate it again. Inputs come from `node.parents`; an output forward saved
+(exp, sqrt, tanh, sigmoid, softmax) comes back as a tensor made by the node itself
+(`saved_output`), so the formula needs no input and the node keeps none alive
+(`reads_inputs=False`). Masks and comparisons are constants (their derivative is 0).
 """
 
 from __future__ import annotations
 
 import math
 
-from ..autograd.differentiable import formula
+from ..autograd.differentiable import formula, saved_output
 from ..creation import zeros_like
 from ..tensor import Tensor
 from .activation import Gelu, Relu, Sigmoid, Softmax, Tanh
@@ -52,10 +53,9 @@ def _neg(node: Neg, g: Tensor) -> Tensor:
     return -g
 
 
-@formula(Exp)
+@formula(Exp, reads_inputs=False)
 def _exp(node: Exp, g: Tensor) -> Tensor:
-    (x,) = node.parents
-    return g * x.exp()
+    return g * saved_output(node)
 
 
 @formula(Log)
@@ -64,10 +64,9 @@ def _log(node: Log, g: Tensor) -> Tensor:
     return g / x
 
 
-@formula(Sqrt)
+@formula(Sqrt, reads_inputs=False)
 def _sqrt(node: Sqrt, g: Tensor) -> Tensor:
-    (x,) = node.parents
-    return g / (x.sqrt() * 2.0)
+    return g / (saved_output(node) * 2.0)
 
 
 @formula(Abs)
@@ -162,23 +161,20 @@ def _scalar(node: ScalarOp, g: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------- activations
-@formula(Relu)
+@formula(Relu, reads_inputs=False)
 def _relu(node: Relu, g: Tensor) -> Tensor:
-    (x,) = node.parents
-    return g * _mask(x.detach() > 0, g)
+    return g * _mask(saved_output(node).detach() > 0, g)  # relu(x) > 0 where x > 0
 
 
-@formula(Tanh)
+@formula(Tanh, reads_inputs=False)
 def _tanh(node: Tanh, g: Tensor) -> Tensor:
-    (x,) = node.parents
-    t = x.tanh()
+    t = saved_output(node)
     return g * (1.0 - t * t)
 
 
-@formula(Sigmoid)
+@formula(Sigmoid, reads_inputs=False)
 def _sigmoid(node: Sigmoid, g: Tensor) -> Tensor:
-    (x,) = node.parents
-    s = x.sigmoid()
+    s = saved_output(node)
     return g * s * (1.0 - s)
 
 
@@ -197,14 +193,13 @@ def _gelu(node: Gelu, g: Tensor) -> Tensor:
     return g * (cdf + x * pdf)
 
 
-@formula(Softmax)
+@formula(Softmax, reads_inputs=False)
 def _softmax(node: Softmax, g: Tensor) -> Tensor:
-    (x,) = node.parents
     axis = node.axis
-    y = Softmax.apply(x, axis=axis, log=False)  # recorded: its own formula goes one level up
+    y = saved_output(node)  # made by `node`: differentiated through it one level up
     if node.log:
-        # y = x - lse(x): dx = g - softmax(x) sum(g)
-        return g - y * g.sum(axis, keepdim=True)
+        # y = x - lse(x): dx = g - softmax(x) sum(g), softmax(x) = exp(y)
+        return g - y.exp() * g.sum(axis, keepdim=True)
     # y = softmax(x): dx = y (g - sum(g y))
     return y * (g - (g * y).sum(axis, keepdim=True))
 
@@ -215,7 +210,7 @@ def _cast(node: Cast, g: Tensor) -> Tensor:
     return cast(g, node.source)
 
 
-@formula(Where)
+@formula(Where, reads_inputs=(0,))
 def _where(node: Where, g: Tensor) -> tuple[Grad, Grad, Grad]:
     cond = node.parents[0]
     zero = zeros_like(g)

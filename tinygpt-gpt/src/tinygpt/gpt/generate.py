@@ -160,9 +160,13 @@ class _Stepper:
         return self.cache is not None and self.cache.length >= self.model.config.block_size
 
     def restart(self, context: np.ndarray) -> Tensor:
-        if self.cache is not None:
-            self.cache.length = 0
-        return self._run(context)
+        if self.cache is None:
+            return self._run(context)
+        self.cache.length = 0
+        if self.fast is None:
+            return self._run(context)
+        ids = tg.tensor(context, dtype=tg.int64, device=self.device)  # (B, T)
+        return self.fast.prefill(ids, self.cache)  # (B, V)
 
     def advance(self, next_ids: np.ndarray, on_device: Tensor | None = None) -> Tensor:
         if self.fast is None or self.cache is None:

@@ -58,6 +58,14 @@ class LayerCache:
             self._views[position] = views
         return views
 
+    def prefill_views(self, length: int) -> tuple[Tensor, ...]:
+        """Every layer's (B, 2 nh, length, hs) slot for positions 0..length-1 (kept)."""
+        views = self._prefill_views.get(length)
+        if views is None:
+            views = tuple(layer.kv.narrow(2, 0, length) for layer in self.layers)
+            self._prefill_views[length] = views
+        return views
+
     def update(self, k: Tensor, v: Tensor, start: int) -> tuple[Tensor, Tensor]:
         """Store k, v (B, nh, T, hs) at positions start..start+T-1; return every position so
         far, (B, nh, start + T, hs) views of the buffers."""
@@ -75,6 +83,25 @@ class KVCache:
         shape = (batch_size, config.n_head, config.block_size, hs)
         self.layers = [LayerCache(shape, device, dtype) for _ in range(config.n_layer)]
         self.length = 0
+        self._views: list[tuple[Tensor, ...] | None] = [None] * config.block_size
+        self._prefill_views: dict[int, tuple[Tensor, ...]] = {}
+
+    def step_views(self, position: int) -> tuple[Tensor, ...]:
+        """Every layer's (slot, k, v) for one new token at `position`, in one flat tuple
+        (kept per position, as `LayerCache.step_views` keeps its own)."""
+        views = self._views[position]
+        if views is None:
+            views = tuple(t for layer in self.layers for t in layer.step_views(position))
+            self._views[position] = views
+        return views
+
+    def prefill_views(self, length: int) -> tuple[Tensor, ...]:
+        """Every layer's (B, 2 nh, length, hs) slot for positions 0..length-1 (kept)."""
+        views = self._prefill_views.get(length)
+        if views is None:
+            views = tuple(layer.kv.narrow(2, 0, length) for layer in self.layers)
+            self._prefill_views[length] = views
+        return views
 
 
 class DecodeStep:
@@ -102,6 +129,10 @@ class DecodeStep:
             )
             for b in t.h
         ]
+        # the kernels of one step, recorded on the first call and replayed after (the
+        # Python of some sixty ops on small tensors costs several times their kernels)
+        self._replay = tg.kernel_replay(self._forward)
+        self._prefills: dict[tuple[int, ...], tg.KernelReplay] = {}  # per ids shape (B, T)
 
     @staticmethod
     def supports(model: GPT) -> bool:
@@ -137,20 +168,62 @@ class DecodeStep:
                 f"GPT: a sequence of {start + 1} tokens is longer than block_size="
                 f"{self.block_size}; restart the cache from the last tokens"
             )
+        # NOTE: everything that depends on the position is made here and passed in, so that
+        # every call of `_forward` runs the same kernels: the replay runs them alone
+        logits = self._replay(ids, self.wpe[start], *cache.step_views(start))
+        cache.length = start + 1
+        return logits
+
+    def prefill(self, ids: Tensor, cache: KVCache) -> Tensor:
+        """Logits (B, V) of the last of T tokens ids (B, T) that fill the cache from position
+        0 (a prompt, or a restart from the last tokens); the cache then holds T positions.
+
+        Restarts repeat the same T, so their kernels are replayed too (one recording per
+        shape). The T keys and values are attended as computed, then stored."""
+        T = ids.shape[1]
+        if T > self.block_size:
+            raise ValueError(f"GPT: {T} tokens are more than block_size={self.block_size}")
+        replay = self._prefills.get(ids.shape)
+        if replay is None:
+            replay = self._prefills[ids.shape] = tg.kernel_replay(self._prefill_forward)
+        logits = replay(ids, self.wpe.narrow(0, 0, T), *cache.prefill_views(T))
+        cache.length = T
+        return logits
+
+    def _prefill_forward(self, ids: Tensor, pos: Tensor, *slots: Tensor) -> Tensor:
+        """The model on T tokens from position 0: ids (B, T), pos (T, C) their position
+        embeddings, each layer's (B, 2 nh, T, hs) slot of its cache (`prefill_views`)."""
+        (B, T), C, nh = ids.shape, self.n_embd, self.n_head
+        hs = C // nh
+        x = F.embedding(ids, self.wte) + pos  # (B, T, C)
+        for layer, slot in zip(self.layers, slots):
+            ln_1, attn, proj, ln_2, fc, approximate, mlp_proj = layer
+            qkv = F.linear(F.layer_norm(x, C, *ln_1), *attn)  # (B, T, 3C)
+            heads = qkv.reshape(B, T, 3 * nh, hs).transpose(1, 2)  # (B, 3 nh, T, hs), a view
+            slot.copy_(heads.narrow(1, nh, 2 * nh))  # keys and values, in place
+            q, k, v = heads.split(nh, dim=1)  # 3 x (B, nh, T, hs)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
+            x = x + F.linear(y.transpose(1, 2).reshape(B, T, C), *proj)
+            h = F.gelu(F.linear(F.layer_norm(x, C, *ln_2), *fc), approximate=approximate)
+            x = x + F.linear(h, *mlp_proj)
+        last = x.narrow(1, T - 1, 1).reshape(B, C)  # (B, C): only the last position's logits
+        return F.linear(F.layer_norm(last, C, *self.ln_f), self.lm_head)  # (B, V)
+
+    def _forward(self, ids: Tensor, pos: Tensor, *views: Tensor) -> Tensor:
+        """The model for one new token per row: ids (B,), pos (C,) its position's embedding,
+        and each layer's (slot, k, v) views of its cache (`LayerCache.step_views`)."""
         B, C, nh = ids.shape[0], self.n_embd, self.n_head
         hs = C // nh
-        x = F.embedding(ids, self.wte) + self.wpe[start]  # (B, C)
-        # NOTE: narrow, not indexing: the same views with less argument parsing per call
-        for layer, lc in zip(self.layers, cache.layers):
+        x = F.embedding(ids, self.wte) + pos  # (B, C)
+        for i, layer in enumerate(self.layers):
             ln_1, attn, proj, ln_2, fc, approximate, mlp_proj = layer
+            slot, k, v = views[3 * i : 3 * i + 3]
             qkv = F.linear(F.layer_norm(x, C, *ln_1), *attn).reshape(B, 3 * nh, 1, hs)
-            slot, k, v = lc.step_views(start)
             slot.copy_(qkv.narrow(1, nh, 2 * nh))  # the new key and value: one write, in place
             y = F.scaled_dot_product_attention(qkv.narrow(1, 0, nh), k, v)  # (B, nh, 1, hs)
             x = x + F.linear(y.reshape(B, C), *proj)  # (B, nh, 1, hs) is (B, C) in memory
             h = F.gelu(F.linear(F.layer_norm(x, C, *ln_2), *fc), approximate=approximate)
             x = x + F.linear(h, *mlp_proj)
-        cache.length = start + 1
         return F.linear(F.layer_norm(x, C, *self.ln_f), self.lm_head)  # (B, V)
 
 
