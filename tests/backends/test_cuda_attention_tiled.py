@@ -220,6 +220,7 @@ def test_one_block_loops_over_every_tile(backend, reference, monkeypatch):
     _compare(got, expected, "one block", "float32")
 
 
+@pytest.mark.skipif(not EVERYTHING, reason="slow here (12k blocks): CUDA_HOST_ORDERS=all runs it")
 def test_many_heads_of_one_query(backend, reference):
     """4097 (b, h) pairs of one query and key each: one block per pair."""
     arrays = _arrays((4097, 1, 1, 1, 16), "float32")
@@ -229,8 +230,10 @@ def test_many_heads_of_one_query(backend, reference):
 
 
 # ----------------------------------------------------------------- planted bugs are caught
-#: each barrier of attention_tiled.cu that a mutant removes, by its line (the first match)
+#: each barrier of attention_tiled.cu that a mutant removes, by its line (the first match);
+#: "none" removes nothing: the control, which must pass in every order
 BARRIERS = {
+    "none": "",
     "forward-tile-reuse": "__syncthreads();  // every thread is done with the previous tile "
     "(or with q)",
     "forward-tiles-loaded": "__syncthreads();  // the tiles are loaded",
@@ -250,6 +253,8 @@ def _without(line: str):
         text = real(name).template
         if name != "attention_tiled.cu":
             return real(name)
+        if not line:
+            return real(name)
         assert line in text, f"the mutant's barrier is gone from attention_tiled.cu: {line!r}"
         return Template(text.replace(line, ";", 1))
 
@@ -258,7 +263,8 @@ def _without(line: str):
 
 @pytest.mark.parametrize("barrier", list(BARRIERS))
 def test_a_removed_syncthreads_is_caught(host_kernels, reference, barrier):
-    """The kernel without one barrier computes a wrong result (or overruns) in some order."""
+    """The kernel without one barrier computes a wrong result (or deadlocks, or overruns) in
+    some order; as it is, it passes in every order."""
     arrays, causal = _arrays((1, 2, 70, 70, 16), "float32"), False
     expected = _run(reference, arrays, causal)
     failing = []
@@ -271,4 +277,7 @@ def test_a_removed_syncthreads_is_caught(host_kernels, reference, barrier):
                     _compare(_run(be, arrays, causal), expected, barrier, "float32")
                 except (AssertionError, cuda_host.BlockError):
                     failing.append(order)
-    assert failing, f"no order exposed the missing barrier {barrier!r}"
+    if barrier == "none":
+        assert failing == [], "the harness itself fails: a mutant's failure would mean nothing"
+    else:
+        assert failing, f"no order exposed the missing barrier {barrier!r}"

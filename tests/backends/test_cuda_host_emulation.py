@@ -163,7 +163,7 @@ BLOCK_KIT_TESTS = [
 GRID_STRIDE = {"unary", "binary", "scalar", "cast", "where", "setitem", "index", "random", "check"}
 GRID_STRIDE |= {"gelu.cu", "adamw.cu", "sort"}
 BLOCKS = {"reduce", "arg_reduce", "matmul_tiled", "softmax.cu", "layer_norm.cu"}
-BLOCKS |= {"cross_entropy.cu", "attention.cu"}
+BLOCKS |= {"cross_entropy.cu", "attention.cu", "attention_tiled.cu"}
 #: the orders a block's threads run in between barriers: CI runs two, `nox -s cuda_emulate`
 #: all (CUDA_HOST_ORDERS=all); a missing barrier shows only under some orders
 ORDERS = ["forward", "warp-greedy"]

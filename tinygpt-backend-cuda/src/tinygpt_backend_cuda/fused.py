@@ -150,7 +150,7 @@ class FusedKernels:
         head_size = attention_plan(Tk, D)
         if head_size is not None:
             function = _tiled_kernel(q.dtype, head_size, "attention_tiled")
-            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, D, False))
+            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, head_size, False))
             _attend_tiled(
                 function, q.dtype, B * H, Tq, args + _tiled_sizes(B, H, Tq, Tk, D), shared
             )
@@ -186,11 +186,13 @@ class FusedKernels:
             tiled = _tiled_sizes(B, H, Tq, Tk, D)
             function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dq")
             args = head + (out.buffer, self._meta(out)) + saved_lse + flags + (dq, delta)
-            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, D, False))
+            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, head_size, False))
             _attend_tiled(function, q.dtype, B * H, Tq, args + tiled, shared)
             function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dkdv")
             args = head + saved_lse + (delta,) + flags + (dk, dv)
-            shared = _shared_bytes("attention_backward", q.dtype, _tiled_words(q.dtype, D, True))
+            shared = _shared_bytes(
+                "attention_backward", q.dtype, _tiled_words(q.dtype, head_size, True)
+            )
             _attend_tiled(function, q.dtype, B * H, Tk, args + tiled, shared)
             return dq, dk, dv
         # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
@@ -320,11 +322,11 @@ def _tiles(dtype) -> tuple[int, int]:
     return sources.ATTENTION_TILES[sources.compute_type(dtype.name)]
 
 
-def _tiled_words(dtype, D: int, dkdv: bool) -> int:
+def _tiled_words(dtype, head_size: int, dkdv: bool) -> int:
     """Shared memory of a tiled attention block, in compute-type words: two streamed tiles
-    of (tile, D), and for dk/dv a tile's lse and delta."""
+    of (tile, head_size), and for dk/dv a tile's lse and delta."""
     _, tile = _tiles(dtype)
-    return 2 * tile * D + (2 * tile if dkdv else 0)
+    return 2 * tile * head_size + (2 * tile if dkdv else 0)
 
 
 def _tiled_sizes(B: int, H: int, Tq: int, Tk: int, D: int) -> tuple:

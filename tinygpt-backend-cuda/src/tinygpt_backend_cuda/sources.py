@@ -284,13 +284,8 @@ ATTENTION_HEAD_SIZES = (64, 128)
 def attention_tiles(dtype: str, head_size: int) -> dict[str, str]:
     """attention_tiled.cu's placeholders for `dtype` compiled up to `head_size`."""
     rows, tile = ATTENTION_TILES[compute_type(dtype)]
-    slots = head_size // ATTENTION_GROUP
-    return {
-        "ROWS": str(rows),
-        "TILE": str(tile),
-        "GROUP": str(ATTENTION_GROUP),
-        "SLOTS": str(slots),
-    }
+    group = str(ATTENTION_GROUP)
+    return {"ROWS": str(rows), "TILE": str(tile), "GROUP": group, "HEAD": str(head_size)}
 
 
 @functools.cache

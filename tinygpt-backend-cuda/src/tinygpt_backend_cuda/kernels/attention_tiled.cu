@@ -1,5 +1,5 @@
 // Tiled attention (FlashAttention-style): softmax(q @ k^T * scale [+ causal mask]) @ v and its
-// backward, for head sizes D <= HEAD_SIZE; attention.cu's row kernels take the rest (fused.py's
+// backward, built for head sizes D <= HEAD; attention.cu's row kernels take the rest (fused.py's
 // `attention_plan` chooses). Same contract as attention.cu: q (B, H, Tq, D), k and v
 // (B, H, Tk, D) of any strides; with `causal`, query i sits at position Tk - Tq + i and sees
 // keys 0 .. that position (bottom-right aligned); out, dq, dk, dv are dense, the saved lse
@@ -7,8 +7,9 @@
 //
 // Layout: a block owns ROWS rows (queries; keys in dkdv), GROUP threads per row, and each of
 // a row's threads holds every GROUP-th head dimension (d = part, part + GROUP, ...) of its row
-// in registers: SLOTS = HEAD_SIZE / GROUP values. The other operand streams through shared
-// memory in tiles of STREAM rows, loaded with consecutive threads on consecutive elements
+// in registers: SLOTS = HEAD / GROUP values. The other operand streams through shared memory
+// in tiles of STREAM rows of HEAD values (zeros past D: a constant stride, so every shared
+// address is a constant offset), loaded with consecutive threads on consecutive elements
 // (coalesced along D). A dot product is each thread's partial sum over its dimensions, then a
 // butterfly over the row's GROUP lanes (`group_sum`). Every statistic and accumulator is in
 // the compute type (float for float16 inputs).
@@ -18,12 +19,13 @@
 // NOTE: every thread of a block runs every loop and every `group_sum`, rows past the end
 // included (masked), so the shuffles and barriers are always reached by the whole block.
 
-constexpr int ROWS = $ROWS;    // rows per block: blockDim.x == ROWS * GROUP
-constexpr int STREAM = $TILE;  // rows of the streamed operand per shared-memory tile
-constexpr int GROUP = $GROUP;  // threads per row (a power of two, <= 32)
-constexpr int SLOTS = $SLOTS;  // head dimensions per thread: HEAD_SIZE / GROUP
+constexpr int ROWS = $ROWS;      // rows per block: blockDim.x == ROWS * GROUP
+constexpr int STREAM = $TILE;    // rows of the streamed operand per shared-memory tile
+constexpr int GROUP = $GROUP;    // threads per row (a power of two, <= 32)
+constexpr int HEAD = $HEAD;      // the largest D of this build: a tile row's stride
+constexpr int SLOTS = HEAD / GROUP;  // head dimensions per thread
 static_assert(ROWS <= 2 * STREAM, "the two tiles must hold a block's own rows for staging");
-static_assert(32 % GROUP == 0, "a row's threads must lie in one warp");
+static_assert(32 % GROUP == 0 && HEAD % GROUP == 0, "a row's threads lie in one warp");
 
 extern __shared__ double tiled_words[];  // double: aligned for every compute type
 
@@ -46,48 +48,37 @@ __device__ __forceinline__ $A group_sum($A value) {
     return value;
 }
 
-// tile (rows, D) <- rows r0 .. r0 + count of x[b, h] (zeros past count): thread t loads
-// elements t, t + blockDim.x, ... so a warp reads consecutive d of a row.
+// tile (rows, HEAD) <- rows r0 .. r0 + count of x[b, h], zeros past count and past D: thread t
+// loads elements t, t + blockDim.x, ... so a warp reads consecutive d of a row.
 __device__ void stage($A* tile, const $T* xp, const i64* xm, i64 b, i64 h, i64 r0, i64 count,
                       int rows, i64 D) {
-    int width = (int)D;
-    for (int e = threadIdx.x; e < rows * width; e += blockDim.x) {
-        int r = e / width;
-        int d = e - r * width;
-        tile[e] = r < count ? ($A)xp[at4(xm, b, h, r0 + r, d)] : ($A)0;
+    for (int e = threadIdx.x; e < rows * HEAD; e += blockDim.x) {
+        int r = e / HEAD;
+        int d = e % HEAD;
+        tile[e] = r < count && d < D ? ($A)xp[at4(xm, b, h, r0 + r, d)] : ($A)0;
     }
 }
 
-// slots[s] <- tile[row, part + s * GROUP] (0 past D): a row's values, spread over its group.
-__device__ __forceinline__ void take_row($A (&slots)[SLOTS], const $A* tile, int row, int part,
-                                         i64 D) {
+// slots[s] <- tile[row, part + s * GROUP]: a row's values, spread over its group.
+__device__ __forceinline__ void take_row($A (&slots)[SLOTS], const $A* tile, int row, int part) {
 #pragma unroll
-    for (int s = 0; s < SLOTS; ++s) {
-        int d = part + s * GROUP;
-        slots[s] = d < D ? tile[row * D + d] : ($A)0;
-    }
+    for (int s = 0; s < SLOTS; ++s) slots[s] = tile[row * HEAD + part + s * GROUP];
 }
 
-// This thread's share of the dot product of its row with tile row c.
+// This thread's share of the dot product of its row with tile row c (the zeros past D add 0).
 __device__ __forceinline__ $A partial_dot(const $A (&slots)[SLOTS], const $A* tile, int c,
-                                          int part, i64 D) {
+                                          int part) {
     $A sum = 0;
 #pragma unroll
-    for (int s = 0; s < SLOTS; ++s) {
-        int d = part + s * GROUP;
-        if (d < D) sum += slots[s] * tile[c * D + d];
-    }
+    for (int s = 0; s < SLOTS; ++s) sum += slots[s] * tile[c * HEAD + part + s * GROUP];
     return sum;
 }
 
 // acc += weight * tile[c, this thread's dimensions]
 __device__ __forceinline__ void add_row($A (&acc)[SLOTS], $A weight, const $A* tile, int c,
-                                       int part, i64 D) {
+                                       int part) {
 #pragma unroll
-    for (int s = 0; s < SLOTS; ++s) {
-        int d = part + s * GROUP;
-        if (d < D) acc[s] += weight * tile[c * D + d];
-    }
+    for (int s = 0; s < SLOTS; ++s) acc[s] += weight * tile[c * HEAD + part + s * GROUP];
 }
 
 // dst[r0 .. r0 + count) (dense rows of D) <- acc * factor, staged through `tile` so that the
@@ -96,13 +87,14 @@ __device__ void store_rows($T* dst, i64 r0, i64 count, const $A (&acc)[SLOTS], $
                            $A* tile, int row, int part, i64 D) {
     __syncthreads();  // every thread is done reading `tile`
 #pragma unroll
-    for (int s = 0; s < SLOTS; ++s) {
-        int d = part + s * GROUP;
-        if (d < D) tile[row * D + d] = acc[s] * factor;
-    }
+    for (int s = 0; s < SLOTS; ++s) tile[row * HEAD + part + s * GROUP] = acc[s] * factor;
     __syncthreads();  // the rows are in `tile`
-    int n = (int)count * (int)D;
-    for (int e = threadIdx.x; e < n; e += blockDim.x) dst[r0 * D + e] = ($T)tile[e];
+    int width = (int)D;
+    int n = (int)count * width;
+    for (int e = threadIdx.x; e < n; e += blockDim.x) {
+        int r = e / width;
+        dst[r0 * D + e] = ($T)tile[r * HEAD + e - r * width];
+    }
     __syncthreads();  // `tile` is free again
 }
 
@@ -115,8 +107,8 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
                                            int causal, $A scale, $T* __restrict__ out,
                                            $A* __restrict__ lse_out, i64 B, i64 H, i64 Tq,
                                            i64 Tk, i64 D) {
-    $A* k_tile = ($A*)tiled_words;  // (STREAM, D)
-    $A* v_tile = k_tile + STREAM * D;  // (STREAM, D)
+    $A* k_tile = ($A*)tiled_words;  // (STREAM, HEAD)
+    $A* v_tile = k_tile + STREAM * HEAD;  // (STREAM, HEAD)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 q_tiles = (Tq + ROWS - 1) / ROWS;
     for (i64 work = blockIdx.x; work < B * H * q_tiles; work += gridDim.x) {
@@ -129,7 +121,7 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
         $A q[SLOTS], o[SLOTS];
         stage(k_tile, qp, qm, b, h, i0, rows, ROWS, D);  // q through shared: coalesced
         __syncthreads();
-        take_row(q, k_tile, row, part, D);
+        take_row(q, k_tile, row, part);
 #pragma unroll
         for (int s = 0; s < SLOTS; ++s) o[s] = 0;
         $A m = minus_infinity(), l = 0;
@@ -138,12 +130,13 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
             stage(k_tile, kp, km, b, h, j0, Tk - j0, STREAM, D);
             stage(v_tile, vp, vm, b, h, j0, Tk - j0, STREAM, D);
             __syncthreads();  // the tiles are loaded
+            int visible = (int)(seen - j0 < STREAM ? seen - j0 : STREAM);  // may be <= 0
             $A p[STREAM];
             $A tile_max = minus_infinity();
 #pragma unroll
             for (int c = 0; c < STREAM; ++c) {
-                $A score = group_sum(partial_dot(q, k_tile, c, part, D)) * scale;
-                p[c] = j0 + c < seen ? score : minus_infinity();
+                $A score = group_sum(partial_dot(q, k_tile, c, part)) * scale;
+                p[c] = c < visible ? score : minus_infinity();
                 tile_max = MaxOp()(tile_max, p[c]);
             }
             $A m_new = MaxOp()(m, tile_max);
@@ -159,7 +152,7 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
 #pragma unroll
             for (int s = 0; s < SLOTS; ++s) o[s] *= rescale;
 #pragma unroll
-            for (int c = 0; c < STREAM; ++c) add_row(o, p[c], v_tile, c, part, D);
+            for (int c = 0; c < STREAM; ++c) add_row(o, p[c], v_tile, c, part);
             m = m_new;
         }
         // l == 0: no key seen (an empty softmax); a NaN l still propagates
@@ -185,8 +178,8 @@ extern "C" __global__ void attention_tiled_backward_dq(
     const $T* vp, const i64* vm, const $T* op, const i64* om, const $A* lp, const i64* lm,
     int causal, $A scale, $T* __restrict__ dq, $A* __restrict__ delta, i64 B, i64 H, i64 Tq,
     i64 Tk, i64 D) {
-    $A* k_tile = ($A*)tiled_words;  // (STREAM, D)
-    $A* v_tile = k_tile + STREAM * D;  // (STREAM, D)
+    $A* k_tile = ($A*)tiled_words;  // (STREAM, HEAD)
+    $A* v_tile = k_tile + STREAM * HEAD;  // (STREAM, HEAD)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 q_tiles = (Tq + ROWS - 1) / ROWS;
     for (i64 work = blockIdx.x; work < B * H * q_tiles; work += gridDim.x) {
@@ -199,15 +192,15 @@ extern "C" __global__ void attention_tiled_backward_dq(
         $A q[SLOTS], dout[SLOTS], acc[SLOTS];
         stage(k_tile, qp, qm, b, h, i0, rows, ROWS, D);  // q, dout and out through shared
         __syncthreads();
-        take_row(q, k_tile, row, part, D);
+        take_row(q, k_tile, row, part);
         __syncthreads();
         stage(k_tile, dop, dom, b, h, i0, rows, ROWS, D);
         __syncthreads();
-        take_row(dout, k_tile, row, part, D);
+        take_row(dout, k_tile, row, part);
         __syncthreads();
         stage(k_tile, op, om, b, h, i0, rows, ROWS, D);
         __syncthreads();
-        $A delta_i = group_sum(partial_dot(dout, k_tile, row, part, D));
+        $A delta_i = group_sum(partial_dot(dout, k_tile, row, part));
         $A lse = live ? lp[at(lm, bh * Tq + i)] : ($A)0;
 #pragma unroll
         for (int s = 0; s < SLOTS; ++s) acc[s] = 0;
@@ -218,10 +211,10 @@ extern "C" __global__ void attention_tiled_backward_dq(
             __syncthreads();  // the tiles are loaded
             int columns = (int)smaller(STREAM, Tk - j0);  // the same for the whole block
             for (int c = 0; c < columns; ++c) {
-                $A score = group_sum(partial_dot(q, k_tile, c, part, D)) * scale;
-                $A dp = group_sum(partial_dot(dout, v_tile, c, part, D));
+                $A score = group_sum(partial_dot(q, k_tile, c, part)) * scale;
+                $A dp = group_sum(partial_dot(dout, v_tile, c, part));
                 $A ds = j0 + c < seen ? exp(score - lse) * (dp - delta_i) : ($A)0;
-                add_row(acc, ds, k_tile, c, part, D);
+                add_row(acc, ds, k_tile, c, part);
             }
         }
         if (part == 0 && live) delta[bh * Tq + i] = delta_i;
@@ -236,9 +229,9 @@ extern "C" __global__ void attention_tiled_backward_dkdv(
     const $T* vp, const i64* vm, const $A* lp, const i64* lm, const $A* __restrict__ delta,
     int causal, $A scale, $T* __restrict__ dk, $T* __restrict__ dv, i64 B, i64 H, i64 Tq,
     i64 Tk, i64 D) {
-    $A* q_tile = ($A*)tiled_words;         // (STREAM, D)
-    $A* do_tile = q_tile + STREAM * D;        // (STREAM, D)
-    $A* lse_tile = do_tile + STREAM * D;      // (STREAM,)
+    $A* q_tile = ($A*)tiled_words;         // (STREAM, HEAD)
+    $A* do_tile = q_tile + STREAM * HEAD;        // (STREAM, HEAD)
+    $A* lse_tile = do_tile + STREAM * HEAD;      // (STREAM,)
     $A* delta_tile = lse_tile + STREAM;       // (STREAM,)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 k_tiles = (Tk + ROWS - 1) / ROWS;
@@ -252,11 +245,11 @@ extern "C" __global__ void attention_tiled_backward_dkdv(
         $A k[SLOTS], v[SLOTS], dk_acc[SLOTS], dv_acc[SLOTS];
         stage(q_tile, kp, km, b, h, j0, rows, ROWS, D);  // k and v through shared
         __syncthreads();
-        take_row(k, q_tile, row, part, D);
+        take_row(k, q_tile, row, part);
         __syncthreads();
         stage(q_tile, vp, vm, b, h, j0, rows, ROWS, D);
         __syncthreads();
-        take_row(v, q_tile, row, part, D);
+        take_row(v, q_tile, row, part);
 #pragma unroll
         for (int s = 0; s < SLOTS; ++s) dk_acc[s] = dv_acc[s] = 0;
         for (i64 i0 = i_start; i0 < Tq; i0 += STREAM) {
@@ -271,12 +264,12 @@ extern "C" __global__ void attention_tiled_backward_dkdv(
             __syncthreads();  // the tiles are loaded
             int columns = (int)smaller(STREAM, Tq - i0);  // the same for the whole block
             for (int c = 0; c < columns; ++c) {
-                $A score = group_sum(partial_dot(k, q_tile, c, part, D)) * scale;
-                $A dp = group_sum(partial_dot(v, do_tile, c, part, D));
+                $A score = group_sum(partial_dot(k, q_tile, c, part)) * scale;
+                $A dp = group_sum(partial_dot(v, do_tile, c, part));
                 bool sees = row < rows && j < keys_seen(causal, i0 + c, Tq, Tk);
                 $A p = sees ? exp(score - lse_tile[c]) : ($A)0;
-                add_row(dv_acc, p, do_tile, c, part, D);
-                add_row(dk_acc, p * (dp - delta_tile[c]), q_tile, c, part, D);
+                add_row(dv_acc, p, do_tile, c, part);
+                add_row(dk_acc, p * (dp - delta_tile[c]), q_tile, c, part);
             }
         }
         store_rows(dk, bh * Tk + j0, rows, dk_acc, scale, q_tile, row, part, D);

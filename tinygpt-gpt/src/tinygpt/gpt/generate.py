@@ -104,6 +104,7 @@ def generate_stream(
     finished = np.zeros(tokens.shape[0], dtype=bool)
     was_training = model.training
     model.eval()
+    step = None
     try:
         with tg.no_grad():
             step = _Stepper(model, idx.device, tokens.shape[0], use_cache)
@@ -123,6 +124,8 @@ def generate_stream(
                 else:
                     logits = step.advance(next_ids, ids)
     finally:
+        if step is not None:
+            step.close()
         model.train(was_training)
 
 
@@ -153,8 +156,18 @@ class _Stepper:
         self.model = model
         self.device = device
         dtype = model.transformer.wte.weight.dtype
-        self.cache = KVCache(model.config, batch, device, dtype) if use_cache else None
-        self.fast = DecodeStep(model) if use_cache and DecodeStep.supports(model) else None
+        self.fast = DecodeStep.of(model) if use_cache else None
+        self.cache: KVCache | None = None
+        if self.fast is not None:
+            self.cache = self.fast.borrow(batch, device, dtype)
+        elif use_cache:
+            self.cache = KVCache(model.config, batch, device, dtype)
+
+    def close(self) -> None:
+        """The loop is over: its cache may serve the next one."""
+        if self.fast is not None and self.cache is not None:
+            self.fast.give_back(self.cache)
+            self.cache = None
 
     def cache_full(self) -> bool:
         return self.cache is not None and self.cache.length >= self.model.config.block_size

@@ -15,6 +15,7 @@ module hooks (`DecodeStep.supports`); anything else goes through the modules.
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import tinygpt as tg
@@ -83,6 +84,7 @@ class KVCache:
         shape = (batch_size, config.n_head, config.block_size, hs)
         self.layers = [LayerCache(shape, device, dtype) for _ in range(config.n_layer)]
         self.length = 0
+        self.key = (batch_size, device, dtype)  # what `DecodeStep.borrow` matches
         self._views: list[tuple[Tensor, ...] | None] = [None] * config.block_size
         self._prefill_views: dict[int, tuple[Tensor, ...]] = {}
 
@@ -109,30 +111,47 @@ class DecodeStep:
     model's device; appends the token's keys and values to `cache`."""
 
     def __init__(self, model: GPT) -> None:
-        cfg = model.config
-        self.n_head, self.n_embd, self.block_size = cfg.n_head, cfg.n_embd, cfg.block_size
-        t = model.transformer
-        self.wte, self.wpe = t.wte.weight, t.wpe.weight
-        self.ln_f = _norm(t.ln_f)
-        self.lm_head = model.lm_head.weight
-        # per layer, every parameter the step reads, fetched once (module attribute lookups
-        # cost as much as a small op)
-        self.layers = [
-            (
-                _norm(b.ln_1),
-                (b.attn.c_attn.weight, b.attn.c_attn.bias),
-                (b.attn.c_proj.weight, b.attn.c_proj.bias),
-                _norm(b.ln_2),
-                (b.mlp.c_fc.weight, b.mlp.c_fc.bias),
-                b.mlp.gelu.approximate,
-                (b.mlp.c_proj.weight, b.mlp.c_proj.bias),
-            )
-            for b in t.h
-        ]
+        self.config = model.config
+        self.reads = _reads(model)
+        self.n_head, self.n_embd, self.block_size = self.reads[:3]
+        self.wte, self.wpe, self.ln_f, self.lm_head, self.layers = self.reads[3:]
         # the kernels of one step, recorded on the first call and replayed after (the
-        # Python of some sixty ops on small tensors costs several times their kernels)
-        self._replay = tg.kernel_replay(self._forward)
+        # Python of some sixty ops on small tensors costs several times their kernels);
+        # watched: a parameter given other memory (`p.data = ...`) records again
+        self._params = [t for t in _flat(self.reads) if isinstance(t, Tensor)]
+        # the keys and values (inputs 3 + 3i and 4 + 3i) grow by one position per step
+        grow = [3 + 3 * i + j for i in range(len(self.layers)) for j in (0, 1)]
+        self._replay = tg.kernel_replay(self._forward, watch=self._params, free_sizes=grow)
         self._prefills: dict[tuple[int, ...], tg.KernelReplay] = {}  # per ids shape (B, T)
+        self._spare: list[KVCache] = []  # caches of finished loops, to lend again
+
+    @classmethod
+    def of(cls, model: GPT) -> DecodeStep | None:
+        """The model's step, kept between sampling loops (its recordings with it), or None
+        when the model needs the module path (`supports`).
+
+        A step is kept while the model reads the same parameter tensors and settings; one
+        built from a model whose layers or parameters were replaced since is rebuilt."""
+        if not cls.supports(model):
+            return None
+        step = _STEPS.get(model)
+        if step is None or not _same(step.reads, _reads(model)):
+            step = _STEPS[model] = cls(model)
+        return step
+
+    def borrow(self, batch: int, device: Any, dtype: Any) -> KVCache:
+        """An empty cache for one sampling loop: a finished loop's, or a new one. Give it
+        back with `give_back` (two loops at once each get their own)."""
+        for i, cache in enumerate(self._spare):
+            if cache.key == (batch, device, dtype):
+                cache.length = 0
+                return self._spare.pop(i)
+        return KVCache(self.config, batch, device, dtype)
+
+    def give_back(self, cache: KVCache) -> None:
+        """Keep a finished loop's cache (and the views it made) for the next loop."""
+        if len(self._spare) < 2:
+            self._spare.append(cache)
 
     @staticmethod
     def supports(model: GPT) -> bool:
@@ -185,7 +204,8 @@ class DecodeStep:
             raise ValueError(f"GPT: {T} tokens are more than block_size={self.block_size}")
         replay = self._prefills.get(ids.shape)
         if replay is None:
-            replay = self._prefills[ids.shape] = tg.kernel_replay(self._prefill_forward)
+            replay = tg.kernel_replay(self._prefill_forward, watch=self._params)
+            self._prefills[ids.shape] = replay
         logits = replay(ids, self.wpe.narrow(0, 0, T), *cache.prefill_views(T))
         cache.length = T
         return logits
@@ -225,6 +245,54 @@ class DecodeStep:
             h = F.gelu(F.linear(F.layer_norm(x, C, *ln_2), *fc), approximate=approximate)
             x = x + F.linear(h, *mlp_proj)
         return F.linear(F.layer_norm(x, C, *self.ln_f), self.lm_head)  # (B, V)
+
+
+#: each model's DecodeStep, while the model lives (`DecodeStep.of`)
+_STEPS: weakref.WeakKeyDictionary[Any, DecodeStep] = weakref.WeakKeyDictionary()
+
+
+def _reads(model: GPT) -> tuple[Any, ...]:
+    """Everything the step reads of a model: sizes, parameters and settings, as
+    (n_head, n_embd, block_size, wte, wpe, ln_f, lm_head, layers)."""
+    cfg = model.config
+    t = model.transformer
+    # per layer, every parameter the step reads, fetched once (module attribute lookups
+    # cost as much as a small op)
+    layers = [
+        (
+            _norm(b.ln_1),
+            (b.attn.c_attn.weight, b.attn.c_attn.bias),
+            (b.attn.c_proj.weight, b.attn.c_proj.bias),
+            _norm(b.ln_2),
+            (b.mlp.c_fc.weight, b.mlp.c_fc.bias),
+            b.mlp.gelu.approximate,
+            (b.mlp.c_proj.weight, b.mlp.c_proj.bias),
+        )
+        for b in t.h
+    ]
+    head = (cfg.n_head, cfg.n_embd, cfg.block_size, t.wte.weight, t.wpe.weight)
+    return (*head, _norm(t.ln_f), model.lm_head.weight, layers)
+
+
+def _flat(value: Any) -> list[Any]:
+    """The leaves of nested tuples and lists."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two `_reads` name the same tensors (by identity) and the same settings."""
+    left, right = _flat(a), _flat(b)
+    if len(left) != len(right):
+        return False
+    for x, y in zip(left, right):
+        if isinstance(x, Tensor) or isinstance(y, Tensor):
+            if x is not y:
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 def _norm(ln: Any) -> tuple[Tensor | None, Tensor | None, float]:
