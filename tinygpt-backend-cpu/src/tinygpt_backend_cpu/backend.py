@@ -167,6 +167,8 @@ class CpuBackend(Backend):
     def layer_norm(
         self, x: NDArray, weight: NDArray | None, bias: NDArray | None, eps: float
     ) -> tuple[Buffer, Buffer, Buffer]:
+        if x.dtype not in COMPUTE:  # (no widening to do: the common case, without 4 calls)
+            return layernorm.layer_norm(x, weight, bias, eps)  # type: ignore[no-any-return]
         y, mean, rstd = layernorm.layer_norm(widen(x), widen(weight), widen(bias), eps)
         return narrow(y, x.dtype), mean, rstd
 
@@ -216,6 +218,8 @@ class CpuBackend(Backend):
         return attention.attention_backward(dout, q, k, v, out, lse, causal, scale)
 
     def gelu(self, x: NDArray, approximate: str) -> Buffer:
+        if x.dtype not in COMPUTE:
+            return activation.gelu(x, approximate)
         return narrow(activation.gelu(widen(x), approximate), x.dtype)
 
     def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> Buffer:

@@ -73,20 +73,21 @@ TG_INLINE void tg_ln_backward_row(float *restrict dx, const float *restrict x,
     ptrdiff_t i = 0, whole = n - n % 16;
     while (i < whole) {
         ptrdiff_t end = i + TG_SUM_BLOCK < whole ? i + TG_SUM_BLOCK : whole;
-        tg_v16 acc_g = {0}, acc_gx = {0};
+        tg_v8 acc_g[2] = {{0}, {0}}, acc_gx[2] = {{0}, {0}}; /* lanes 0-7, 8-15 */
         for (; i < end; i += 16) {
-            tg_v16 xhat = (tg_load16(x + i) - m) * s;
-            tg_v16 d = tg_load16(dy + i);
-            tg_v16 g = has_w ? d * tg_load16(w + i) : d;
-            tg_v16 dw_i = tg_load16(dw + i) + d * xhat;
-            tg_v16 db_i = tg_load16(db + i) + d;
-            memcpy(dw + i, &dw_i, sizeof dw_i);
-            memcpy(db + i, &db_i, sizeof db_i);
-            acc_g += g;
-            acc_gx += g * xhat;
+            for (int half = 0; half < 2; half++) {
+                ptrdiff_t k = i + 8 * half;
+                tg_v8 xhat = (tg_load8(x + k) - m) * s;
+                tg_v8 d = tg_load8(dy + k);
+                tg_v8 g = has_w ? d * tg_load8(w + k) : d;
+                tg_store8(dw + k, tg_load8(dw + k) + d * xhat);
+                tg_store8(db + k, tg_load8(db + k) + d);
+                acc_g[half] += g;
+                acc_gx[half] += g * xhat;
+            }
         }
-        sum_g += tg_fold16(acc_g);
-        sum_gx += tg_fold16(acc_gx);
+        sum_g += tg_fold16(acc_g[0], acc_g[1]);
+        sum_gx += tg_fold16(acc_gx[0], acc_gx[1]);
     }
     for (; i < n; i++) {
         float xhat = (x[i] - m) * s;

@@ -13,56 +13,50 @@
 #ifndef TINYGPT_SUMS_F32_H
 #define TINYGPT_SUMS_F32_H
 
-#include "vecmath.h" /* TG_INLINE, TG_VARIANTS, tg_v16, tg_load16 */
+#include "vecmath.h" /* TG_INLINE, TG_VARIANTS, tg_v8, tg_load8 */
 
 #define TG_SUM_BLOCK 512 /* terms per float32 partial (a multiple of 32) */
 #define TG_COL_ROWS 32   /* rows per float32 column partial */
 #define TG_COL_WIDTH 256 /* the widest block of columns tg_col_sums takes */
 
-typedef float tg_v8 __attribute__((vector_size(32)));
 typedef double tg_d8 __attribute__((vector_size(64)));
 typedef double tg_d4 __attribute__((vector_size(32)));
 typedef double tg_d2 __attribute__((vector_size(16)));
 
-/* The 16 lanes of a partial sum added in float64, halving a vector at a time: 4 dependent
- * adds, not 16 (a loop over the lanes compiles to scalar converts and adds). */
-TG_INLINE double tg_fold16(tg_v16 acc) {
-    tg_v8 lo, hi;
-    memcpy(&lo, &acc, sizeof lo); /* the halves of a register: no memory involved */
-    memcpy(&hi, (const char *)&acc + sizeof lo, sizeof hi);
-    tg_d8 d8 = __builtin_convertvector(lo, tg_d8) + __builtin_convertvector(hi, tg_d8);
-    tg_d4 d4a, d4b;
-    memcpy(&d4a, &d8, sizeof d4a);
-    memcpy(&d4b, (const char *)&d8 + sizeof d4a, sizeof d4b);
-    d4a += d4b;
-    tg_d2 d2a, d2b;
-    memcpy(&d2a, &d4a, sizeof d2a);
-    memcpy(&d2b, (const char *)&d4a + sizeof d2a, sizeof d2b);
+/* The 16 lanes of a partial sum, lo (lanes 0-7) and hi (8-15), added in float64 halving
+ * the lanes at a time: 4 dependent adds, not 16 (a loop over the lanes compiles to scalar
+ * converts and adds). Lane l meets lane l + 8 first, then l + 4, l + 2, l + 1. */
+TG_INLINE double tg_fold16(tg_v8 lo, tg_v8 hi) {
+    tg_d4 l0 = {lo[0], lo[1], lo[2], lo[3]}, l1 = {lo[4], lo[5], lo[6], lo[7]};
+    tg_d4 h0 = {hi[0], hi[1], hi[2], hi[3]}, h1 = {hi[4], hi[5], hi[6], hi[7]};
+    tg_d4 d4 = (l0 + h0) + (l1 + h1);
+    tg_d2 d2a = {d4[0], d4[1]}, d2b = {d4[2], d4[3]};
     d2a += d2b;
     return d2a[0] + d2a[1];
 }
 
-/* sum(x[i] - shift) or, with square, sum((x[i] - shift)^2) over a dense row. Two vector
- * accumulators so that consecutive adds do not wait for each other. */
+/* sum(x[i] - shift) or, with square, sum((x[i] - shift)^2) over a dense row. Two 16-lane
+ * accumulators (a: x[i..i+15], b: x[i+16..i+31], each as two 8-lane halves) so that
+ * consecutive adds do not wait for each other. */
 TG_INLINE double tg_sum_body(const float *x, ptrdiff_t n, float shift, int square) {
     double total = 0;
     ptrdiff_t i = 0, pairs = n - n % 32;
-    tg_v16 a, b, v, w;
     while (i < pairs) {
         ptrdiff_t end = i + TG_SUM_BLOCK < pairs ? i + TG_SUM_BLOCK : pairs;
-        a = (tg_v16){0};
-        b = (tg_v16){0};
+        tg_v8 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
         for (; i < end; i += 32) {
-            v = tg_load16(x + i) - shift;
-            w = tg_load16(x + i + 16) - shift;
-            a += square ? v * v : v;
-            b += square ? w * w : w;
+            tg_v8 v0 = tg_load8(x + i) - shift, v1 = tg_load8(x + i + 8) - shift;
+            tg_v8 w0 = tg_load8(x + i + 16) - shift, w1 = tg_load8(x + i + 24) - shift;
+            a0 += square ? v0 * v0 : v0;
+            a1 += square ? v1 * v1 : v1;
+            b0 += square ? w0 * w0 : w0;
+            b1 += square ? w1 * w1 : w1;
         }
-        total += tg_fold16(a + b);
+        total += tg_fold16(a0 + b0, a1 + b1);
     }
     if (n - i >= 16) {
-        v = tg_load16(x + i) - shift;
-        total += tg_fold16(square ? v * v : v);
+        tg_v8 v0 = tg_load8(x + i) - shift, v1 = tg_load8(x + i + 8) - shift;
+        total += tg_fold16(square ? v0 * v0 : v0, square ? v1 * v1 : v1);
         i += 16;
     }
     for (; i < n; i++) {

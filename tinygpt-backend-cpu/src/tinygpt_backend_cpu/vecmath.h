@@ -109,16 +109,26 @@ TG_MAP(tg_tanh_rows, tg_tanh_f32)
 TG_MAP(tg_sigmoid_rows, tg_sigmoid_f32)
 
 /* NOTE: `total += x[i]` cannot vectorize (without -ffast-math the additions must stay in
- * order). A vector of 16 partial results, in GCC's portable vector extension, makes the 16
- * lanes explicit: it compiles to 4 SSE, 2 AVX2 or 1 AVX-512 register per operation. */
-typedef float tg_v16 __attribute__((vector_size(64)));
-typedef int32_t tg_i16 __attribute__((vector_size(64)));
+ * order). 16 partial results, in GCC's portable vector extension, make the lanes explicit.
+ * They are held as two 8-float vectors (lanes 0-7 and 8-15): one AVX2 or AVX-512 ymm
+ * register each, two SSE ones. subtle: not as one 16-float vector, which GCC 12 splits
+ * through the stack on anything narrower than AVX-512 (10x slower on AVX2 than SSE). The
+ * lanes and their order are the same on every CPU, so results are bit-identical. */
+typedef float tg_v8 __attribute__((vector_size(32)));
+typedef int32_t tg_i8 __attribute__((vector_size(32)));
 #define TG_LANES 16
 
-TG_INLINE tg_v16 tg_load16(const float *x) {
-    tg_v16 v;
+TG_INLINE tg_v8 tg_load8(const float *x) {
+    tg_v8 v;
     memcpy(&v, x, sizeof v); /* an unaligned vector load */
     return v;
+}
+
+TG_INLINE void tg_store8(float *x, tg_v8 v) { memcpy(x, &v, sizeof v); }
+
+TG_INLINE tg_v8 tg_max8(tg_v8 a, tg_v8 b) {
+    tg_i8 bigger = b > a; /* all ones where b wins */
+    return (tg_v8)((bigger & (tg_i8)b) | (~bigger & (tg_i8)a));
 }
 
 /* max of a dense row of n >= 1 (a nan may be skipped: softmax gets it through exp) */
@@ -126,27 +136,32 @@ TG_INLINE float tg_row_max_body(const float *x, ptrdiff_t n) {
     ptrdiff_t i = 0, whole = n - n % TG_LANES;
     float m = x[0];
     if (whole > 0) {
-        tg_v16 best = tg_load16(x);
+        tg_v8 lo = tg_load8(x), hi = tg_load8(x + 8);
         for (i = TG_LANES; i < whole; i += TG_LANES) {
-            tg_v16 v = tg_load16(x + i);
-            tg_i16 bigger = v > best; /* all ones where v wins */
-            best = (tg_v16)((bigger & (tg_i16)v) | (~bigger & (tg_i16)best));
+            lo = tg_max8(lo, tg_load8(x + i));
+            hi = tg_max8(hi, tg_load8(x + i + 8));
         }
-        for (int j = 0; j < TG_LANES; j++) m = best[j] > m ? best[j] : m;
+        for (int j = 0; j < 8; j++) m = lo[j] > m ? lo[j] : m;
+        for (int j = 0; j < 8; j++) m = hi[j] > m ? hi[j] : m;
     }
     for (; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
 }
 
-/* sum of a dense row: float lanes over blocks of 512, each block's total added in double */
+/* sum of a dense row: 16 float lanes over blocks of 512, each block's lanes added in double
+ * in lane order */
 TG_INLINE double tg_row_sum_body(const float *x, ptrdiff_t n) {
     double total = 0;
     ptrdiff_t i = 0, whole = n - n % TG_LANES;
     while (i < whole) {
         ptrdiff_t end = i + 512 < whole ? i + 512 : whole;
-        tg_v16 acc = {0};
-        for (; i < end; i += TG_LANES) acc += tg_load16(x + i);
-        for (int j = 0; j < TG_LANES; j++) total += acc[j];
+        tg_v8 lo = {0}, hi = {0};
+        for (; i < end; i += TG_LANES) {
+            lo += tg_load8(x + i);
+            hi += tg_load8(x + i + 8);
+        }
+        for (int j = 0; j < 8; j++) total += lo[j];
+        for (int j = 0; j < 8; j++) total += hi[j];
     }
     for (; i < n; i++) total += x[i];
     return total;
