@@ -16,8 +16,9 @@ from tinygpt import fast_paths
 
 
 def rand(*shape, device, seed=0):
-    return tg.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32),
-                     device=device)
+    return tg.tensor(
+        np.random.default_rng(seed).standard_normal(shape).astype(np.float32), device=device
+    )
 
 
 @pytest.fixture
@@ -117,6 +118,20 @@ def test_a_broadcast_view_of_an_input_follows_the_input_to_another_offset(device
     assert (step.recordings, step.replays) == (1, 4)
 
 
+def test_a_replay_inside_a_recorded_function_shows_its_kernels(device, mlp):
+    fn, _ = mlp
+    inner = tg.kernel_replay(fn)
+    outer = tg.kernel_replay(lambda x: inner(x) * 2.0)
+    with tg.no_grad():
+        inner(rand(3, 4, device=device))
+        inner(rand(3, 4, device=device, seed=1))  # inner replays from here on
+        for seed in range(2, 5):
+            x = rand(3, 4, device=device, seed=seed)
+            np.testing.assert_array_equal(outer(x).numpy(), (fn(x) * 2.0).numpy())
+    assert outer.replays == 2
+    assert "# matmul" in outer.source  # the inner function's kernels are the outer's too
+
+
 def test_several_outputs(device, mlp):
     fn, _ = mlp
     step = tg.kernel_replay(lambda x: (fn(x), x.sum(-1)))
@@ -211,3 +226,25 @@ def test_the_backend_is_left_as_it_was(device, mlp):
         step(rand(2, 4, device=device))
     tg.kernel_replay(fn)(rand(2, 4, device=device))
     assert vars(backend) == before
+
+
+def test_a_backend_whose_methods_cannot_be_wrapped_runs_as_usual(device, mlp, monkeypatch):
+    fn, _ = mlp
+    backend = tg.get_backend(device)
+    wrapped = []
+
+    def refuse(self, name, value):
+        if name != "binary":
+            wrapped.append(name)
+            return object.__setattr__(self, name, value)
+        raise AttributeError(name)
+
+    monkeypatch.setattr(type(backend), "__setattr__", refuse)
+    before = dict(vars(backend))
+    step = tg.kernel_replay(fn)
+    x = rand(2, 4, device=device)
+    with tg.no_grad():
+        np.testing.assert_array_equal(step(x).numpy(), fn(x).numpy())
+        step(x)
+    assert step.reason is not None and "cannot be wrapped" in step.reason
+    assert wrapped and vars(backend) == before

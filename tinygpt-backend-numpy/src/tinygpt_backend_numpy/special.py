@@ -1,5 +1,5 @@
-"""The functions NumPy lacks as ufuncs: a stable `sigmoid`, a vectorized `erf`, and the normal
-CDF that the exact GELU needs (`gelu_tanh_of`).
+"""The functions NumPy lacks as ufuncs: a stable `sigmoid` and a vectorized `erf`. (The exact
+GELU has its own, cheaper normal CDF: gelu.py.)
 
 >>> import numpy as np
 >>> sigmoid(np.array([-1000.0, 0.0, 1000.0])).tolist()
@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["sigmoid", "erf", "gelu_tanh_of"]
+__all__ = ["sigmoid", "erf"]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -55,17 +55,6 @@ _ERF_TAIL = (
     0.003309275358523475,
     -0.00039379109734698784,
 )
-# The normal CDF for the exact GELU: Phi(x) = (1 + tanh(x P(x^2) / Q(x^2))) / 2, fitted for
-# Phi's absolute error (< 4e-8 in float32), which is what x Phi(x) needs; one tanh and a
-# rational, about half the work of erf. Past |x| = 8 tanh is +-1 in float32.
-_PHI_CLIP = 8.0
-_PHI_NUM = (
-    0.7978845795697346,
-    0.09891071444583908,
-    0.007522920028222381,
-    0.0001915735937736417,
-)
-_PHI_DEN = (0.07842639930482355, 0.005903238264713714, 4.033330355712069e-05)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -109,23 +98,8 @@ def _erf_float32(z: np.ndarray) -> np.ndarray:
     return far
 
 
-def gelu_tanh_of(x: np.ndarray) -> np.ndarray:
-    """2 Phi(x) - 1 for float32 `x`, as the tanh of a rational: Phi(x) = (1 + result) / 2.
-
-    Phi is the standard normal CDF (exact GELU is x Phi(x)); absolute error < 4e-8.
-    """
-    xc = np.clip(x, -_PHI_CLIP, _PHI_CLIP)  # x^2 must not overflow: tanh is +-1 by then
-    v = xc * xc
-    arg = _horner(v, _PHI_NUM)
-    arg /= _horner(v, _PHI_DEN, constant=1.0)
-    arg *= xc
-    return np.tanh(arg, out=arg)
-
-
-def _horner(v: np.ndarray, coefficients: tuple[float, ...], constant: float | None = None):
-    """sum_k c_k v^k in place-updated float32 (c_0 first); `constant` prepends a c_0."""
-    if constant is not None:
-        coefficients = (constant, *coefficients)
+def _horner(v: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+    """sum_k c_k v^k in place-updated float32 (c_0 first)."""
     acc = v * np.float32(coefficients[-1])
     for c in reversed(coefficients[1:-1]):
         acc += np.float32(c)

@@ -10,6 +10,10 @@ make and drop (`autograd.function.untracked`; a `tg.profile()` still sees every 
 gives exactly what the general path gives, errors included
 (tests/core/test_per_op_fast_paths.py runs both ways).
 
+The same switch governs `tg.kernel_replay` (`replay.py`), which runs a recorded function's
+backend kernels without the ops' Python (the decoding step of `tinygpt.gpt`): off, every call
+runs the function op by op.
+
 ``TINYGPT_FAST_PATHS=0`` turns them off, to compare or to rule them out when hunting a bug;
 code (and tests) can set `tinygpt.fast_paths.enabled` too.
 """

@@ -25,7 +25,8 @@ The contract, as with CUDA graphs:
 - A function that reads device data on the host, draws random numbers, or makes a view of
   an input whose memory another input shares or whose sizes are free, cannot be replayed:
   it then runs as usual every time, and `reason` says why.
-- Record from one thread: calls other threads make meanwhile run, unrecorded.
+- One function records at a time; meanwhile other threads' ops run unrecorded, and every
+  replay (one inside the function being recorded too) runs its function as usual.
 
 >>> import tinygpt as tg
 >>> w = tg.ones(3, 2)
@@ -65,6 +66,9 @@ _VIEW = 3  # a view fn made of input i (a broadcast, say), at an offset from the
 #: what the compiled program returns when the inputs are not what it was recorded for
 _MISS = object()
 
+#: held while a function records (one at a time in a process: it patches backend methods)
+_RECORDING = threading.Lock()
+
 
 class KernelReplay:
     """`fn` on tensors, recorded on its first call without gradients and replayed after.
@@ -88,7 +92,14 @@ class KernelReplay:
         self._many = False  # whether fn returns a tuple
 
     def __call__(self, *inputs: Tensor) -> Any:
-        if is_grad_enabled() or function.profile_hook is not None or not fast_paths.enabled:
+        # NOTE: while any function records, replays run as usual: one inside the function
+        # being recorded must show its kernels to the recorder
+        if (
+            is_grad_enabled()
+            or function.profile_hook is not None
+            or not fast_paths.enabled
+            or _RECORDING.locked()
+        ):
             return self.fn(*inputs)
         run = self._run
         if run is not None:
@@ -104,16 +115,23 @@ class KernelReplay:
 
     def _record(self, inputs: tuple[Tensor, ...]) -> Any:
         """Run fn once with every kernel call of the inputs' backends written down."""
-        self._run = None
-        self.recordings += 1
-        recorder = _Recorder([t._data for t in inputs], self.free_sizes)
-        backends = {id(t._data.backend): t._data.backend for t in inputs}
-        patched = [_patch(backend, recorder) for backend in backends.values()]
+        if not _RECORDING.acquire(blocking=False):
+            return self.fn(*inputs)  # another thread records: this call runs as usual
         try:
-            result = self.fn(*inputs)
+            self._run = None
+            self.recordings += 1
+            recorder = _Recorder([t._data for t in inputs], self.free_sizes)
+            backends = {id(t._data.backend): t._data.backend for t in inputs}
+            patched: list[Callable[[], None]] = []
+            try:
+                for backend in backends.values():
+                    patched.append(_patch(backend, recorder))
+                result = self.fn(*inputs)
+            finally:
+                for undo in patched:
+                    undo()
         finally:
-            for undo in patched:
-                undo()
+            _RECORDING.release()
         self._many = isinstance(result, tuple)
         tensors = result if self._many else (result,)
         outputs = []
@@ -230,23 +248,30 @@ class _Recorder:
 
 def _patch(backend: Any, recorder: _Recorder) -> Callable[[], None]:
     """Route every public method of `backend` through `recorder`; return the undo."""
-    own = dict(vars(backend))  # instance attributes (a wrapped matmul, say) to put back
+    own = dict(getattr(backend, "__dict__", {}))  # instance attributes (a wrapped matmul)
     names = [n for n in dir(backend) if not n.startswith("_") and callable(getattr(backend, n))]
+    done: list[str] = []
+
+    def undo() -> None:
+        for name in done:
+            if name in own:
+                setattr(backend, name, own[name])
+            else:
+                delattr(backend, name)
+
     for name in names:
         method = getattr(backend, name)
 
         def recorded(*args: Any, _name: str = name, _method: Any = method, **kwargs: Any) -> Any:
             return recorder.call(_name, _method, args, kwargs)
 
-        setattr(backend, name, recorded)
-
-    def undo() -> None:
-        for name in names:
-            if name in own:
-                setattr(backend, name, own[name])
-            else:
-                delattr(backend, name)
-
+        try:
+            setattr(backend, name, recorded)
+        except (AttributeError, TypeError):  # (a backend without instance attributes)
+            undo()
+            recorder.fail(f"the {type(backend).__name__} backend's methods cannot be wrapped")
+            return lambda: None
+        done.append(name)
     return undo
 
 

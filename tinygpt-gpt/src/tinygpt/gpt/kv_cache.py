@@ -1,4 +1,4 @@
-"""The key/value cache of a GPT, and `DecodeStep`: one new token per call, with few ops.
+"""The key/value cache of a GPT, and `DecodeStep`: one new token per call, on replayed kernels.
 
 Each layer keeps its keys and values in one preallocated buffer (B, 2 * nh, block_size, hs),
 filled left to right in place: a new token costs one write, never a concatenation.
@@ -8,9 +8,18 @@ the model's forward written out for T = 1 with the parameters fetched once: no m
 logits for the one position only, q/k/v taken as views of the c_attn output (with T = 1 the
 heads need no transpose), the new key and value written into the cache by one `copy_`,
 and one attention query over the cached keys (no mask: the newest token sees every key).
-It computes what `GPT.forward(idx, kv_cache=cache, last_only=True)` computes (equal within
-float32 rounding), and is only used for the stock GPT built from stock layers, with no
-module hooks (`DecodeStep.supports`); anything else goes through the modules.
+`DecodeStep.prefill` does the same for the T tokens that start a cache (a prompt, a restart).
+
+Both run through `tg.kernel_replay`: the first call runs op by op and records the backend
+kernels, later calls run those kernels alone (for a small model the Python of some sixty
+ops costs several times their kernels). Everything that moves with the position (the
+position's embedding, the cache's views) is made outside and passed in, so every step runs
+the same kernels. `DecodeStep.of(model)` keeps a model's step, recordings included, between
+sampling loops, and lends each loop a cache of its own.
+
+The step computes what `GPT.forward(idx, kv_cache=cache, last_only=True)` computes (equal
+within float32 rounding), and is only used for the stock GPT built from stock layers, with
+no module hooks (`DecodeStep.supports`); anything else goes through the modules.
 """
 
 from __future__ import annotations
@@ -57,14 +66,6 @@ class LayerCache:
             slot = self.kv.narrow(2, position, 1)
             views = (slot, self.k.narrow(2, 0, end), self.v.narrow(2, 0, end))
             self._views[position] = views
-        return views
-
-    def prefill_views(self, length: int) -> tuple[Tensor, ...]:
-        """Every layer's (B, 2 nh, length, hs) slot for positions 0..length-1 (kept)."""
-        views = self._prefill_views.get(length)
-        if views is None:
-            views = tuple(layer.kv.narrow(2, 0, length) for layer in self.layers)
-            self._prefill_views[length] = views
         return views
 
     def update(self, k: Tensor, v: Tensor, start: int) -> tuple[Tensor, Tensor]:
@@ -122,7 +123,8 @@ class DecodeStep:
         # the keys and values (inputs 3 + 3i and 4 + 3i) grow by one position per step
         grow = [3 + 3 * i + j for i in range(len(self.layers)) for j in (0, 1)]
         self._replay = tg.kernel_replay(self._forward, watch=self._params, free_sizes=grow)
-        self._prefills: dict[tuple[int, ...], tg.KernelReplay] = {}  # per ids shape (B, T)
+        #: per ids shape (B, T): its replay, or None for a shape seen once
+        self._prefills: dict[tuple[int, ...], tg.KernelReplay | None] = {}
         self._spare: list[KVCache] = []  # caches of finished loops, to lend again
 
     @classmethod
@@ -149,8 +151,9 @@ class DecodeStep:
         return KVCache(self.config, batch, device, dtype)
 
     def give_back(self, cache: KVCache) -> None:
-        """Keep a finished loop's cache (and the views it made) for the next loop."""
-        if len(self._spare) < 2:
+        """Keep a finished loop's cache (and the views it made) for the next loop: one, as
+        a big model's cache is big."""
+        if not self._spare:
             self._spare.append(cache)
 
     @staticmethod
@@ -197,16 +200,26 @@ class DecodeStep:
         """Logits (B, V) of the last of T tokens ids (B, T) that fill the cache from position
         0 (a prompt, or a restart from the last tokens); the cache then holds T positions.
 
-        Restarts repeat the same T, so their kernels are replayed too (one recording per
-        shape). The T keys and values are attended as computed, then stored."""
+        Restarts repeat the same T, so their kernels are replayed too (recorded the second
+        time a shape comes). The T keys and values are attended as computed, then stored."""
         T = ids.shape[1]
         if T > self.block_size:
             raise ValueError(f"GPT: {T} tokens are more than block_size={self.block_size}")
-        replay = self._prefills.get(ids.shape)
-        if replay is None:
-            replay = tg.kernel_replay(self._prefill_forward, watch=self._params)
-            self._prefills[ids.shape] = replay
-        logits = replay(ids, self.wpe.narrow(0, 0, T), *cache.prefill_views(T))
+        inputs = (ids, self.wpe.narrow(0, 0, T), *cache.prefill_views(T))
+        shape = tuple(ids.shape)
+        if shape not in self._prefills:
+            # a shape seen once (a prompt's, say) runs op by op: recording costs more, and
+            # only a shape seen again (a restart's) is likely to come back
+            if len(self._prefills) >= 64:
+                self._prefills.clear()
+            self._prefills[shape] = None
+            logits = self._prefill_forward(*inputs)
+        else:
+            replay = self._prefills[shape]
+            if replay is None:
+                replay = tg.kernel_replay(self._prefill_forward, watch=self._params)
+                self._prefills[shape] = replay
+            logits = replay(*inputs)
         cache.length = T
         return logits
 
