@@ -185,6 +185,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/user_gpt.py", *args)
     # greedy decoding with the KV cache, tokens/s next to a PyTorch KV-cache loop
     session.run("python", "benchmarks/decode.py", *args)
+    if with_torch:  # issue 22's table: training vs torch at its best, MFU, decode, per-op
+        session.run("python", "benchmarks/cpu_report.py", *args)
 
 
 @nox.session
