@@ -48,7 +48,9 @@ print(runtime.simd_variant(), worst)
 
 @pytest.mark.parametrize("level", ["baseline", "avx2", "native"])
 def test_every_width_of_the_tiled_attention_matches_numpy(level):
-    env_line = "" if level == "native" else f"import os; os.environ['TINYGPT_CPU_SIMD'] = '{level}'\n"
+    env_line = (
+        "" if level == "native" else f"import os; os.environ['TINYGPT_CPU_SIMD'] = '{level}'\n"
+    )
     child = subprocess.run(
         [sys.executable, "-c", env_line + textwrap.dedent(CHECK)],
         capture_output=True,

@@ -141,3 +141,22 @@ def test_the_graph_viewer_shows_a_dropped_input(device):
     nodes = tg.viz.graph(y, params={"x": x}).nodes
     assert [node.label for node in nodes] == ["Sum", "ScalarOp(x mul 2.0)", "Matmul", "x"]
     assert nodes[2].shape == (2, 2)
+
+
+def test_next_functions_walk_the_graph_as_in_pytorch(device):
+    x = _leaf((2,), device)
+    w = tg.ones(2, device=device, dtype=tg.float64)  # a constant
+    a, b = (x * 1.0).split(1)
+    y = ((a * 2.0) * w[:1]).sum() + b.sum()
+    del a, b
+    gc.collect()
+    add = y.grad_fn
+    (left, _), (right, _) = add.next_functions
+    mul = left.next_functions[0][0]
+    scaled, constant = mul.next_functions
+    assert constant == (None, 0)  # w does not require grad
+    split, slot = scaled[0].next_functions[0]
+    assert slot == 0 and right.next_functions[0] == (split, 1)  # b is the split's output 1
+    leaf, _ = split.next_functions[0][0].next_functions[0]
+    assert leaf.name() == "torch::autograd::AccumulateGrad" and leaf.variable is x
+    assert leaf.next_functions == ()

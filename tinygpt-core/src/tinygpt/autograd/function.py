@@ -39,6 +39,7 @@ __all__ = [
     "inference_mode",
     "is_inference_mode_enabled",
     "Dropped",
+    "AccumulateGrad",
 ]
 
 
@@ -300,6 +301,21 @@ class Function:
         self.parent_fns = ()
         self.released = True
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's graph edges: per input, (the node that made it, its output position),
+        an `AccumulateGrad` for a leaf that requires grad, or (None, 0) for a constant."""
+        edges: list[tuple[Any, int]] = []
+        for parent, fn, needed in zip(self.parents, self.parent_fns, self.needs_grad, strict=False):
+            if fn is not None:
+                slot = parent.slot if type(parent) is Dropped else _output_slot(fn, parent)
+                edges.append((fn, slot))
+            elif needed:
+                edges.append((AccumulateGrad(parent), 0))
+            else:
+                edges.append((None, 0))
+        return tuple(edges)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
 
@@ -337,6 +353,28 @@ def untracked(source: Tensor, data: NDArray) -> Tensor:
         out._version = source._version
         out._base = source if source._base is None else source._base
     return out
+
+
+class AccumulateGrad:
+    """The end of a graph edge at a leaf, as PyTorch shows it in `next_functions`: the
+    leaf's gradient is added into `variable.grad` there."""
+
+    __slots__ = ("variable",)
+
+    next_functions: tuple[tuple[Any, int], ...] = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _output_slot(fn: Function, tensor: Tensor) -> int:
+    return 0 if fn.output_ids is None else fn.output_ids.get(id(tensor), 0)
 
 
 class Dropped:
