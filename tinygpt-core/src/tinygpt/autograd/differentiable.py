@@ -51,7 +51,8 @@ def formula(
     def register(fn: Formula) -> Formula:
         _FORMULAS[primitive] = (fn, reads_inputs is not False)
         if reads_inputs is not True:
-            primitive.graph_reads = () if reads_inputs is False else tuple(reads_inputs)
+            reads = () if reads_inputs is False else tuple(reads_inputs)
+            setattr(primitive, "graph_reads", reads)  # noqa: B010 - a Function class attribute
         return fn
 
     return register

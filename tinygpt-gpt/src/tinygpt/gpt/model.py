@@ -32,6 +32,7 @@ import tinygpt.nn.functional as F
 from tinygpt import Tensor, nn
 
 from .config import GPTConfig
+from .nanogpt_api import NanoGPTMethods
 
 if TYPE_CHECKING:
     from .kv_cache import KVCache, LayerCache
@@ -119,8 +120,11 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class GPT(nn.Module):
-    """The GPT language model: `logits, loss = model(idx, targets=None)`."""
+class GPT(NanoGPTMethods, nn.Module):
+    """The GPT language model: `logits, loss = model(idx, targets=None)`.
+
+    Also has nanoGPT's `configure_optimizers`, `crop_block_size`, `get_num_params` and
+    `estimate_mfu` (see nanogpt_api.py)."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
