@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import function
 from .function import Dropped
 
 if TYPE_CHECKING:
@@ -62,9 +63,7 @@ def saved_output(node: Function) -> Any:
     """The node's output rebuilt from the array forward saved, as a tensor made by `node`
     (so a formula that uses it is differentiated through `node` again): how softmax, exp,
     tanh and sigmoid differentiate their backward without keeping their input alive."""
-    from ..tensor import Tensor
-
-    out = Tensor._make(node.saved[0], True)
+    out = function._new_tensor(function._tensor_class, node.saved[0], True)
     out.grad_fn = node
     return out
 
