@@ -22,7 +22,8 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import autograd, cuda, viz  # noqa: E402
+from . import amp, autograd, cuda, viz  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
     inference_mode,
@@ -38,6 +39,7 @@ from .backend.registry import (  # noqa: E402
     get_backend,
     set_default_device,
 )
+from .compiling import compile  # noqa: E402, A004
 from .creation import (  # noqa: E402
     arange,
     empty,
@@ -196,6 +198,11 @@ __all__ = [
     *_functional_extras_all,
     *(name for name in _settings_all if name != "backends"),
     "Size",
+    "amp",
+    "autocast",
+    "compile",
+    "get_autocast_dtype",
+    "is_autocast_enabled",
     "cuda",
     "finfo",
     "iinfo",

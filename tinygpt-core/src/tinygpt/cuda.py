@@ -9,10 +9,11 @@ True
 
 from __future__ import annotations
 
+from . import cuda_amp as amp
 from .backend.discovery import BackendInfo
 from .backend.registry import backends
 
-__all__ = ["device_count", "is_available"]
+__all__ = ["amp", "device_count", "is_available"]
 
 
 def _cuda_info() -> BackendInfo | None:

@@ -17,6 +17,7 @@ from .. import array_ops as A
 from ..autograd.function import Function
 from ..ndarray import NDArray, normalize_axis
 from ..tensor import Tensor
+from . import autocast
 from .dispatch import use_fused
 from .elementwise import erf, exp, log
 from .movement import Clone
@@ -151,7 +152,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def _softmax(x: Tensor, dim: int, log_: bool) -> Tensor:
-    x = to_float(x)
+    x = autocast.upper(to_float(x))
     axis = normalize_axis("softmax", dim, x.ndim)
     if x.ndim == 0:
         return _softmax(x.reshape(1), 0, log_).reshape(())

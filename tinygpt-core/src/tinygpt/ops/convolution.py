@@ -26,6 +26,7 @@ from ..autograd.function import Function
 from ..errors import DeviceError, DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
+from . import autocast
 
 __all__ = [
     "Conv",
@@ -259,6 +260,7 @@ def conv2d(
     if input.ndim == 3:
         out = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)
         return out.squeeze(0)
+    input, weight, bias = autocast.lower(input), autocast.lower(weight), autocast.lower(bias)
     _check_conv(input, weight, bias, groups)
     kernel = (weight.shape[2], weight.shape[3])
     if isinstance(padding, str):

@@ -20,6 +20,7 @@ from ..dtypes import int64, statistics_dtype
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
+from . import autocast
 from .activation import log_softmax
 from .comparison import where
 from .dispatch import use_fused
@@ -108,6 +109,7 @@ def cross_entropy(
             f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
         )
     out_shape = target.shape
+    logits = autocast.upper(logits)
     flat_logits, flat_target = _flatten_classes("cross_entropy", logits, target)
     loss = cross_entropy_rows(flat_logits, flat_target, ignore_index)  # (M,)
     valid = flat_target != ignore_index

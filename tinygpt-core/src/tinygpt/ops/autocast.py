@@ -1,0 +1,46 @@
+"""What `tg.autocast` does to an op's inputs (the state lives in tinygpt/amp.py).
+
+Two lists, as PyTorch's autocast has them:
+
+- `lower`: matmul, linear, attention, convolution: floating inputs are cast to the autocast
+  dtype (bfloat16 / float16), where they are fast and their error is averaged out;
+- `upper`: softmax, log-softmax, layer norm, cross-entropy: half-precision inputs are cast to
+  float32, where exp and the sums keep their range.
+
+Both are one truth test when no autocast block is open. The casts are recorded ops, so the
+gradients reaching float32 parameters come back in float32.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from .. import amp
+from ..dtypes import float32
+from ..tensor import Tensor
+from .promotion import cast
+
+__all__ = ["lower", "upper"]
+
+T = TypeVar("T", Tensor, None)
+
+
+def lower(x: T) -> T:
+    """`x` in the autocast dtype when a block is open for its device and it is floating."""
+    if x is None or not amp.active():
+        return x
+    target = amp.autocast_dtype(x.device)
+    if target is None or not x.dtype.is_floating_point or x.dtype is target:
+        return x
+    return cast(x, target)
+
+
+def upper(x: T) -> T:
+    """`x` in float32 when a block is open for its device and it is half precision."""
+    if x is None or not amp.active():
+        return x
+    if amp.autocast_dtype(x.device) is None or x.dtype.itemsize >= 4:
+        return x
+    if not x.dtype.is_floating_point:
+        return x
+    return cast(x, float32)
