@@ -126,21 +126,62 @@ def test_unscale_twice_is_refused_and_state_round_trips(device):
 
 
 # -------------------------------------------------------------------------- autocast
-def test_softmax_and_cross_entropy_run_in_float32_under_autocast(device):
-    x = tg.tensor(RNG.standard_normal((3, 5)).astype(np.float32), device=device)
+def _half(x, dtype):
     try:
-        half = x.to(tg.float16)
+        return x.to(dtype)
     except tg.DTypeError:
-        pytest.skip(f"{device} does not store float16")
+        pytest.skip(f"{x.device} does not store {dtype}")
+
+
+def test_autocast_lowers_matmul_linear_attention_and_keeps_float32_grads(device):
+    tg.manual_seed(0)
+    layer = tg.nn.Linear(4, 3).to(device)
+    x = tg.tensor(RNG.standard_normal((2, 4)).astype(np.float32), device=device)
+    _half(x, tg.bfloat16)
+    with tg.autocast("cpu", dtype=tg.bfloat16):  # "cpu": host memory, every backend but cuda
+        y = layer(x)
+        assert y.dtype == tg.bfloat16
+        assert (x @ x.mT).dtype == tg.bfloat16
+        q = tg.tensor(RNG.standard_normal((1, 2, 4, 8)).astype(np.float32), device=device)
+        attn = tg.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True)
+        assert attn.dtype == tg.bfloat16
+        assert (y + 1.0).dtype == tg.bfloat16  # other ops follow their inputs
+    reference = layer(x)  # float32, outside the block
+    np.testing.assert_allclose(y.float().numpy(), reference.numpy(), rtol=2e-2, atol=2e-2)
+    y.float().sum().backward()
+    assert layer.weight.grad.dtype == tg.float32 and layer.bias.grad.dtype == tg.float32
+
+
+def test_cross_entropy_runs_in_float32_under_autocast(device):
+    x = tg.tensor(RNG.standard_normal((3, 5)).astype(np.float32), device=device)
+    half = _half(x, tg.bfloat16)
     targets = tg.tensor([0, 4, 2], device=device)
-    with tg.autocast(device, dtype=tg.float16):
+    with tg.autocast(device, dtype=tg.bfloat16):
         assert tg.is_autocast_enabled(device)
-        assert tg.softmax(half, -1).dtype == tg.float32
-        assert tg.nn.functional.log_softmax(half, -1).dtype == tg.float32
-        loss = tg.nn.functional.cross_entropy(half, targets)
-        assert loss.dtype == tg.float32
+        assert tg.nn.functional.cross_entropy(half, targets).dtype == tg.float32
+        # on the CPU backends softmax and layer norm stay in the input dtype (as PyTorch's
+        # CPU autocast); on cuda they run in float32
+        assert tg.softmax(half, -1).dtype == tg.bfloat16
+        assert tg.nn.functional.layer_norm(half, (5,)).dtype == tg.bfloat16
     assert not tg.is_autocast_enabled(device)
-    assert tg.softmax(half, -1).dtype == tg.float16  # outside: unchanged
+    assert tg.nn.functional.cross_entropy(half, targets).dtype == tg.bfloat16
+
+
+@pytest.mark.oracle
+def test_autocast_dtypes_match_pytorch_on_the_cpu():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        lib.manual_seed(0)
+        layer = lib.nn.Linear(3, 2)
+        with lib.autocast(device_type="cpu", dtype=lib.bfloat16):
+            y = layer(lib.ones(1, 3))
+            out = [y, lib.nn.functional.softmax(y, -1), lib.nn.functional.layer_norm(y, (2,))]
+            out.append(lib.nn.functional.cross_entropy(y, lib.tensor([1])))
+            out.append(lib.ones(2, 3) @ lib.ones(3, 2))
+        return [str(t.dtype).split(".")[-1] for t in out]
+
+    assert run(tg) == run(torch)
 
 
 def test_autocast_nests_and_disables():
@@ -151,7 +192,7 @@ def test_autocast_nests_and_disables():
         with tg.autocast("cpu", dtype=tg.float16):
             assert tg.get_autocast_dtype("cpu") == tg.float16
         assert tg.get_autocast_dtype("cpu") == tg.bfloat16
-        assert not tg.is_autocast_enabled("numpy")  # another device type
+        assert not tg.is_autocast_enabled("cuda")  # another device type
     assert not tg.is_autocast_enabled()
 
 

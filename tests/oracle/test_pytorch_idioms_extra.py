@@ -133,15 +133,34 @@ def module_dtype_helpers(torch, nn, F, optim):
     return [dtypes, model.cpu().weight.device == torch.ones(1).cpu().device]
 
 
-@idiom(xfail="tinygpt has no torch.compile (no graph compiler); run the module uncompiled")
+@idiom
 def compile_model(torch, nn, F, optim):
+    # tinygpt runs a compiled model as it is; the results are the model's
     return torch.compile(linear(torch, nn, 2, 2))(torch.ones(1, 2))
 
 
-@idiom(xfail="tinygpt has no autocast; cast the model instead (model.to(tg.bfloat16))")
+@idiom
 def autocast_context(torch, nn, F, optim):
+    model = linear(torch, nn, 2, 2)
     with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-        return linear(torch, nn, 2, 2)(torch.ones(1, 2)).float()
+        y = model(torch.ones(1, 2))
+        loss = F.cross_entropy(y, torch.tensor([1]))
+    loss.backward()
+    return [y.dtype, loss.dtype, y.float(), model.weight.grad.dtype, torch.is_autocast_enabled()]
+
+
+@idiom
+def grad_scaler_disabled(torch, nn, F, optim):
+    # nanoGPT's train.py: GradScaler(enabled=(dtype == "float16")), here float32
+    model = linear(torch, nn, 2, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.cuda.amp.GradScaler(enabled=False)
+    loss = (model(torch.ones(1, 2)) ** 2).sum()
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    scaler.step(opt)
+    scaler.update()
+    return [model.weight.detach(), scaler.get_scale(), scaler.is_enabled()]
 
 
 @idiom

@@ -1,9 +1,11 @@
 """Mixed precision as PyTorch spells it: `tg.amp.autocast` and `tg.amp.GradScaler`.
 
 `autocast(device_type, dtype)` runs the ops that gain from a lower precision (matmul,
-linear, attention) in `dtype` (bfloat16 or float16) and the ones that need range or accuracy
-(softmax, log-softmax, layer norm, cross-entropy) in float32, for tensors on devices of that
-type, inside the block; outside it nothing changes. The parameters stay float32 and their
+linear, attention, convolution) in `dtype` (bfloat16 or float16) and the ones that need
+range in float32 (cross-entropy; on cuda also softmax, log-softmax and layer norm, PyTorch's
+lists), for tensors on devices of that type, inside the block; outside it nothing changes.
+"cpu" means host memory, as in PyTorch: it covers every backend but cuda (cpu, numpy,
+plugins), so `autocast("cpu")` works whichever host backend a script runs on. The parameters stay float32 and their
 gradients come back float32 (the casts are recorded ops).
 
 `GradScaler` multiplies the loss by a scale before backward so that float16 gradients do not
@@ -118,13 +120,14 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     """Whether autocast is on (for `device_type`, or for any device type)."""
     if device_type is None:
         return bool(_state.active)
-    return _device_type(device_type) in _state.active
+    return autocast_dtype(device_type) is not None
 
 
 def get_autocast_dtype(device_type: str) -> DType:
     """The dtype autocast uses on `device_type` (its default when autocast is off)."""
     name = _device_type(device_type)
-    return _state.active.get(name, _DEFAULT_DTYPE.get(name, dtypes.bfloat16))
+    found = autocast_dtype(name)
+    return found if found is not None else _DEFAULT_DTYPE.get(name, dtypes.bfloat16)
 
 
 def autocast_dtype(device: Any) -> DType | None:
@@ -134,7 +137,12 @@ def autocast_dtype(device: Any) -> DType | None:
     the common case (off) costs a truth test."""
     if not _state.active:
         return None
-    return _state.active.get(device.type if hasattr(device, "type") else _device_type(device))
+    kind = device.type if hasattr(device, "type") else _device_type(device)
+    found = _state.active.get(kind)
+    if found is None and kind != "cuda":
+        # PyTorch's "cpu" is host memory: here every backend but cuda (cpu, numpy, plugins)
+        found = _state.active.get("cpu")
+    return found
 
 
 def active() -> bool:

@@ -152,7 +152,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def _softmax(x: Tensor, dim: int, log_: bool) -> Tensor:
-    x = autocast.upper(to_float(x))
+    x = autocast.upper(to_float(x), "log_softmax" if log_ else "softmax")
     axis = normalize_axis("softmax", dim, x.ndim)
     if x.ndim == 0:
         return _softmax(x.reshape(1), 0, log_).reshape(())

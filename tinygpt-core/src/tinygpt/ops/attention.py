@@ -23,6 +23,7 @@ from ..dtypes import bool_, statistics_dtype
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
+from . import autocast
 from .activation import softmax
 from .comparison import masked_fill, where
 from .dispatch import fall_back, use_fused
@@ -121,6 +122,8 @@ def scaled_dot_product_attention(
     last Tq positions, pass a bool `attn_mask` aligned bottom-right.
     `dropout_p` drops attention weights (pass 0.0 at evaluation, as PyTorch asks).
     """
+    if autocast.on():  # tg.autocast: in bfloat16 / float16
+        query, key, value = autocast.lower(query), autocast.lower(key), autocast.lower(value)
     _check(query, key, value, attn_mask, is_causal)
     tq, tk = query.shape[-2], key.shape[-2]
     if scale is None:

@@ -109,7 +109,7 @@ def cross_entropy(
             f"cross_entropy: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
         )
     out_shape = target.shape
-    logits = autocast.upper(logits)
+    logits = autocast.upper(logits, "cross_entropy")
     flat_logits, flat_target = _flatten_classes("cross_entropy", logits, target)
     loss = cross_entropy_rows(flat_logits, flat_target, ignore_index)  # (M,)
     valid = flat_target != ignore_index

@@ -18,6 +18,7 @@ from ..dtypes import bool_
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
+from . import autocast
 from .movement import expand, squeeze, unsqueeze
 from .promotion import as_tensor_like, promote
 
@@ -80,6 +81,8 @@ def _check_not_bool(op: str, x: Tensor, shapes: str) -> None:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """NumPy-style matmul: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    if autocast.on() and isinstance(b, Tensor):  # tg.autocast: in bfloat16 / float16
+        a, b = autocast.lower(a), autocast.lower(b)
     if fast_paths.enabled and isinstance(b, Tensor):
         # the common case checked cheaply (per-op overhead): floating operands of one dtype
         # and device, >= 2 dims, the same batch dims, inner dims that agree
@@ -133,6 +136,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, op: str = "lin
     `weight.T` is a strided view: the backend reads it in place, nothing is copied.
     `op` names the caller in error messages (the Linear layer passes its own description).
     """
+    if autocast.on():  # tg.autocast: in bfloat16 / float16
+        x, weight, bias = autocast.lower(x), autocast.lower(weight), autocast.lower(bias)
     if weight.ndim != 2:
         raise ShapeError(f"{op}: weight must be (out_features, in_features), got {weight.shape}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:

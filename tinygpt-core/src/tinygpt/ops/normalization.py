@@ -21,6 +21,7 @@ from ..dtypes import statistics_dtype
 from ..errors import ShapeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
+from . import autocast
 from .dispatch import use_fused
 from .elementwise import rsqrt
 from .promotion import check_float, check_same
@@ -80,6 +81,7 @@ def layer_norm(
 
     x (..., *normalized_shape); weight and bias have shape `normalized_shape` (or are None).
     """
+    input = autocast.upper(input, "layer_norm")  # noqa: A001 - on cuda: in float32
     shape = normalized_dims("layer_norm", input, normalized_shape)
     if len(shape) == 1:
         return _layer_norm_last(input, weight, bias, eps)
