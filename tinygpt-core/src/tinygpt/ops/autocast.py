@@ -14,7 +14,7 @@ gradients reaching float32 parameters come back in float32.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import overload
 
 from .. import amp
 from ..dtypes import float32
@@ -23,15 +23,17 @@ from .promotion import cast
 
 __all__ = ["lower", "on", "upper"]
 
-T = TypeVar("T", bound="Tensor | None")
-
 
 def on() -> bool:
     """Whether any autocast block is open in this thread (the ops' cheap first test)."""
     return amp.active()
 
 
-def lower(x: T) -> T:
+@overload
+def lower(x: Tensor) -> Tensor: ...
+@overload
+def lower(x: None) -> None: ...
+def lower(x: Tensor | None) -> Tensor | None:
     """`x` in the autocast dtype when a block is open for its device and it is floating."""
     if x is None or not amp.active():
         return x
@@ -48,7 +50,11 @@ _FLOAT32_OPS = {
 }
 
 
-def upper(x: T, op: str) -> T:
+@overload
+def upper(x: Tensor, op: str) -> Tensor: ...
+@overload
+def upper(x: None, op: str) -> None: ...
+def upper(x: Tensor | None, op: str) -> Tensor | None:
     """`x` in float32 when a block is open for its device, `op` is on that device type's
     float32 list and `x` is half precision."""
     if x is None or not amp.active():
