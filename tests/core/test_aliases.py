@@ -196,11 +196,39 @@ def test_cuda_queries_agree_with_the_backend_table():
     assert (tg.cuda.device_count() > 0) is available
 
 
-def test_default_dtype_is_float32_only():
+def test_default_dtype_can_change_and_back(device):
     assert tg.get_default_dtype() == tg.float32
-    tg.set_default_dtype(tg.float32)  # allowed: it is already the default
-    with pytest.raises(NotImplementedError, match="default float dtype is always float32"):
-        tg.set_default_dtype(tg.float64)
+    tg.set_default_dtype(tg.float64)
+    try:
+        assert tg.get_default_dtype() == tg.float64
+        made = [
+            tg.zeros(2, device=device),
+            tg.ones(2, device=device),
+            tg.tensor([0.5], device=device),
+            tg.arange(0.0, 2.0, device=device),
+            tg.linspace(0, 1, 3, device=device),
+            tg.randn(2, device=device),
+            tg.rand(2, device=device),
+            tg.full((2,), 1.5, device=device),
+            tg.arange(3, device=device) * 0.5,
+            tg.arange(3, device=device) / 2,
+            tg.arange(3, device=device).exp(),
+        ]
+        assert [t.dtype for t in made] == [tg.float64] * len(made)
+        assert tg.arange(3, device=device).dtype == tg.int64  # ints stay ints
+        assert tg.ones(2, device=device).float().dtype == tg.float32  # .float() is float32
+        assert tg.zeros(1, dtype=tg.float32, device=device).dtype == tg.float32
+        x32 = tg.ones(2, dtype=tg.float32, device=device)
+        assert (x32 * 0.5).dtype == tg.float32  # a scalar never widens a float tensor
+    finally:
+        tg.set_default_dtype(tg.float32)
+    assert tg.zeros(1).dtype == tg.float32
+
+
+def test_default_dtype_must_be_floating():
+    with pytest.raises(TypeError, match="only floating point types"):
+        tg.set_default_dtype(tg.int64)
+    assert tg.get_default_dtype() == tg.float32
 
 
 def test_pin_memory_and_non_blocking_are_accepted(device):

@@ -268,15 +268,23 @@ def get_default_dtype(torch, nn, F, optim):
     return [torch.get_default_dtype(), torch.zeros(1).dtype == torch.get_default_dtype()]
 
 
-@idiom(xfail="set_default_dtype accepts float32 only: creation ops and promotion fix float32")
+@idiom
 def default_dtype(torch, nn, F, optim):
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         made = [torch.zeros(1).dtype, torch.tensor([1.5]).dtype, torch.arange(3.0).dtype]
+        made += [torch.randn(2).dtype, (torch.arange(3) * 0.5).dtype, (torch.arange(3) / 2).dtype]
+        made += [torch.arange(3).exp().dtype, torch.full((1,), 2.5).dtype, torch.rand(1).dtype]
+        made += [nn.Linear(2, 2).weight.dtype, torch.ones(2).float().dtype]
+        layer = nn.Linear(2, 1)
+        with torch.no_grad():
+            layer.weight.fill_(0.25)
+            layer.bias.fill_(0.5)
+        out = layer(torch.tensor([[1.0, 1e-9]]))  # float64 keeps the 1e-9
     finally:
         torch.set_default_dtype(before)
-    return [before, made, torch.zeros(1).dtype]
+    return [before, made, torch.zeros(1).dtype, out]
 
 
 @idiom

@@ -5,8 +5,8 @@ linear, attention, convolution) in `dtype` (bfloat16 or float16) and the ones th
 range in float32 (cross-entropy; on cuda also softmax, log-softmax and layer norm, PyTorch's
 lists), for tensors on devices of that type, inside the block; outside it nothing changes.
 "cpu" means host memory, as in PyTorch: it covers every backend but cuda (cpu, numpy,
-plugins), so `autocast("cpu")` works whichever host backend a script runs on. The parameters stay float32 and their
-gradients come back float32 (the casts are recorded ops).
+plugins), so `autocast("cpu")` works whichever host backend a script runs on. The
+parameters stay float32 and their gradients come back float32 (the casts are recorded ops).
 
 `GradScaler` multiplies the loss by a scale before backward so that float16 gradients do not
 underflow, divides the gradients back before the optimizer step, skips a step whose

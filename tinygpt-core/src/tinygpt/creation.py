@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .backend.registry import get_backend
-from .dtypes import DType, as_dtype, bool_, check_fits, float32, int64
+from .dtypes import DType, as_dtype, bool_, check_fits, get_default_dtype, int64
 from .errors import DTypeError, ShapeError
 from .host import from_host_data
 from .ndarray import NDArray, as_int, checked_nbytes, prod
@@ -100,7 +100,7 @@ def full(
             if isinstance(fill_value, bool)
             else int64
             if isinstance(fill_value, int)
-            else float32
+            else get_default_dtype()
         )
         dtype = kind
     return _full("full", shape, fill_value, as_dtype(dtype), device, requires_grad)
@@ -128,7 +128,7 @@ def zeros(
     device: Any = None,
     requires_grad: bool = False,
 ):
-    dtype = as_dtype(dtype or float32)
+    dtype = as_dtype(dtype or get_default_dtype())
     return _full(
         "zeros", _shape("zeros", sizes_arg(shape, size)), 0.0, dtype, device, requires_grad
     )
@@ -141,7 +141,7 @@ def ones(
     device: Any = None,
     requires_grad: bool = False,
 ):
-    dtype = as_dtype(dtype or float32)
+    dtype = as_dtype(dtype or get_default_dtype())
     return _full("ones", _shape("ones", sizes_arg(shape, size)), 1.0, dtype, device, requires_grad)
 
 
@@ -153,7 +153,7 @@ def empty(
     requires_grad: bool = False,
 ):
     shape = _shape("empty", sizes_arg(shape, size))
-    dtype = as_dtype(dtype or float32)
+    dtype = as_dtype(dtype or get_default_dtype())
     checked_nbytes("empty", shape, dtype)
     backend = _backend_for(device, dtype)
     return _finish(NDArray(backend, backend.empty(prod(shape), dtype), shape, dtype), requires_grad)
@@ -197,7 +197,7 @@ def arange(
     count = max(0, math.ceil((end - start) / step))
     if dtype is None:
         floats = any(isinstance(v, float) for v in (start, end, step))
-        dtype = float32 if floats else int64
+        dtype = get_default_dtype() if floats else int64
     checked_nbytes("arange", (count,), as_dtype(dtype))  # before a list of `count` values
     values = [start + i * step for i in range(count)]
     return tensor(values, dtype=dtype, device=device)
@@ -223,7 +223,7 @@ def linspace(
     # subtle: the second half counts back from `end`, so both ends are exact (as PyTorch)
     half = steps // 2 if steps > 1 else 1  # one step: [start], as PyTorch
     values = [start + i * step if i < half else end - (steps - 1 - i) * step for i in range(steps)]
-    out = tensor(values, dtype=float32 if dtype is None else dtype, device=device)
+    out = tensor(values, dtype=get_default_dtype() if dtype is None else dtype, device=device)
     return out.requires_grad_(requires_grad) if requires_grad else out
 
 

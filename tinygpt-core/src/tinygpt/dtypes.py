@@ -108,12 +108,36 @@ ALIASES: dict[str, DType] = {
     "char": int8,
 }
 _KIND_RANK = {"b": 0, "i": 1, "f": 2}
-_DEFAULT_OF_KIND = {"b": bool_, "i": int64, "f": float32}
+_DEFAULT_OF_KIND = {"b": bool_, "i": int64, "f": float32}  # "f": see get_default_dtype
+
+#: the dtype of floating tensors made without one: a one-element list, changed in place by
+#: set_default_dtype, so every module that imported it sees the change
+_DEFAULT_FLOAT: list[DType] = [float32]
 
 
 def get_default_dtype() -> DType:
-    """The dtype of floating tensors made without an explicit dtype (float32)."""
-    return float32
+    """The dtype of floating tensors made without an explicit dtype (float32 unless
+    `set_default_dtype` changed it): Python floats, creation ops, int -> float maths."""
+    return _DEFAULT_FLOAT[0]
+
+
+def set_default_dtype(dtype: object) -> None:
+    """Make `dtype` the default float dtype, as `torch.set_default_dtype`: float32 (the
+    default), float64, float16 or bfloat16. It applies to tensors made from Python floats,
+    float creation ops without a dtype (zeros, ones, rand, arange with floats, ...), layers'
+    new parameters, int tensors in float maths, and `int_tensor * 0.5`.
+
+    >>> set_default_dtype(float64); get_default_dtype()
+    tinygpt.float64
+    >>> set_default_dtype(float32)
+    """
+    chosen = as_dtype(dtype)
+    if chosen not in (float32, float64, float16, bfloat16):
+        raise TypeError(
+            f"set_default_dtype: only floating point types can be the default, got {chosen}; "
+            "use tg.float32 (the default), tg.float64, tg.float16 or tg.bfloat16"
+        )
+    _DEFAULT_FLOAT[0] = chosen
 
 
 def as_dtype(dtype: object) -> DType:
@@ -157,7 +181,7 @@ def scalar_dtype(value: object) -> DType:
     if isinstance(value, int):
         return int64
     if isinstance(value, float):
-        return float32
+        return _DEFAULT_FLOAT[0]
     raise DTypeError(f"expected a Python bool, int or float, got {type(value).__name__}")
 
 
@@ -165,7 +189,7 @@ def result_type(tensor_dtype: DType, scalar: object) -> DType:
     """The dtype of `tensor op scalar`: a scalar only lifts a tensor of a lower kind."""
     kind = scalar_dtype(scalar).kind
     if _KIND_RANK[kind] > _KIND_RANK[tensor_dtype.kind]:
-        return _DEFAULT_OF_KIND[kind]
+        return _DEFAULT_FLOAT[0] if kind == "f" else _DEFAULT_OF_KIND[kind]
     return tensor_dtype
 
 

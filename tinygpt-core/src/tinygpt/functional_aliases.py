@@ -14,7 +14,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from .dtypes import DType, as_dtype, float32
+from . import dtypes
+from .dtypes import DType
 from .ops import aliases, comparison, elementwise
 from .ops.aliases import bmm, mm, outer
 from .random import Generator
@@ -167,19 +168,13 @@ def nonzero(input: Tensor, *, as_tuple: builtins.bool = False) -> Any:  # noqa: 
 
 
 def get_default_dtype() -> DType:
-    """The dtype of new floating tensors: always float32 in tinygpt (see set_default_dtype)."""
-    return float32
+    """The dtype of new floating tensors (float32 unless `set_default_dtype` changed it)."""
+    return dtypes.get_default_dtype()
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Accepts float32 only: tinygpt's creation ops and type promotion fix float32 as the
-    default float, so another default would apply to some ops and not others."""
-    if as_dtype(dtype) != float32:
-        raise NotImplementedError(
-            f"set_default_dtype({dtype}): tinygpt's default float dtype is always float32; "
-            "pass dtype= to the creation ops (tg.zeros(..., dtype=tg.float64)) or call "
-            ".double() on modules and tensors instead"
-        )
+    """`torch.set_default_dtype`: see `tinygpt.dtypes.set_default_dtype`."""
+    dtypes.set_default_dtype(dtype)
 
 
 def sign(input: Tensor) -> Tensor:  # noqa: A002

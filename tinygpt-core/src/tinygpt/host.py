@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .dtypes import DType, as_dtype, bool_, float32, int64
+from .dtypes import DType, as_dtype, bool_, float32, get_default_dtype, int64
 from .errors import DTypeError, ShapeError
 from .ndarray import NDArray
 
@@ -64,7 +64,9 @@ def infer_dtype(array: np.ndarray, from_python: bool) -> DType:
     if name == "bfloat16":  # an ml_dtypes array
         return as_dtype(name)
     if kind == "f":
-        if from_python or array.dtype.name not in ("float16", "float64"):
+        if from_python:
+            return get_default_dtype()  # Python floats: the default float dtype
+        if array.dtype.name not in ("float16", "float64"):
             return float32
         return as_dtype(array.dtype.name)
     raise DTypeError(f"tensor: cannot make a tensor from data of NumPy dtype {array.dtype}")

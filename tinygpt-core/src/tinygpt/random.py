@@ -18,7 +18,7 @@ import random as _py_random
 from typing import Any
 
 from .backend.registry import get_backend
-from .dtypes import DType, as_dtype, float32, float64, int64
+from .dtypes import DType, as_dtype, float64, get_default_dtype, int64
 from .errors import DTypeError, ShapeError
 from .host import from_host_data
 from .ndarray import NDArray, as_int, checked_nbytes, prod
@@ -177,7 +177,7 @@ def sample(
 
 
 def _floating(op: str, dtype: Any) -> DType:
-    wanted = as_dtype(dtype or float32)
+    wanted = as_dtype(dtype or get_default_dtype())
     if not wanted.is_floating_point:
         raise DTypeError(f"{op}: dtype must be floating, got {wanted}; use randint for ints")
     return wanted

@@ -20,11 +20,13 @@ The contract, as with CUDA graphs:
   so in-place updates are seen; those in `watch` are also checked for new memory
   (`p.data = other`), which records again. A tensor the function creates is made again by
   the same kernels (from the same Python data).
-- Replays build no autograd graph and are invisible to `tg.profile()`: with gradients enabled,
-  a profile open or the fast paths off (`TINYGPT_FAST_PATHS=0`), the function runs as usual.
+- Replays build no autograd graph, bump no version counter (of an input written in place)
+  and are invisible to `tg.profile()`: with gradients enabled, a profile open, an autocast
+  block open or the fast paths off (`TINYGPT_FAST_PATHS=0`), the function runs as usual.
 - A function that reads device data on the host, draws random numbers, or makes a view of
   an input whose memory another input shares or whose sizes are free, cannot be replayed:
-  it then runs as usual every time, and `reason` says why.
+  it then runs as usual every time, and `reason` says why. A call given one array as two
+  inputs runs as usual (and records nothing).
 - One function records at a time; meanwhile other threads' ops run unrecorded, and every
   replay (one inside the function being recorded too) runs its function as usual.
 
@@ -48,6 +50,7 @@ from . import fast_paths
 from .autograd import function
 from .autograd.function import is_grad_enabled
 from .ndarray import NDArray
+from .ops import autocast
 from .tensor import Tensor, _new
 
 __all__ = ["KernelReplay", "kernel_replay"]
@@ -99,6 +102,7 @@ class KernelReplay:
             or function.profile_hook is not None
             or not fast_paths.enabled
             or _RECORDING.locked()
+            or autocast.on()  # (other kernels, on other dtypes, than recorded)
         ):
             return self.fn(*inputs)
         run = self._run
@@ -115,8 +119,10 @@ class KernelReplay:
 
     def _record(self, inputs: tuple[Tensor, ...]) -> Any:
         """Run fn once with every kernel call of the inputs' backends written down."""
-        if not _RECORDING.acquire(blocking=False):
-            return self.fn(*inputs)  # another thread records: this call runs as usual
+        if _aliased(inputs) or not _RECORDING.acquire(blocking=False):
+            # two inputs are one array (an operand could be either: record another call),
+            # or another thread records: this call runs as usual
+            return self.fn(*inputs)
         try:
             self._run = None
             self.recordings += 1
@@ -158,6 +164,12 @@ def kernel_replay(
     `watch`: tensors fn reads besides its inputs that may get new memory; `free_sizes`: the
     positions of the inputs whose sizes may change between calls."""
     return KernelReplay(fn, watch, free_sizes)
+
+
+def _aliased(inputs: tuple[Tensor, ...]) -> bool:
+    """Whether two inputs are the same array (one buffer, one layout)."""
+    layouts = {(id(t._data.buffer), t._data.shape, t._data.strides, t._data.offset) for t in inputs}
+    return len(layouts) < len(inputs)
 
 
 class _Recorder:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..creation import arange, empty, full, ones, tensor, zeros
-from ..dtypes import float32
+from ..dtypes import get_default_dtype
 from ..errors import ShapeError
 from ..random import Generator, rand
 from ..tensor import Tensor
@@ -181,10 +181,12 @@ def legacy_tensor(args: tuple[Any, ...], device: Any = None) -> Tensor:
     """`Tensor(data)` / `Tensor(*sizes)` / `Tensor()`, as PyTorch's `torch.Tensor(...)`: always
     float32; sizes give an uninitialized tensor (micrograd's tests use `torch.Tensor([-4.0])`)."""
     if all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-        return empty(*args, dtype=float32, device=device) if args else empty(0, device=device)
+        if not args:
+            return empty(0, device=device)
+        return empty(*args, dtype=get_default_dtype(), device=device)
     if len(args) != 1:
         raise TypeError(
             f"Tensor: expected data (a list, a number, an array) or int sizes, got {args!r}; "
             "tg.tensor(data, dtype=...) is the usual way to make a tensor"
         )
-    return tensor(args[0], dtype=float32, device=device)
+    return tensor(args[0], dtype=get_default_dtype(), device=device)

@@ -19,7 +19,16 @@ from .. import array_ops as A
 from .. import fast_paths
 from ..autograd.function import Function
 from ..creation import full
-from ..dtypes import bool_, check_fits, exact_in, float16, float32, int64, result_type
+from ..dtypes import (
+    bool_,
+    check_fits,
+    exact_in,
+    float16,
+    float32,
+    get_default_dtype,
+    int64,
+    result_type,
+)
 from ..errors import DTypeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
@@ -273,7 +282,7 @@ def _scalar_binary(op: str, a: Tensor, value: Scalar, reflected: bool) -> Tensor
     """`a op value` (or `value op a`) for a Python scalar `value`."""
     dtype = result_type(a.dtype, value)
     if op == "div" and not dtype.is_floating_point:
-        dtype = float32
+        dtype = get_default_dtype()
     if dtype.kind == "b":
         return _bool_binary(op, a, as_tensor_like(value, a))
     check_fits(op, value, dtype)

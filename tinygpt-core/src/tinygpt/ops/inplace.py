@@ -16,7 +16,7 @@ from typing import Any
 from .. import array_ops as A
 from ..autograd.function import Function, is_grad_enabled, no_grad
 from ..creation import arange, full, rand, randn
-from ..dtypes import bool_, check_fits, float32, int64, promote_types, result_type
+from ..dtypes import bool_, check_fits, get_default_dtype, int64, promote_types, result_type
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, prod
 from ..tensor import Tensor
@@ -263,7 +263,7 @@ def augmented(op: str, x: Tensor, other: object) -> Tensor:
     else:
         wanted = as_tensor_like(other, x).dtype
     if op == "div" and wanted.kind != "f":
-        wanted = float32
+        wanted = get_default_dtype()
     if _KIND_RANK[wanted.kind] > _KIND_RANK[x.dtype.kind]:
         raise DTypeError(
             f"{op}_: the result is {wanted}, which cannot be written into the {x.dtype} tensor "

@@ -13,7 +13,7 @@ from typing import Any
 from .. import array_ops as A
 from ..autograd.function import Function
 from ..creation import tensor
-from ..dtypes import DType, as_dtype, float32, promote_types
+from ..dtypes import DType, as_dtype, get_default_dtype, promote_types
 from ..errors import DeviceError, DTypeError
 from ..ndarray import NDArray
 from ..tensor import Tensor
@@ -96,12 +96,13 @@ def promote(op: str, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
         return a, b
     dtype = promote_types(a.dtype, b.dtype)
     if op == "div" and not dtype.is_floating_point:
-        dtype = float32
+        dtype = get_default_dtype()
     return cast(a, dtype), cast(b, dtype)
 
 
 def to_float(x: Tensor) -> Tensor:
-    """Integer and bool inputs of float maths (exp, softmax, mean) become float32."""
+    """Integer and bool inputs of float maths (exp, softmax, mean) become the default float
+    dtype (float32 unless `tg.set_default_dtype` changed it)."""
     if x._data.dtype.kind == "f":  # the NDArray's field, not two properties: once per op
         return x
-    return cast(x, float32)
+    return cast(x, get_default_dtype())
