@@ -160,3 +160,30 @@ def test_next_functions_walk_the_graph_as_in_pytorch(device):
     leaf, _ = split.next_functions[0][0].next_functions[0]
     assert leaf.name() == "torch::autograd::AccumulateGrad" and leaf.variable is x
     assert leaf.next_functions == ()
+
+
+def test_gelu_hands_its_unchanged_output_to_a_backend_that_takes_it(device, monkeypatch):
+    from tinygpt.ops import activation
+
+    x = _leaf((3, 4), device)
+    backend = x._data.backend
+    if "gelu" not in backend.fused_ops:
+        pytest.skip(f"{device} has no fused gelu")
+    seen = []
+    original = type(backend).gelu_backward
+
+    def spy(self, dy, x_, approximate, y=None):
+        seen.append(y)
+        return original(self, dy, x_, approximate)
+
+    monkeypatch.setattr(type(backend), "gelu_backward", spy)
+    monkeypatch.setattr(activation, "_TAKES_OUTPUT", {})
+    (tg.nn.functional.gelu(x) * 2.0).sum().backward()  # `* 2.0` does not keep the output
+    kept = tg.nn.functional.gelu(x)
+    (kept * kept).sum().backward()  # alive and unchanged: handed over
+    changed = tg.nn.functional.gelu(x)
+    loss = (changed * 3.0).sum()
+    changed.mul_(2.0)  # written in place after use: not handed over, and no error
+    loss.backward()
+    assert seen[0] is None and seen[1] is not None and seen[2] is None
+    np.testing.assert_allclose(seen[1].shape, (3, 4))

@@ -256,3 +256,24 @@ def test_transformer_block_gradients_match_finite_differences(device):
     assert tg.autograd.gradcheck(block, [x])
     with pytest.raises(tg.ShapeError, match=r"TransformerBlock\(n_embd=4\).*\(3, 4\)"):
         block(tg.randn(3, 4, dtype=tg.float64, device=device))
+
+
+def test_sdpa_query_with_every_key_masked_gets_zeros(device):
+    """PyTorch's scaled_dot_product_attention: a fully masked row attends to nothing (0),
+    where a plain softmax would give nan; its gradients are 0 too."""
+    rng = np.random.default_rng(5)
+    q = tg.tensor(
+        rng.standard_normal((1, 2, 3, 4)).astype(np.float32), device=device, requires_grad=True
+    )
+    k = tg.tensor(
+        rng.standard_normal((1, 2, 2, 4)).astype(np.float32), device=device, requires_grad=True
+    )
+    mask = tg.tensor([[False, False], [True, False], [True, True]], device=device)
+    out = F.scaled_dot_product_attention(q, k, k, attn_mask=mask)
+    assert np.all(out.detach().numpy()[:, :, 0] == 0.0)
+    assert np.all(np.isfinite(out.detach().numpy()))
+    out.sum().backward()
+    assert np.all(q.grad.numpy()[:, :, 0] == 0.0) and np.all(np.isfinite(k.grad.numpy()))
+    # the rows that see keys are the plain softmax attention
+    want = np_attention(q.detach().numpy(), k.detach().numpy(), k.detach().numpy(), mask.numpy())
+    np.testing.assert_allclose(out.detach().numpy()[:, :, 1:], want[:, :, 1:], rtol=1e-5, atol=1e-6)

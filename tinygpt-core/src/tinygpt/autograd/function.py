@@ -195,6 +195,9 @@ class Function:
     #: saved, so an intermediate nobody else holds is freed at once, as in PyTorch (the
     #: (B, nh, T, T) scores of hand-written attention, say)
     graph_reads: tuple[int, ...] | None = None
+    #: True for a primitive whose backward can use its output if it is still around
+    #: unchanged (`watch_output` is then called with the output tensor once it is made)
+    watches_output = False
 
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
         self.parents = parents
@@ -227,6 +230,10 @@ class Function:
         #: tensor hooks of this node's outputs (`register_hook` on a non-leaf):
         #: output index -> {handle id: hook}; None while there are none
         self.hooks: dict[int, dict[int, Any]] | None = None
+
+    def watch_output(self, out: Tensor) -> None:
+        """For `watches_output` primitives: note the output tensor (weakly)."""
+        raise NotImplementedError
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward needs; released with the graph after backward."""
@@ -292,6 +299,8 @@ class Function:
                 _remember_versions(ctx, tensors, out)
             if ctx.graph_reads is not None:
                 _drop_unread(ctx, tensors)
+            if ctx.watches_output:
+                ctx.watch_output(out)
         return out
 
     def release(self) -> None:

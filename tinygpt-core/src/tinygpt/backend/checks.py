@@ -77,7 +77,7 @@ OUTPUT_SIZES: dict[str, Callable[..., tuple[int | None, ...]]] = {
     "attention": lambda q, k, v, causal, scale: (q.size, prod(q.shape[:-1])),
     "attention_backward": lambda dout, q, k, v, *rest: (q.size, k.size, v.size),
     "gelu": lambda x, approximate: (x.size,),
-    "gelu_backward": lambda dy, x, approximate: (x.size,),
+    "gelu_backward": lambda dy, x, approximate, y=None: (x.size,),
     "adamw": lambda *args, **kwargs: (None,),  # in place: returns None
 }
 

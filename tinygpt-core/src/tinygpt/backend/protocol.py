@@ -376,8 +376,16 @@ class Backend(abc.ABC):
         """
         raise NotImplementedError(f"{self.name}: no fused gelu")
 
-    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> Buffer:
-        """(Fused, optional) dx = dy * gelu'(x); `dy` and `x` are views of one shape."""
+    def gelu_backward(
+        self, dy: NDArray, x: NDArray, approximate: str, y: NDArray | None = None
+    ) -> Buffer:
+        """(Fused, optional) dx = dy * gelu'(x); `dy` and `x` are views of one shape.
+
+        `y`, when not None, is `gelu(x)` as this backend computed it (core passes it when the
+        forward's output is still alive and unchanged): a backend may use it (Phi(x) =
+        y / x for the exact form) or ignore it. Leave `y` out of the signature and core
+        never passes it.
+        """
         raise NotImplementedError(f"{self.name}: no fused gelu_backward")
 
     def adamw(

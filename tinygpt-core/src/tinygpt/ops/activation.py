@@ -11,7 +11,10 @@ composes the same maths from elementwise ops and reductions.
 
 from __future__ import annotations
 
+import inspect
 import math
+import weakref
+from typing import Any
 
 from .. import array_ops as A
 from ..autograd.function import Function
@@ -78,16 +81,54 @@ class Sigmoid(Function):
 
 
 class Gelu(Function):
-    """GELU in one fused kernel each way (the backend lists "gelu").  A -> A."""
+    """GELU in one fused kernel each way (the backend lists "gelu").  A -> A.
+
+    Saves x, as PyTorch. The output is watched, not saved: when it is still alive and
+    unchanged at backward (in a GPT's MLP the next Linear keeps it) a backend whose
+    `gelu_backward` takes `y` gets it, and can skip recomputing Phi(x) = y / x (the numpy
+    backend's exact form); otherwise backward works from x alone, and a GELU output written
+    in place (dropout with inplace=True) is fine, as in PyTorch.
+    """
+
+    watches_output = True
 
     def forward(self, x: NDArray, approximate: str) -> NDArray:
         self.approximate = approximate
         self.save_for_backward(x)
+        self.output: Any = None
         return A.fused("gelu", x.shape, x.dtype, x, approximate)
+
+    def watch_output(self, out: Tensor) -> None:
+        self.output = (weakref.ref(out), out._version[0], id(out._data))
 
     def backward(self, grad: NDArray) -> NDArray:
         (x,) = self.saved
-        return A.fused("gelu_backward", x.shape, x.dtype, grad, x, self.approximate)
+        y = self._unchanged_output() if _takes_output(x.backend) else None
+        if y is None:
+            return A.fused("gelu_backward", x.shape, x.dtype, grad, x, self.approximate)
+        return A.fused("gelu_backward", x.shape, x.dtype, grad, x, self.approximate, y)
+
+    def _unchanged_output(self) -> NDArray | None:
+        if self.output is None:
+            return None
+        ref, version, data_id = self.output
+        out = ref()
+        if out is None or out._version[0] != version or id(out._data) != data_id:
+            return None  # freed, written in place, or given other memory (`.data = `)
+        return out._data
+
+
+#: backend class -> whether its gelu_backward takes the forward's output `y`
+_TAKES_OUTPUT: dict[type, bool] = {}
+
+
+def _takes_output(backend: Any) -> bool:
+    kind = type(backend)
+    known = _TAKES_OUTPUT.get(kind)
+    if known is None:
+        known = "y" in inspect.signature(kind.gelu_backward).parameters
+        _TAKES_OUTPUT[kind] = known
+    return known
 
 
 class Softmax(Function):

@@ -143,6 +143,11 @@ def scaled_dot_product_attention(
         else:
             scores = scores + attn_mask
     weights = scores.softmax(-1)
+    if is_causal or attn_mask is not None:
+        # a query whose every key is masked attends to nothing: zeros, not softmax's nan
+        # (0 / 0), as PyTorch's scaled_dot_product_attention
+        blind = (scores == float("-inf")).all(-1, keepdim=True)
+        weights = weights.masked_fill(blind, 0.0)
     if dropout_p >= 1.0:
         weights = weights * 0.0
     elif dropout_p > 0.0:
