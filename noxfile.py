@@ -204,6 +204,7 @@ def cuda_compile(session: nox.Session) -> None:
         "pytest",
         "tests/backends/test_cuda_compile.py",
         "tests/backends/test_cuda_host_emulation.py",
+        "tests/backends/test_cuda_attention_tiled.py",
         "-q",
         *session.posargs,
     )
@@ -216,9 +217,11 @@ def cuda_emulate(session: nox.Session) -> None:
     only under some. Arguments after `--` go to pytest."""
     _install_cuda_check(session)
     env = {"CUDA_HOST_ORDERS": "all"}
-    session.run(
-        "pytest", "tests/backends/test_cuda_host_emulation.py", "-q", *session.posargs, env=env
-    )
+    tests = [
+        "tests/backends/test_cuda_host_emulation.py",
+        "tests/backends/test_cuda_attention_tiled.py",
+    ]
+    session.run("pytest", *tests, "-q", *session.posargs, env=env)
 
 
 def _install_cuda_check(session: nox.Session) -> None:
