@@ -26,7 +26,13 @@ from .views import compute_dtype
 if TYPE_CHECKING:
     from tinygpt.ndarray import NDArray
 
-__all__ = ["FusedKernels", "ATTENTION_THREADS", "SHARED_LIMIT", "attention_plan"]
+__all__ = [
+    "FusedKernels",
+    "ATTENTION_THREADS",
+    "SHARED_LIMIT",
+    "attention_plan",
+    "tiled_shared_words",
+]
 
 #: attention.cu's row kernels: one block of this many threads per query (or key) row
 #: (attention_tiled.cu's blocks are sized by sources.ATTENTION_TILES, see `attention_plan`)
@@ -149,11 +155,8 @@ class FusedKernels:
         args = _qkv(self, q, k, v) + flags + (out, lse)
         head_size = attention_plan(Tk, D)
         if head_size is not None:
-            function = _tiled_kernel(q.dtype, head_size, "attention_tiled")
-            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, head_size, False))
-            _attend_tiled(
-                function, q.dtype, B * H, Tq, args + _tiled_sizes(B, H, Tq, Tk, D), shared
-            )
+            sizes = _tiled_sizes(B, H, Tq, Tk, D)
+            _attend_tiled("attention_tiled", q.dtype, head_size, B * H, Tq, args + sizes)
             return out, lse
         shared = _shared_bytes("attention", q.dtype, D + Tk)
         function = _kernel("attention.cu", q.dtype, "attention")
@@ -184,16 +187,14 @@ class FusedKernels:
         if head_size is not None:
             # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
             tiled = _tiled_sizes(B, H, Tq, Tk, D)
-            function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dq")
             args = head + (out.buffer, self._meta(out)) + saved_lse + flags + (dq, delta)
-            shared = _shared_bytes("attention", q.dtype, _tiled_words(q.dtype, head_size, False))
-            _attend_tiled(function, q.dtype, B * H, Tq, args + tiled, shared)
-            function = _tiled_kernel(q.dtype, head_size, "attention_tiled_backward_dkdv")
-            args = head + saved_lse + (delta,) + flags + (dk, dv)
-            shared = _shared_bytes(
-                "attention_backward", q.dtype, _tiled_words(q.dtype, head_size, True)
+            _attend_tiled(
+                "attention_tiled_backward_dq", q.dtype, head_size, B * H, Tq, args + tiled
             )
-            _attend_tiled(function, q.dtype, B * H, Tk, args + tiled, shared)
+            args = head + saved_lse + (delta,) + flags + (dk, dv)
+            _attend_tiled(
+                "attention_tiled_backward_dkdv", q.dtype, head_size, B * H, Tk, args + tiled
+            )
             return dq, dk, dv
         # part 1 (dq, delta) must finish before part 2 reads delta: same stream, in order
         function = _kernel("attention.cu", q.dtype, "attention_backward_dq")
@@ -312,30 +313,30 @@ def attention_plan(Tk: int, D: int) -> int | None:
     return None
 
 
-def _tiled_kernel(dtype, head_size: int, kernel_name: str):
-    source = sources.fused_source("attention_tiled.cu", dtype.name, head_size=head_size)
-    return kernel(source, kernel_name)
-
-
-def _tiles(dtype) -> tuple[int, int]:
-    """(rows a block owns, rows per streamed tile) of attention_tiled.cu for `dtype`."""
-    return sources.ATTENTION_TILES[sources.compute_type(dtype.name)]
-
-
-def _tiled_words(dtype, head_size: int, dkdv: bool) -> int:
-    """Shared memory of a tiled attention block, in compute-type words: two streamed tiles
-    of (tile, head_size), and for dk/dv a tile's lse and delta."""
-    _, tile = _tiles(dtype)
-    return 2 * tile * head_size + (2 * tile if dkdv else 0)
-
-
 def _tiled_sizes(B: int, H: int, Tq: int, Tk: int, D: int) -> tuple:
     return (_n(B), _n(H), _n(Tq), _n(Tk), _n(D))
 
 
-def _attend_tiled(function, dtype, heads: int, T: int, args: tuple, shared: int) -> None:
-    """One block per (batch x head, tile of T rows); the kernels loop past MAX_BLOCKS."""
-    rows, _ = _tiles(dtype)
+def tiled_shared_words(dtype, head_size: int, kernel_name: str) -> int:
+    """Shared memory of an attention_tiled.cu block, in compute-type words: two streamed
+    tiles of (tile, head_size), and for dk/dv a tile's lse and delta.
+
+    >>> from tinygpt.dtypes import DTYPES
+    >>> tiled_shared_words(DTYPES["float32"], 128, "attention_tiled") * 4  # bytes
+    32768
+    """
+    _, tile = sources.ATTENTION_TILES[sources.compute_type(dtype.name)]
+    extra = 2 * tile if kernel_name.endswith("_dkdv") else 0
+    return 2 * tile * head_size + extra
+
+
+def _attend_tiled(kernel_name: str, dtype, head_size: int, heads: int, T: int, args: tuple) -> None:
+    """Launch attention_tiled.cu's `kernel_name`: one block per (batch x head, tile of T
+    rows), ROWS x GROUP threads; past MAX_BLOCKS blocks the kernels loop."""
+    source = sources.fused_source("attention_tiled.cu", dtype.name, head_size=head_size)
+    function = kernel(source, kernel_name)
+    shared = _shared_bytes(kernel_name, dtype, tiled_shared_words(dtype, head_size, kernel_name))
+    rows, _ = sources.ATTENTION_TILES[sources.compute_type(dtype.name)]
     blocks = heads * (-(-T // rows))
     if blocks > 0:
         threads = (rows * sources.ATTENTION_GROUP,)

@@ -107,7 +107,7 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
                                            int causal, $A scale, $T* __restrict__ out,
                                            $A* __restrict__ lse_out, i64 B, i64 H, i64 Tq,
                                            i64 Tk, i64 D) {
-    $A* k_tile = ($A*)tiled_words;  // (STREAM, HEAD)
+    $A* k_tile = ($A*)tiled_words;        // (STREAM, HEAD)
     $A* v_tile = k_tile + STREAM * HEAD;  // (STREAM, HEAD)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 q_tiles = (Tq + ROWS - 1) / ROWS;
@@ -130,7 +130,8 @@ extern "C" __global__ void attention_tiled(const $T* qp, const i64* qm, const $T
             stage(k_tile, kp, km, b, h, j0, Tk - j0, STREAM, D);
             stage(v_tile, vp, vm, b, h, j0, Tk - j0, STREAM, D);
             __syncthreads();  // the tiles are loaded
-            int visible = (int)(seen - j0 < STREAM ? seen - j0 : STREAM);  // may be <= 0
+            i64 left = seen - j0;  // keys of this tile the row sees: the first `visible`
+            int visible = left <= 0 ? 0 : (left < STREAM ? (int)left : STREAM);
             $A p[STREAM];
             $A tile_max = minus_infinity();
 #pragma unroll
@@ -178,7 +179,7 @@ extern "C" __global__ void attention_tiled_backward_dq(
     const $T* vp, const i64* vm, const $T* op, const i64* om, const $A* lp, const i64* lm,
     int causal, $A scale, $T* __restrict__ dq, $A* __restrict__ delta, i64 B, i64 H, i64 Tq,
     i64 Tk, i64 D) {
-    $A* k_tile = ($A*)tiled_words;  // (STREAM, HEAD)
+    $A* k_tile = ($A*)tiled_words;        // (STREAM, HEAD)
     $A* v_tile = k_tile + STREAM * HEAD;  // (STREAM, HEAD)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 q_tiles = (Tq + ROWS - 1) / ROWS;
@@ -229,10 +230,10 @@ extern "C" __global__ void attention_tiled_backward_dkdv(
     const $T* vp, const i64* vm, const $A* lp, const i64* lm, const $A* __restrict__ delta,
     int causal, $A scale, $T* __restrict__ dk, $T* __restrict__ dv, i64 B, i64 H, i64 Tq,
     i64 Tk, i64 D) {
-    $A* q_tile = ($A*)tiled_words;         // (STREAM, HEAD)
-    $A* do_tile = q_tile + STREAM * HEAD;        // (STREAM, HEAD)
-    $A* lse_tile = do_tile + STREAM * HEAD;      // (STREAM,)
-    $A* delta_tile = lse_tile + STREAM;       // (STREAM,)
+    $A* q_tile = ($A*)tiled_words;           // (STREAM, HEAD)
+    $A* do_tile = q_tile + STREAM * HEAD;    // (STREAM, HEAD)
+    $A* lse_tile = do_tile + STREAM * HEAD;  // (STREAM,)
+    $A* delta_tile = lse_tile + STREAM;      // (STREAM,)
     int row = threadIdx.x / GROUP, part = threadIdx.x % GROUP;
     i64 k_tiles = (Tk + ROWS - 1) / ROWS;
     for (i64 work = blockIdx.x; work < B * H * k_tiles; work += gridDim.x) {
