@@ -11,6 +11,10 @@ outgrows block_size it restarts from the last block_size // 2 tokens, as tinygpt
 does, so both produce the same tokens (asserted). tokens/s counts the new tokens over the whole
 call (prompt included); medians over runs that alternate the frameworks, so both see the same
 machine load.
+
+tinygpt's loop replays the recorded kernels of its decoding step (`tg.kernel_replay`, kept with
+the model between generate calls, so the warm-up run records them); TINYGPT_FAST_PATHS=0 runs
+it op by op instead, to compare.
 """
 
 # ruff: noqa: E402  (numpy, torch and tinygpt are imported after the thread variables are set)

@@ -125,6 +125,20 @@ def test_new_parameter_memory_or_new_parameters_are_used(device):
     np.testing.assert_array_equal(replaced, expected)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [dict(temperature=0, stop_token=3), dict(temperature=0.8, top_k=5, seed=11)],
+    ids=["greedy-stop-token", "sampled"],
+)
+def test_generate_gives_the_tokens_of_the_op_by_op_path(device, options):
+    model = make_model(device)
+    prompt = tg.tensor(ids(2, 3, seed=8), device=device)
+    got = model.generate(prompt, 18, **options).numpy()
+    with fast_paths_off():
+        expected = model.generate(prompt, 18, **options).numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_two_loops_at_once_each_get_their_own_cache(device):
     model = make_model(device)
     a, b = (tg.tensor(ids(1, 3, seed=s), device=device) for s in (5, 6))
@@ -135,6 +149,18 @@ def test_two_loops_at_once_each_get_their_own_cache(device):
         for out, token in zip(together, pair):
             out.append(int(token[0]))
     np.testing.assert_array_equal(together, alone)
+    assert tg.is_grad_enabled()  # (neither loop left gradients off for the caller)
+
+
+def test_a_suspended_loop_leaves_gradients_on_for_its_caller(device):
+    model = make_model(device)
+    stream = generate_stream(model, tg.tensor(ids(1, 3), device=device), 5, temperature=0)
+    next(stream)
+    assert tg.is_grad_enabled()
+    with tg.no_grad():
+        next(stream)
+    assert tg.is_grad_enabled()
+    stream.close()
 
 
 class fast_paths_off:

@@ -22,7 +22,7 @@ lse = -inf; no head dims (D = 0) gives the lse of all-zero scores, log(visible k
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY, NAN, log
+from libc.math cimport INFINITY, log
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -118,15 +118,15 @@ cdef void _forward_tile(const Attn* a, Py_ssize_t item, real* s, real* out) noex
     cdef real m
     cdef double total
     if keys == 0:
-        keys = 1  # every row of this tile sees nothing: it becomes nan, as in NumPy
+        keys = 1  # every row of this tile sees nothing: it gets zeros (lse -inf), as PyTorch
     _scores(a, b, h, i0, rows, keys, s)
     for i in range(rows):
         row = s + i * a.tk
         n = _visible(a, i0 + i)
         if n == 0:
             for j in range(keys):
-                row[j] = NAN
-            (<real*>a.lse)[b * a.ls[0] + h * a.ls[1] + (i0 + i) * a.ls[2]] = NAN
+                row[j] = 0  # attends to nothing: a zero output row, as PyTorch's sdpa
+            (<real*>a.lse)[b * a.ls[0] + h * a.ls[1] + (i0 + i) * a.ls[2]] = -INFINITY
             continue
         m = row_max(row, 1, n)
         row_exp(row, row, 1, m, n)  # in place, vectorized
@@ -363,14 +363,14 @@ def attention(q, k, v, bint causal, double scale):
 
 cdef void _empty_lse(const Attn* a, View* lse) noexcept:
     """The dense lse (B, H, Tq) when no score needs computing: each row's scores are all 0
-    (D = 0), so lse = log(visible keys): -inf for none (Tk = 0); nan for a row the causal
-    mask hides entirely, as the kernels give it."""
+    (D = 0), so lse = log(visible keys): -inf for none (Tk = 0, or a row the causal mask
+    hides entirely), as the kernels give it."""
     cdef Py_ssize_t i, row, n
     cdef double value
     for row in range(lse.size):
         i = row % a.tq
         n = _visible(a, i)
-        value = log(<double>n) if n > 0 else (-INFINITY if a.tk == 0 else NAN)
+        value = log(<double>n) if n > 0 else -INFINITY
         if lse.dtype == FLOAT32:
             (<float*>lse.data)[row] = <float>value
         else:

@@ -230,6 +230,8 @@ TG_INLINE void ATT_NAME(att_softmax_block)(const att_head *h, float *st, ptrdiff
         ATT_NAME(att_store)(st + j * tqp + i0, x);
         best = ATT_NAME(att_select)(x > best, x, best);
     }
+    /* a query that sees no key has max -inf: 0 instead, so its exps are exp(-inf) = 0 */
+    best = ATT_NAME(att_select)(best == ninf, (AV){0}, best);
     for (ptrdiff_t j = 0; j < n; j++) { /* the max subtracted: exp cannot overflow */
         AV e = ATT_NAME(att_exp)(ATT_NAME(att_load)(st + j * tqp + i0) - best);
         ATT_NAME(att_store)(st + j * tqp + i0, e);
@@ -237,7 +239,7 @@ TG_INLINE void ATT_NAME(att_softmax_block)(const att_head *h, float *st, ptrdiff
     }
     for (int l = 0; l < ATT_W && i0 + l < h->tq; l++) {
         int sees = att_visible(h, i0 + l) > 0;
-        h->lse[(i0 + l) * h->lse_step] = sees ? best[l] + logf(total[l]) : NAN;
+        h->lse[(i0 + l) * h->lse_step] = sees ? best[l] + logf(total[l]) : -INFINITY;
         inv[i0 + l] = 1.0f / total[l];
     }
 }
@@ -261,7 +263,7 @@ TG_INLINE void ATT_NAME(att_forward_body)(int rb, int cw, const att_head *h, flo
     ATT_NAME(att_matmul)(rb, cw, &pv);
     ATT_NAME(att_unpack)(h->o, o, o_row, tq, d);
     for (i = 0; i < tq; i++) {
-        float scale = att_visible(h, i) > 0 ? inv[i] : NAN; /* sees no key: nan, as NumPy */
+        float scale = att_visible(h, i) > 0 ? inv[i] : 0.0f; /* sees no key: 0, as PyTorch */
         for (t = 0; t < d; t++) h->o[i * d + t] *= scale;
     }
 }

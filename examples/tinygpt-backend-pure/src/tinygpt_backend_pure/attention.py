@@ -55,6 +55,10 @@ def _probabilities(q: Matrix, k: Matrix, causal: bool, scale: float) -> tuple[Ma
             probs.append([])
             lses.append(-math.inf)
             continue
+        if last < 0:  # causal, Tq > Tk: this query sees no key: out_i = 0, as PyTorch's sdpa
+            probs.append([0.0] * tk)
+            lses.append(-math.inf)
+            continue
         top = scalar.largest(scores)  # subtracted so that exp cannot overflow
         weights = [scalar.exp(s - top) for s in scores]
         total = math.fsum(weights)

@@ -343,8 +343,9 @@ class Backend(abc.ABC):
         q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), logsumexp (B, H, Tq)),
         out of q.dtype, lse of `dtypes.statistics_dtype(q.dtype)` (float32 for float16 q).
         With `causal` and Tq < Tk the mask is bottom-right aligned: query i sits at position
-        Tk - Tq + i (the KV-cache case). Empty shapes: Tk = 0 gives out 0 and lse -inf (an
-        empty softmax, as PyTorch); D = 0 gives an empty out and lse = log(visible keys).
+        Tk - Tq + i (the KV-cache case). A query that sees no key (Tk = 0, or causal with
+        Tq > Tk) gets out 0 and lse -inf (as PyTorch's sdpa for a fully masked row) and no
+        gradient; D = 0 gives an empty out and lse = log(visible keys).
         Pair with `attention_backward`; list "attention" in `fused_ops`.
         """
         raise NotImplementedError(f"{self.name}: no fused attention")

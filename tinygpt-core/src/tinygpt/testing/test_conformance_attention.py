@@ -161,3 +161,31 @@ def test_attention_backward_finite_differences(kit_backend, causal):
         got = to_numpy(wrap(kit_backend, grads[which], shape, dtype))
         what = f"attention_backward(float64, causal={causal}) vs finite differences: {name}"
         assert_close(got, numeric, what, 1e-6, 1e-8)
+
+
+@pytest.mark.parametrize("dtype_name", FLOATS)
+@pytest.mark.parametrize(("tq", "tk", "d"), [(5, 3, 4), (20, 3, 32), (40, 10, 8)], ids=str)
+def test_a_causal_query_that_sees_no_key_gets_zeros(kit_backend, dtype_name, tq, tk, d):
+    """Causal with Tq > Tk: the first Tq - Tk queries see no key (bottom-right alignment).
+    Like PyTorch's scaled_dot_product_attention for a fully masked row: out 0, lse -inf,
+    and no gradient through them (never nan)."""
+    dtype = _require(kit_backend, dtype_name)
+    (q, k, v), (q_np, k_np, v_np) = _inputs(kit_backend, dtype_name, 1, 2, tq, tk, d, False)
+    scale = 1 / np.sqrt(d)
+    out, lse = kit_backend.attention(q, k, v, True, scale)
+    out = wrap(kit_backend, out, (1, 2, tq, d), dtype)
+    lse = wrap(kit_backend, lse, (1, 2, tq), statistics_dtype(dtype))
+    blind = tq - tk
+    out_np, lse_np = to_numpy(out), to_numpy(lse)
+    what = f"attention(causal, Tq={tq} > Tk={tk}, {dtype_name})"
+    assert np.all(out_np[:, :, :blind] == 0), f"{what}: rows that see no key must be 0"
+    assert np.all(lse_np[:, :, :blind] == -np.inf), f"{what}: their lse must be -inf"
+    with np.errstate(invalid="ignore"):  # the reference's blind rows are nan (0 / 0)
+        ref_out, _, _ = _reference(q_np, k_np, v_np, True, scale)
+    _check(out_np[:, :, blind:], ref_out[:, :, blind:], f"{what}: the other rows", dtype_name)
+    dout = to_ndarray(kit_backend, random_array((1, 2, tq, d), dtype_name, -1, 1, seed=4))
+    grads = kit_backend.attention_backward(dout, q, k, v, out, lse, True, scale)
+    dq = to_numpy(wrap(kit_backend, grads[0], (1, 2, tq, d), dtype))
+    assert np.all(dq[:, :, :blind] == 0), f"{what}: dq of the rows that see no key must be 0"
+    for grad, shape in zip(grads, ((1, 2, tq, d), (1, 2, tk, d), (1, 2, tk, d))):
+        assert np.all(np.isfinite(to_numpy(wrap(kit_backend, grad, shape, dtype)))), what

@@ -10,6 +10,10 @@ cache restarts from the last `block_size // 2` tokens: one re-read of half a blo
 half block keeps the cost linear. (nanoGPT instead re-reads the last full block at every
 step.) Within the first `block_size` tokens, cached and uncached sampling agree exactly.
 
+A stock GPT runs through its `DecodeStep` (kv_cache.py): the prompt and each restart are one
+prefill, each new token one step, on kernels recorded once and replayed; the step is kept
+with the model between calls, and each sampling loop borrows a cache of its own.
+
 Sampling is done on the host from float64 probabilities with a numpy generator, so a seed
 gives the same text on every backend that computes the same logits.
 """
@@ -106,23 +110,25 @@ def generate_stream(
     model.eval()
     step = None
     try:
-        with tg.no_grad():
-            step = _Stepper(model, idx.device, tokens.shape[0], use_cache)
-            logits = step.restart(tokens[:, -block_size:])
-            for count in range(1, max_new_tokens + 1):
-                ids, next_ids = _pick(logits, rng, temperature, top_k, top_p)
-                if stop_token is not None:
-                    next_ids = np.where(finished, stop_token, next_ids)
-                    finished |= next_ids == stop_token
-                    ids = None  # the device copy may differ now: make a fresh one
-                tokens = np.concatenate([tokens, next_ids[:, None]], axis=1)
-                yield next_ids
-                if finished.all() or count == max_new_tokens:
-                    return  # (no model step for a token nobody will sample)
-                if not use_cache or step.cache_full():
-                    logits = step.restart(tokens[:, -_context(block_size, use_cache) :])
-                else:
-                    logits = step.advance(next_ids, ids)
+        # NOTE: no `with tg.no_grad():` around this loop: a generator suspended at `yield`
+        # would leave gradients off for its caller (and two loops at once would restore
+        # each other's mode); each model call turns them off itself (`_Stepper`)
+        step = _Stepper(model, idx.device, tokens.shape[0], use_cache)
+        logits = step.restart(tokens[:, -block_size:])
+        for count in range(1, max_new_tokens + 1):
+            ids, next_ids = _pick(logits, rng, temperature, top_k, top_p)
+            if stop_token is not None:
+                next_ids = np.where(finished, stop_token, next_ids)
+                finished |= next_ids == stop_token
+                ids = None  # the device copy may differ now: make a fresh one
+            tokens = np.concatenate([tokens, next_ids[:, None]], axis=1)
+            yield next_ids
+            if finished.all() or count == max_new_tokens:
+                return  # (no model step for a token nobody will sample)
+            if not use_cache or step.cache_full():
+                logits = step.restart(tokens[:, -_context(block_size, use_cache) :])
+            else:
+                logits = step.advance(next_ids, ids)
     finally:
         if step is not None:
             step.close()
@@ -173,20 +179,22 @@ class _Stepper:
         return self.cache is not None and self.cache.length >= self.model.config.block_size
 
     def restart(self, context: np.ndarray) -> Tensor:
-        if self.cache is None:
-            return self._run(context)
-        self.cache.length = 0
-        if self.fast is None:
-            return self._run(context)
-        ids = tg.tensor(context, dtype=tg.int64, device=self.device)  # (B, T)
-        return self.fast.prefill(ids, self.cache)  # (B, V)
+        with tg.no_grad():
+            if self.cache is None:
+                return self._run(context)
+            self.cache.length = 0
+            if self.fast is None:
+                return self._run(context)
+            ids = tg.tensor(context, dtype=tg.int64, device=self.device)  # (B, T)
+            return self.fast.prefill(ids, self.cache)  # (B, V)
 
     def advance(self, next_ids: np.ndarray, on_device: Tensor | None = None) -> Tensor:
-        if self.fast is None or self.cache is None:
-            return self._run(next_ids[:, None])
-        if on_device is None:
-            on_device = tg.tensor(next_ids, dtype=tg.int64, device=self.device)
-        return self.fast(on_device, self.cache)  # (B, V)
+        with tg.no_grad():
+            if self.fast is None or self.cache is None:
+                return self._run(next_ids[:, None])
+            if on_device is None:
+                on_device = tg.tensor(next_ids, dtype=tg.int64, device=self.device)
+            return self.fast(on_device, self.cache)  # (B, V)
 
     def _run(self, ids: np.ndarray) -> Tensor:
         x = tg.tensor(ids, dtype=tg.int64, device=self.device)  # (B, T)
