@@ -33,9 +33,15 @@ from .strided cimport (
     loop_size, new_dense, read_view, shape_of, thread_count,
 )
 
+
+cdef extern from "gemv_f32.h" nogil:
+    void tg_gemv_rows(float* y, const float* a, Py_ssize_t lda, const float* x, Py_ssize_t m,
+                      Py_ssize_t n)
+
 cdef enum:
     # a gemm smaller than this (M * N * K) runs single-threaded in OpenBLAS, next to others
     SMALL_GEMM = 96 * 96 * 96
+    GEMV_ROWS = 64  # rows per parallel work item of the one-row matmul
 
 
 cdef bint blas_layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t row_stride,
@@ -126,10 +132,29 @@ cdef void _blas_row(Operand* a, Operand* b, real* out, Py_ssize_t n,
     """out (1, N) = a (1, K) @ b (K, N) as one gemv; a's K elements are a.ld apart when it is
     stored transposed (a (K, 1) column), else adjacent."""
     cdef Py_ssize_t incx = a.ld if a.trans else 1
+    if real is float and b.trans and incx == 1:  # x @ W.T, W (N, K): gemv_f32.h, row by row
+        _gemv_rows(<const float*>b.data, b.ld, <const float*>a.data, out, n, k)
+        return
     if b.trans:  # b stored (N, K): out = B @ a
         gemv(False, n, k, <const real*>b.data, b.ld, <const real*>a.data, incx, out)
     else:  # b stored (K, N): out = B.T @ a
         gemv(True, k, n, <const real*>b.data, b.ld, <const real*>a.data, incx, out)
+
+
+cdef void _gemv_rows(const float* w, Py_ssize_t ldw, const float* x, float* out, Py_ssize_t n,
+                     Py_ssize_t k) noexcept nogil:
+    """out (N,) = W (N, K) @ x (K,), W row-major: blocks of GEMV_ROWS rows on the OpenMP
+    team when the weight is big enough to share (each row's sum is the same either way)."""
+    cdef Py_ssize_t blocks = (n + GEMV_ROWS - 1) // GEMV_ROWS, i, first
+    cdef int threads = thread_count(n * k // 4)
+    if threads > blocks:
+        threads = <int>blocks
+    if threads <= 1:
+        tg_gemv_rows(out, w, ldw, x, n, k)
+        return
+    for i in prange(blocks, num_threads=threads, schedule="static"):
+        first = i * GEMV_ROWS
+        tg_gemv_rows(out + first, w + first * ldw, ldw, x, min(GEMV_ROWS, n - first), k)
 
 
 cdef bint _fits_blas(const Operand* a, const Operand* b, Py_ssize_t m, Py_ssize_t n,
