@@ -38,7 +38,7 @@ def set_num_threads(threads: int) -> None:
     from ._threads import stop_governing
     from .native import runtime
 
-    stop_governing()
+    stop_governing(threads)
     runtime.set_num_threads(threads)
 
 

@@ -17,6 +17,9 @@ __all__ = ["govern", "stop_governing"]
 
 #: the governors of this process's backend instances (one per device, in practice one)
 _GOVERNORS: list[ThreadGovernor] = []
+#: the count `set_num_threads` fixed (None: none yet): a backend made later keeps it, so
+#: `tg.set_num_threads(1)` at the top of a script holds, as `torch.set_num_threads` does
+_FIXED: list[int] = []
 #: whether this process registered `_one_thread_after_fork`
 _FORK_HANDLER = []
 
@@ -26,6 +29,10 @@ def govern(backend: Any) -> ThreadGovernor:
     from .native import runtime
 
     governor = ThreadGovernor(runtime.set_num_threads, limit=_omp_limit())
+    if _FIXED:  # set before this backend existed: it wins over the governor's first count
+        governor.adaptive = False
+        governor.threads = _FIXED[0]
+        runtime.set_num_threads(_FIXED[0])
     _GOVERNORS.append(governor)
     if not _FORK_HANDLER:
         os.register_at_fork(after_in_child=_one_thread_after_fork)
@@ -40,10 +47,13 @@ def govern(backend: Any) -> ThreadGovernor:
     return governor
 
 
-def stop_governing() -> None:
-    """An explicit `set_num_threads` wins: the governors stop changing the count."""
+def stop_governing(threads: int | None = None) -> None:
+    """An explicit `set_num_threads(threads)` wins: the governors stop changing the count,
+    and backends made later start from it."""
     for governor in _GOVERNORS:
         governor.adaptive = False
+    if threads is not None:
+        _FIXED[:] = [threads]
 
 
 def _one_thread_after_fork() -> None:
@@ -52,7 +62,7 @@ def _one_thread_after_fork() -> None:
     first parallel kernel would wait forever for the parent's workers."""
     from .native import runtime
 
-    stop_governing()
+    stop_governing(1)
     runtime.set_num_threads(1)
 
 
