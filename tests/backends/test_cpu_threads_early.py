@@ -30,3 +30,23 @@ def test_a_thread_count_set_before_the_backend_exists_holds(threads):
     )
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.split() == [str(threads), str(threads)]
+
+
+def test_set_num_threads_fixes_the_numpy_backends_blas_too():
+    code = """
+    import tinygpt as tg
+    from tinygpt.backend import threads
+    x = tg.ones(64, 64, device="numpy")
+    (x @ x).sum().item()  # the numpy backend's governor exists now
+    tg.set_num_threads(1)
+    governors = list(threads._GOVERNORS)
+    print(len(governors), all(not g.adaptive and g.threads == 1 for g in governors))
+    """
+    child = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    count, fixed = child.stdout.split()
+    if count == "0":
+        pytest.skip("no OpenBLAS thread setter in this NumPy: nothing to govern")
+    assert fixed == "True"

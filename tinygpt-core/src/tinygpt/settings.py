@@ -29,7 +29,7 @@ import os
 from typing import Any
 
 from .backend import registry
-from .backend.threads import cpu_count
+from .backend.threads import cpu_count, fix_threads
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
@@ -135,10 +135,12 @@ def _cpu_backend() -> Any:
 
 
 def set_num_threads(threads: int) -> None:
-    """The cpu backend's kernel threads (it stops adapting the count to the machine's load)."""
+    """The CPU backends' threads (cpu: kernels and matmul; numpy: its BLAS): they stop
+    adapting the count to the machine's load, now and for backends made later."""
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"set_num_threads: expected an int >= 1, got {threads!r}")
     _state["threads"] = threads
+    fix_threads(threads)
     cpu = _cpu_backend()
     if cpu is not None:
         cpu.set_num_threads(threads)

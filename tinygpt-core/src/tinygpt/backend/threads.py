@@ -26,11 +26,26 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from collections.abc import Callable
 
 from ..config import env_threads
 
-__all__ = ["ThreadGovernor", "cpu_count", "other_processes_load"]
+__all__ = ["ThreadGovernor", "cpu_count", "fix_threads", "other_processes_load"]
+
+#: every governor of this process (weakly: a backend's lives as long as the backend)
+_GOVERNORS: weakref.WeakSet[ThreadGovernor] = weakref.WeakSet()
+#: the count `tg.set_num_threads` fixed, if any: governors made later start from it
+_FIXED: list[int] = []
+
+
+def fix_threads(threads: int) -> None:
+    """`tg.set_num_threads(threads)`: every CPU backend's governor, now and later, stops
+    following the load and uses `threads` (as `torch.set_num_threads`, it beats the
+    environment)."""
+    _FIXED[:] = [threads]
+    for governor in list(_GOVERNORS):
+        governor.fix(threads)
 
 
 def cpu_count() -> int:
@@ -100,12 +115,19 @@ class ThreadGovernor:
         self.cores = cpu_count()
         self.limit = max(1, min(limit or self.cores, self.cores))
         self.interval = interval
-        fixed = env_threads()
+        fixed = _FIXED[0] if _FIXED else env_threads()
         self.adaptive = fixed is None
         self.threads = fixed if fixed is not None else self.limit
         self.set_threads(self.threads)
+        _GOVERNORS.add(self)
         self._sample = _Sample()
         self._next = self._sample.wall + interval
+
+    def fix(self, threads: int) -> None:
+        """Use `threads` from now on, whatever the load."""
+        self.adaptive = False
+        self.threads = threads
+        self.set_threads(threads)
 
     def poll(self) -> None:
         """Re-measure when `interval` has passed; cheap otherwise (one clock read)."""
