@@ -183,6 +183,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/gpt_train.py", *quick, *[a for a in args if a != "--quick"])
     # a GPT written the way PyTorch users write it, next to tinygpt.gpt.GPT (and PyTorch)
     session.run("python", "benchmarks/user_gpt.py", *args)
+    session.run("python", "benchmarks/gelu_numpy.py", *args)  # exact vs tanh GELU (issue 21)
     # greedy decoding with the KV cache, tokens/s next to a PyTorch KV-cache loop
     session.run("python", "benchmarks/decode.py", *args)
     if with_torch:  # issue 22's table: training vs torch at its best, MFU, decode, per-op

@@ -127,3 +127,83 @@ def test_numpy_exact_gelu_special_values():
     y = fused.gelu(x, "none")
     assert y[0] == np.inf and np.isnan(y[1]) and y[2] == 0.0
     assert y[3] == np.float32(1e30) and y[4] == 0.0 and y[5] == 0.0
+
+
+def _phi_slope_reference(x: np.ndarray) -> np.ndarray:
+    """Phi(x) + x phi(x) in float64."""
+    xd = x.astype(np.float64)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in xd.tolist()])
+    return cdf + xd * np.exp(-xd * xd / 2) / math.sqrt(2 * math.pi)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_numpy_gelu_chunks_do_not_show(approximate):
+    """gelu.py runs its kernels in chunks of CHUNK elements over per-thread scratch rows: an
+    element's result is the same wherever it sits, and the scratch stays CHUNK wide."""
+    from tinygpt_backend_numpy import gelu
+
+    n = 2 * gelu.CHUNK + 123
+    x = np.random.default_rng(3).normal(scale=4, size=n).astype(np.float32)
+    dy = np.random.default_rng(4).normal(size=n).astype(np.float32)
+    y, dx = gelu.forward(x, approximate), gelu.backward(dy, x, approximate)
+    for i in [0, gelu.CHUNK - 1, gelu.CHUNK, gelu.CHUNK + 1, 2 * gelu.CHUNK, n - 1]:
+        assert y[i] == gelu.forward(x[i : i + 1], approximate)[0]
+        assert dx[i] == gelu.backward(dy[i : i + 1], x[i : i + 1], approximate)[0]
+    # the same kernels in float64 are the reference (the exact form through math.erf)
+    xd, dyd = x.astype(np.float64), dy.astype(np.float64)
+    # NOTE: the tanh form's float32 1 + t and 1 - t^2 cancel where |t| -> 1 (its own ~1.5e-7
+    # and ~4e-6 there; unchanged by the chunks)
+    atol = (1e-7, 3e-7) if approximate == "none" else (3e-7, 1e-5)
+    np.testing.assert_allclose(y, gelu.forward(xd, approximate), rtol=1e-6, atol=atol[0])
+    np.testing.assert_allclose(dx, gelu.backward(dyd, xd, approximate), rtol=1e-6, atol=atol[1])
+    assert gelu._SCRATCH.rows(np.dtype(np.float32), 1).shape == (3, gelu.CHUNK)
+    assert gelu.forward(np.zeros(0, np.float32), approximate).shape == (0,)
+
+
+def test_numpy_exact_gelu_limits_without_warnings():
+    """Past the clip (|x| = 16) Phi is exactly 0 or 1, in both passes, and the overflow of
+    2^b that gives Phi = 0 warns nobody; +-inf get the limits of the slope too."""
+    import warnings
+
+    from tinygpt_backend_numpy import gelu
+
+    x = np.array([-1e30, -40.0, -16.0, -14.5, 14.5, 16.0, 40.0, 1e30], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = gelu.forward(x, "none")
+        slope = gelu.backward(np.ones_like(x), x, "none")
+    assert np.array_equal(y, np.maximum(x, 0))  # -0.0 == 0.0
+    assert np.array_equal(slope, x > 0)
+    ends = np.array([np.inf, -np.inf, np.nan], np.float32)
+    with np.errstate(invalid="ignore"):  # -inf / inf: nan, as in PyTorch
+        y = gelu.forward(ends, "none")
+    assert y[0] == np.inf and np.isnan(y[1]) and np.isnan(y[2])
+    slope = gelu.backward(np.ones_like(ends), ends, "none")
+    assert slope[0] == 1.0 and slope[1] == 0.0 and np.isnan(slope[2])
+
+
+def test_numpy_exact_gelu_float16_rounds_the_float32_one():
+    from tinygpt_backend_numpy import fused
+
+    x = np.linspace(-6, 6, 4001).astype(np.float16)
+    y = fused.gelu(x, "none")
+    assert y.dtype == np.float16
+    assert np.array_equal(y, fused.gelu(x.astype(np.float32), "none").astype(np.float16))
+    dx = fused.gelu_backward(np.ones_like(x), x, "none")
+    assert dx.dtype == np.float16
+    np.testing.assert_allclose(dx, _phi_slope_reference(x), rtol=1e-3, atol=1e-3)
+
+
+def test_numpy_exact_gelu_threads_keep_their_own_scratch():
+    """Ufuncs release the GIL: two threads in the kernel at once must not share scratch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tinygpt_backend_numpy import gelu
+
+    rng = np.random.default_rng(5)
+    inputs = [rng.normal(scale=3, size=gelu.CHUNK + 7).astype(np.float32) for _ in range(4)]
+    expected = [gelu.backward(x, x, "none") for x in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(5):
+            got = list(pool.map(lambda x: gelu.backward(x, x, "none"), inputs))
+            assert all(np.array_equal(g, e) for g, e in zip(got, expected))

@@ -1,4 +1,5 @@
-"""Fit the coefficients in `tinygpt_backend_numpy/special.py` (run it to reproduce them).
+"""Fit the coefficients in `tinygpt_backend_numpy/special.py` (erf) and `gelu.py` (the exact
+GELU's normal CDF); run it to reproduce them.
 
 Every fit is a weighted least-squares fit on a Chebyshev grid, reweighted until the largest
 error stops shrinking (Lawson's iteration towards the minimax fit); float64 `math.erf` and
@@ -15,7 +16,6 @@ import numpy as np
 
 ERF_SPLIT = 1.0  # erf's two pieces meet here (see special.erf)
 ERF_ONE = 3.9375  # from here on float32 erf rounds to 1
-GELU_CLIP = 8.0  # tanh(x k(x^2)) is +-1 in float32 long before |x| = 8
 
 
 def grid(lo: float, hi: float, n: int = 4000) -> np.ndarray:
@@ -66,7 +66,9 @@ def fit_gelu_phi(p: int = 3, q: int = 3, rounds: int = 300) -> tuple[np.ndarray,
     """Phi(x) = (1 + tanh(x P(x^2) / Q(x^2))) / 2, Q(0) = 1: P's and Q's coefficients.
 
     The rational is atanh(2 Phi(x) - 1) / x, fitted for the absolute error of Phi (what
-    x Phi(x) needs), by linearizing P - f Q and reweighting (Sanathanan-Koerner).
+    x Phi(x) needs), by linearizing P - f Q and reweighting (Sanathanan-Koerner). gelu.py
+    rescales it into the exponent of Phi = 1 / (1 + 2^b); (3, 3) is the smallest that keeps
+    the float32 GELU within 2.5 ulp: (3, 2) fits to 5e-8 and measures 3.4 ulp.
     """
     x = grid(0.0, 7.0)
     phi = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in x])

@@ -300,8 +300,11 @@ class NumpyBackend(Backend):
     def gelu(self, x: NDArray, approximate: str) -> np.ndarray:
         return fused.gelu(as_numpy(x), approximate).reshape(-1)
 
-    def gelu_backward(self, dy: NDArray, x: NDArray, approximate: str) -> np.ndarray:
-        return fused.gelu_backward(as_numpy(dy), as_numpy(x), approximate).reshape(-1)
+    def gelu_backward(
+        self, dy: NDArray, x: NDArray, approximate: str, y: NDArray | None = None
+    ) -> np.ndarray:
+        y_view = None if y is None else as_numpy(y)  # core passes y when it can (protocol.py)
+        return fused.gelu_backward(as_numpy(dy), as_numpy(x), approximate, y_view).reshape(-1)
 
     def adamw(
         self,

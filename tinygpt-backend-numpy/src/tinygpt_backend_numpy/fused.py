@@ -18,8 +18,7 @@ import math
 
 import numpy as np
 
-from . import gelu as exact_gelu
-from .special import erf
+from . import gelu as gelu_kernels
 from .views import NARROW_FLOATS
 
 __all__ = [
@@ -34,9 +33,6 @@ __all__ = [
     "gelu_backward",
     "adamw",
 ]
-
-SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-GELU_CUBIC = 0.044715  # the x^3 coefficient of GPT-2's tanh approximation
 
 
 def _upcast(x: np.ndarray) -> np.ndarray:
@@ -199,15 +195,17 @@ def attention(
     """softmax(q @ k^T * scale) @ v.
 
     q (B, H, Tq, D), k and v (B, H, Tk, D) -> (out (B, H, Tq, D), lse (B, H, Tq)); lse in
-    `_stats`'s dtype. No keys (Tk = 0): out is 0 and lse -inf, as PyTorch's empty softmax.
+    `_stats`'s dtype. A query that sees no key (Tk = 0, or causal with Tq > Tk) gets out 0
+    and lse -inf, as PyTorch's scaled_dot_product_attention.
     """
     if k.shape[-2] == 0:
         return np.zeros(q.shape, q.dtype), _stats(np.full(q.shape[:-1], -np.inf), q)
     scores = _scores(_upcast(q), _upcast(k), causal, scale)  # (B, H, Tq, Tk)
     row_max = np.max(scores, axis=-1, keepdims=True)  # subtracted so that exp cannot overflow
+    row_max[row_max == -np.inf] = 0.0  # a row that sees nothing: exp(-inf) = 0, not nan
     e = np.exp(scores - row_max)
     total = np.sum(e, axis=-1, keepdims=True)
-    out = np.matmul(e / total, _upcast(v))  # (B, H, Tq, D)
+    out = np.matmul(e / np.where(total == 0.0, 1.0, total), _upcast(v))  # (B, H, Tq, D)
     lse = (row_max + np.log(total))[..., 0]  # (B, H, Tq), saved for the backward pass
     return out.astype(q.dtype, copy=False), _stats(lse, q)
 
@@ -226,7 +224,10 @@ def attention_backward(
     qf = _upcast(q)
     kf = _upcast(k)
     doutf = _upcast(dout)
-    probs = np.exp(_scores(qf, kf, causal, scale) - _upcast(lse)[..., None])  # (B, H, Tq, Tk)
+    # a row that saw no key has lse -inf: +inf there makes its probabilities exp(-inf) = 0
+    lse_f = _upcast(lse)
+    lse_f = np.where(lse_f == -np.inf, np.inf, lse_f)
+    probs = np.exp(_scores(qf, kf, causal, scale) - lse_f[..., None])  # (B, H, Tq, Tk)
     dv = np.matmul(np.swapaxes(probs, -1, -2), doutf)  # (B, H, Tk, D)
     dprobs = np.matmul(doutf, np.swapaxes(_upcast(v), -1, -2))  # (B, H, Tq, Tk)
     # softmax backward: ds = p * (dp - sum_j p_j dp_j), and sum_j p_j dp_j = dout . out
@@ -241,65 +242,26 @@ def attention_backward(
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
     """0.5 x (1 + erf(x / sqrt 2)), or with tanh(sqrt(2/pi) (x + 0.044715 x^3)).  A -> A.
 
-    Written with in-place NumPy calls: two full-size temporaries instead of eight. (Flat,
-    so that a 0-d input is an array too: NumPy gives scalars for 0-d arithmetic.) The exact
-    form in float32 is gelu.py's, in chunks; float64 keeps `math.erf` for gradient checks.
+    The kernels are gelu.py's (flat, so that a 0-d input is an array too: NumPy gives
+    scalars for 0-d arithmetic).
     """
-    xf = _upcast(x).reshape(-1)
-    if approximate != "tanh" and xf.dtype == np.float32:
-        return exact_gelu.forward(xf).astype(x.dtype, copy=False).reshape(x.shape)
-    if approximate == "tanh":
-        out = _tanh_inner(xf)
-        np.tanh(out, out=out)
-    else:
-        out = erf(xf * (1.0 / math.sqrt(2.0)))  # float64: math.erf, exact for gradchecks
-    out += 1.0
-    out *= xf
-    out *= 0.5
+    out = gelu_kernels.forward(_upcast(x).reshape(-1), approximate)
     return out.astype(x.dtype, copy=False).reshape(x.shape)
 
 
-def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
-    """dy * gelu'(x).  A, A -> A.
+def gelu_backward(
+    dy: np.ndarray, x: np.ndarray, approximate: str, y: np.ndarray | None = None
+) -> np.ndarray:
+    """dy * gelu'(x).  A, A (, A) -> A.  (gelu.py: Phi(x) + x phi(x), or the tanh form's.)
 
-    tanh form: with t = tanh(inner), gelu' = 0.5 (1 + t) + 0.5 x (1 - t^2) inner'(x);
-    exact form: gelu' = Phi(x) + x phi(x).
+    `y`, when given, is `gelu(x, approximate)` as returned above; the float32 exact form reads
+    Phi(x) off it. Other dtypes ignore it: a float16 y holds Phi to 2^-11 only, and float64
+    keeps the textbook formulas.
     """
     xf = _upcast(x).reshape(-1)
-    if approximate != "tanh" and xf.dtype == np.float32:
-        slope = exact_gelu.backward(_upcast(dy).reshape(-1), xf)
-        return slope.astype(x.dtype, copy=False).reshape(x.shape)
-    if approximate == "tanh":
-        slope = _tanh_inner(xf)
-        np.tanh(slope, out=slope)  # t
-        rest = slope * slope
-        np.subtract(1.0, rest, out=rest)  # 1 - t^2
-        rest *= xf
-        rest *= 0.5 * SQRT_2_OVER_PI
-        rest *= 1.0 + 3.0 * GELU_CUBIC * xf * xf  # times inner'(x) / sqrt(2/pi)
-        slope += 1.0
-        slope *= 0.5
-    else:
-        slope = erf(xf * (1.0 / math.sqrt(2.0)))  # float64: math.erf, exact for gradchecks
-        slope += 1.0
-        slope *= 0.5  # Phi(x)
-        rest = xf * xf
-        rest *= -0.5
-        np.exp(rest, out=rest)
-        rest *= xf
-        rest *= 1.0 / math.sqrt(2.0 * math.pi)  # x phi(x)
-    slope += rest
-    slope *= _upcast(dy).reshape(-1)
+    yf = None if y is None else y.reshape(-1)
+    slope = gelu_kernels.backward(_upcast(dy).reshape(-1), xf, approximate, yf)
     return slope.astype(x.dtype, copy=False).reshape(x.shape)
-
-
-def _tanh_inner(xf: np.ndarray) -> np.ndarray:
-    """sqrt(2/pi) (x + 0.044715 x^3) = x (a + b x^2), in a new array."""
-    inner = xf * xf
-    inner *= SQRT_2_OVER_PI * GELU_CUBIC
-    inner += SQRT_2_OVER_PI
-    inner *= xf
-    return inner
 
 
 def adamw(
