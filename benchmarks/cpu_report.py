@@ -12,8 +12,9 @@ What it measures, all float32, every ratio from runners that take turns in the s
   count: the machine's practical limit;
 - training: tinygpt.gpt.GPT (cpu backend, and numpy on the baby config) next to PyTorch at its
   best (the same nanoGPT model with `F.scaled_dot_product_attention`, fused AdamW, same
-  weights and batches): tokens/s, the ratio, and MFU = model FLOPs per second (nanoGPT's
-  6N + 12 L C T per token) over that GEMM peak;
+  weights and batches), steps taken in turn (with several threads, after a pause that lets
+  the previous framework's spinning thread pool go idle): tokens/s, the ratio, and MFU =
+  model FLOPs per second (nanoGPT's 6N + 12 L C T per token) over that GEMM peak;
 - decoding with the KV cache and per-op overhead: benchmarks/decode.py and
   benchmarks/per_op.py, run as they are, their summary lines kept.
 
@@ -182,6 +183,11 @@ def train_rates(name: str, threads: int) -> dict[str, float]:
         x = rng.integers(0, VOCAB, (batch, block))
         y = rng.integers(0, VOCAB, (batch, block))
         for trainer in trainers:
+            if threads > 1:
+                # the previous framework's thread pool spins for a while after its step
+                # (OpenBLAS ~0.1 s); on a 2-core machine those spinning threads would take
+                # this step's cores: let them go idle first
+                time.sleep(0.3)
             started = time.perf_counter()
             trainer.step(x, y)
             if index > 0:
