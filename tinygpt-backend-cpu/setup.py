@@ -14,9 +14,8 @@ Every `src/tinygpt_backend_cpu/*.pyx` becomes one extension module, compiled wit
 
 Matmul calls OpenBLAS from the `scipy-openblas32` wheel (symbols prefixed `scipy_`). The
 extensions find `libscipy_openblas.so` through an $ORIGIN-relative rpath into that package,
-plus the absolute library folder of the build (an editable install, whose $ORIGIN has no
-`scipy_openblas32` beside it), and `tinygpt_backend_cpu.native` also imports
-`scipy_openblas32` (which loads the library globally) before them.
+and the package's `__init__` loads the library globally first (an editable install's
+$ORIGIN has no `scipy_openblas32` beside it), so any extension module imports on its own.
 """
 
 from __future__ import annotations
@@ -41,9 +40,6 @@ LINK_ARGS = [
     "-fopenmp",
     # site-packages/tinygpt_backend_cpu/x.so -> site-packages/scipy_openblas32/lib
     "-Wl,-rpath,$ORIGIN/../scipy_openblas32/lib",
-    # an editable install (src/tinygpt_backend_cpu/x.so): the library the build used, so that
-    # `import tinygpt_backend_cpu.runtime` works before anything imported `native`
-    f"-Wl,-rpath,{scipy_openblas32.get_lib_dir()}",
 ]
 # TINYGPT_CPU_SANITIZE=1 (nox -s asan) builds with AddressSanitizer and UBSan, with debug info
 # and frame pointers for readable reports; Python then needs libasan in LD_PRELOAD.

@@ -37,6 +37,17 @@ class FakeMachine:
         self.busy += round((ours + others) * seconds * 100)
 
 
+@pytest.fixture(autouse=True)
+def no_count_fixed_before(monkeypatch):
+    """Each test starts as a fresh process would: no `tg.set_num_threads` call earlier in
+    this process (another test's) fixes the count of the governors made here."""
+    monkeypatch.setattr(threads, "_FIXED", [])
+    if importlib.util.find_spec("tinygpt_backend_cpu") is not None:
+        from tinygpt_backend_cpu import _threads
+
+        monkeypatch.setattr(_threads, "_FIXED", [])
+
+
 @pytest.fixture
 def machine(monkeypatch) -> FakeMachine:
     monkeypatch.delenv("TINYGPT_THREADS", raising=False)

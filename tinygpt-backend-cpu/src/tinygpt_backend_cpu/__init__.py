@@ -1,7 +1,8 @@
 """tinygpt's CPU backend: every kernel of the backend protocol compiled from Cython, run on
 OpenMP threads, with matmul in OpenBLAS.
 
-Importing this package is cheap: tinygpt finds it through the ``tinygpt.backends`` entry
+Importing this package is cheap: it loads the OpenBLAS library (so that every compiled
+module imports on its own), and tinygpt finds it through the ``tinygpt.backends`` entry
 point and loads the compiled kernels (`native`) only when the ``cpu`` device is probed or
 used. The thread controls below load them on first call.
 
@@ -12,6 +13,9 @@ True
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
+import os
 from importlib.metadata import PackageNotFoundError, version
 
 __all__ = [
@@ -22,6 +26,23 @@ __all__ = [
     "build_info",
     "empty_cache",
 ]
+
+
+def _load_openblas() -> None:
+    """Load scipy-openblas32's library into the process (RTLD_GLOBAL) before any extension
+    module: then `import tinygpt_backend_cpu.runtime` works on its own, also in an editable
+    install, whose extensions' rpath ($ORIGIN/../scipy_openblas32/lib) leads nowhere. Found
+    without importing the package (~8 ms once, one OpenBLAS thread); missing: the
+    extensions' own rpath, and `native`'s import, still apply."""
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or spec.origin is None:
+        return
+    library = os.path.join(os.path.dirname(spec.origin), "lib", "libscipy_openblas.so")
+    if os.path.exists(library):
+        ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+
+
+_load_openblas()
 
 try:
     __version__ = version("tinygpt-backend-cpu")
