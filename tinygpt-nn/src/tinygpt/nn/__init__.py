@@ -26,6 +26,7 @@ from .layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .layers.pooling import AvgPool2d, MaxPool2d
 from .layers.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .layers.transformer import TransformerBlock
+from .layers.transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer
 from .layers.transformer_encoder import TransformerEncoder, TransformerEncoderLayer
 from .module import IncompatibleKeys, Module, StateDictError
 from .parameter import Parameter
@@ -81,6 +82,9 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "Conv1d",
     "GroupNorm",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
     # more layers for PyTorch code: activations, losses, parameter containers

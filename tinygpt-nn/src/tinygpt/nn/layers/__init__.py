@@ -18,6 +18,7 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import TransformerBlock
+from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer
 from .transformer_encoder import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "AvgPool2d",
     "Conv1d",
     "GroupNorm",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "Conv2d",
