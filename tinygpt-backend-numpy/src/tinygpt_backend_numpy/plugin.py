@@ -36,8 +36,11 @@ def _probe() -> str | None:
 
 def _make_backend(device: Device) -> Backend:
     # NOTE: imported here, not at the top, so that discovering backends never imports NumPy.
+    from ._malloc import keep_freed_memory
     from ._threads import govern
     from .backend import NumpyBackend
+
+    keep_freed_memory()  # op outputs reuse mapped pages (TINYGPT_MALLOC_KEEP=0: off)
 
     backend = NumpyBackend(device)
     govern(backend)  # matmul threads: the cores other processes leave free (TINYGPT_THREADS)
