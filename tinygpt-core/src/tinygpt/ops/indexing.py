@@ -236,27 +236,52 @@ def setitem(x: Tensor, index: object, value: object) -> None:
     _setitem_advanced(x, before, index, source, recording)
 
 
+class PutValues(Function):
+    """The values of an advanced-index write, placed: (k,) values -> (size,), zero where
+    nothing is written. Where an index repeats, the last write's value lands (NumPy's
+    rule), but every write gets the gradient of its place, as in PyTorch's `index_put`.
+    """
+
+    def forward(
+        self,
+        values: NDArray,
+        which: NDArray | None = None,
+        where_to: NDArray | None = None,
+        positions: NDArray | None = None,
+        size: int = 0,
+    ) -> NDArray:
+        assert which is not None and where_to is not None and positions is not None
+        self.positions = positions
+        return A.scatter_add((size,), 0, where_to, A.gather(values, 0, which))
+
+    def backward(self, grad: NDArray) -> tuple[NDArray]:
+        return (A.gather(grad, 0, self.positions),)
+
+
 def _setitem_advanced(
     x: Tensor, before: Tensor, index: object, source: Tensor, recording: bool
 ) -> None:
     """Advanced-index write as where(selected, scattered values, x): exact, last write wins.
 
     The flat positions written are found by indexing an arange of x's positions with the same
-    index, on the device; the gradient flows to `x` but not to `source`.
+    index, on the device. The gradient flows to `x` (where nothing was written) and, when
+    `source` requires grad (`probs[rows, targets] -= 1` on a graph tensor), to the writes
+    that won.
     """
-    if recording and source.requires_grad:
-        raise NotImplementedError(
-            "setitem: writing a tensor that requires grad through an integer or boolean index "
-            "is not differentiable yet; use tg.where(mask, value, x) instead"
-        )
     positions = getitem(arange(x.numel(), device=x.device).reshape(*x.shape), index)
     values = source.expand(*positions.shape).reshape(-1) if positions.ndim else source.reshape(1)
     which, where_to = host.last_writes(positions._data)  # repeats: keep the last, like NumPy
-    written = A.gather(values._data, 0, which)
-    scattered = A.scatter_add((x.numel(),), 0, where_to, written)
     hit = A.scatter_add((x.numel(),), 0, where_to, A.full(x._data, which.shape, 1, x.dtype))
     selected = detached(A.scalar("ne", hit, 0)).reshape(*x.shape)
-    new = where(selected, detached(scattered).reshape(*x.shape), before)
+    if recording and source.requires_grad:
+        flat = positions._data.compact().reshape((positions.numel(),))
+        scattered = PutValues.apply(
+            values, which=which, where_to=where_to, positions=flat, size=x.numel()
+        )
+    else:
+        written = A.gather(values._data, 0, which)
+        scattered = detached(A.scatter_add((x.numel(),), 0, where_to, written))
+    new = where(selected, scattered.reshape(*x.shape), before)
     if recording:
         commit("setitem", x, new)
         return

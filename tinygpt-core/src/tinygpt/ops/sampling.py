@@ -27,6 +27,7 @@ from ..creation import rand
 from ..dtypes import float32, float64, int64
 from ..errors import DTypeError, ShapeError
 from ..ndarray import as_int
+from ..random import Generator
 from ..tensor import Tensor
 from .comparison import where
 from .promotion import cast
@@ -41,17 +42,14 @@ def multinomial(
     num_samples: int,
     replacement: bool = False,
     *,
-    generator: object = None,
+    generator: Generator | None = None,
 ) -> Tensor:
     """`num_samples` category indices per row of weights `input`.
 
     input (n,) or (B, n) float, non-negative, each row with a positive sum ->
-    int64 (num_samples,) or (B, num_samples).
+    int64 (num_samples,) or (B, num_samples). The uniforms come from `generator` (a
+    `tg.Generator`) when given, else from the default one that `tg.manual_seed` seeds.
     """
-    if generator is not None:
-        raise NotImplementedError(
-            "multinomial: generator= is not supported; seed with tg.manual_seed(...)"
-        )
     num_samples = as_int("multinomial", num_samples, "num_samples")
     if input.ndim not in (1, 2) or input.shape[-1] == 0:
         raise ShapeError(
@@ -71,9 +69,9 @@ def multinomial(
         _check_weights(weights)
     rows = weights.shape[0]
     if replacement:
-        out = _with_replacement(weights, rows, num_samples)
+        out = _with_replacement(weights, rows, num_samples, generator)
     else:
-        u = rand(rows, n, dtype=wide, device=weights.device)
+        u = rand(rows, n, dtype=wide, device=weights.device, generator=generator)
         positive = weights > 0
         # (B, n): log(u) <= 0, so a larger weight gives a larger key; weight 0 gets -inf
         keys = where(positive, u.log() / where(positive, weights, 1.0), float("-inf"))
@@ -81,12 +79,15 @@ def multinomial(
     return out.reshape(num_samples) if input.ndim == 1 else out
 
 
-def _with_replacement(weights: Tensor, rows: int, num_samples: int) -> Tensor:
+def _with_replacement(
+    weights: Tensor, rows: int, num_samples: int, generator: Generator | None
+) -> Tensor:
     """(B, n) weights -> (B, S) draws by inverse CDF."""
     n = weights.shape[-1]
     running = cumsum(weights, -1)  # (B, n)
     total = running[:, n - 1 :]  # (B, 1)
-    u = rand(rows, num_samples, dtype=weights.dtype, device=weights.device) * total  # (B, S)
+    u = rand(rows, num_samples, dtype=weights.dtype, device=weights.device, generator=generator)
+    u = u * total  # (B, S)
     # the index is how many running sums are <= u: (B, 1, n) <= (B, S, 1) -> (B, S)
     passed = (running.unsqueeze(1) <= u.unsqueeze(2)).sum(-1)
     return passed.clamp(max=n - 1).to(int64)
