@@ -478,6 +478,24 @@ class _HostCupy:
     def asnumpy(array) -> np.ndarray:
         return np.array(array)  # "device" -> host is a copy too
 
+    class _Pool:
+        """CuPy's memory pool's counters: host "device" buffers are NumPy's, uncounted."""
+
+        def used_bytes(self) -> int:
+            return 0
+
+        def total_bytes(self) -> int:
+            return 0
+
+        def free_all_blocks(self) -> None:
+            pass
+
+    _pool = _Pool()
+
+    @classmethod
+    def get_default_memory_pool(cls) -> _HostCupy._Pool:
+        return cls._pool
+
     class cuda:  # noqa: N801 - mirrors cupy.cuda
         class Device:
             def __init__(self, index: int = 0) -> None:

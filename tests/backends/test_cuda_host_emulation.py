@@ -404,3 +404,14 @@ extern "C" __global__ void half_barrier(float* out, i64 n) {
         kernel((1,), (256,), (out, np.int64(256)))
     assert "thread 0 (warp 0 lane 0): at __syncthreads" in str(caught.value)
     assert "thread 63 (warp 1 lane 31): at __syncthreads" in str(caught.value)
+
+
+def test_memory_counters_for_tg_cuda(kit_backend):
+    """tg.cuda.memory_allocated and friends read these (the host pool counts nothing)."""
+    stats = kit_backend.memory_stats()
+    assert set(stats) == {"allocated", "reserved", "peak_allocated", "peak_reserved"}
+    kit_backend.empty(16, kit_backend.dtypes and next(iter(kit_backend.dtypes)))
+    assert kit_backend.memory_stats()["peak_allocated"] >= stats["allocated"]
+    kit_backend.reset_peak_memory_stats()
+    kit_backend.empty_cache()
+    assert all(isinstance(v, int) for v in kit_backend.memory_stats().values())

@@ -71,6 +71,10 @@ class CudaBackend(FusedKernels, Backend):
         self._gpu = cupy.cuda.Device(self.device.index)
         self._meta = MetaCache()
         self._errors = DeviceErrors(self._new)
+        # tg.cuda.memory_allocated and friends: CuPy's pool counts the bytes, the peaks are
+        # taken at each allocation (one counter read; there is no other time they can grow)
+        self._pool = cupy.get_default_memory_pool()
+        self._peaks = {"allocated": 0, "reserved": 0}
         if tf32_enabled():
             enable_tf32()
         if self.device.index != 0:
@@ -81,7 +85,35 @@ class CudaBackend(FusedKernels, Backend):
 
     # ------------------------------------------------------------------ buffers
     def _new(self, size: int, dtype: DType) -> cupy.ndarray:
-        return cupy.empty(size, numpy_dtype(dtype))
+        out = cupy.empty(size, numpy_dtype(dtype))
+        used = self._pool.used_bytes()
+        if used > self._peaks["allocated"]:
+            self._peaks["allocated"] = used
+        return out
+
+    # ------------------------------------------------------ memory (tg.cuda.*)
+    def memory_stats(self) -> dict[str, int]:
+        """Bytes held by tensors and taken from the driver, now and at their peaks."""
+        reserved = self._pool.total_bytes()
+        self._peaks["reserved"] = max(self._peaks["reserved"], reserved)
+        return {
+            "allocated": self._pool.used_bytes(),
+            "reserved": reserved,
+            "peak_allocated": self._peaks["allocated"],
+            "peak_reserved": self._peaks["reserved"],
+        }
+
+    def reset_peak_memory_stats(self) -> None:
+        self._peaks = {"allocated": self._pool.used_bytes(), "reserved": self._pool.total_bytes()}
+
+    def empty_cache(self) -> None:
+        """Give the pool's free blocks back to the driver (tensors keep theirs)."""
+        self._pool.free_all_blocks()
+
+    def device_name(self) -> str:
+        props = cupy.cuda.runtime.getDeviceProperties(self.device.index)
+        name = props["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
 
     def empty(self, size: int, dtype: DType) -> cupy.ndarray:
         return self._new(size, dtype)

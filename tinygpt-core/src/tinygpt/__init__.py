@@ -22,7 +22,7 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import amp, autograd, cuda, viz  # noqa: E402
+from . import accelerator, amp, autograd, cuda, viz  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
@@ -203,6 +203,7 @@ __all__ = [
     "compile",
     "get_autocast_dtype",
     "is_autocast_enabled",
+    "accelerator",
     "cuda",
     "finfo",
     "iinfo",
