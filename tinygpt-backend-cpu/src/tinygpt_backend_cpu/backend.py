@@ -61,7 +61,9 @@ class CpuBackend(Backend):
 
     name = "cpu"
     dtypes = frozenset(DTYPES.values())
-    fused_ops = frozenset({"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw"})
+    fused_ops = frozenset(
+        {"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw", "topk"}
+    )
 
     def __init__(self, device: Device | None = None) -> None:
         self.device = device if device is not None else Device("cpu")
@@ -130,6 +132,9 @@ class CpuBackend(Backend):
     # -------------------------------------------------------------------- sorting
     def argsort(self, x: NDArray, axis: int, descending: bool) -> Buffer:
         return sorting.argsort(widen(x), axis, descending)
+
+    def topk(self, x: NDArray, axis: int, k: int, descending: bool) -> Buffer:
+        return sorting.topk(widen(x), axis, k, descending)
 
     # --------------------------------------------------------------------- matmul
     def matmul(self, a: NDArray, b: NDArray) -> Buffer:

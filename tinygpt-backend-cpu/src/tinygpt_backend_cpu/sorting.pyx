@@ -1,11 +1,17 @@
 # cython: language_level=3
 """argsort along one axis: the stable sorting permutation of each run, read in place
-whatever the strides. Equal elements keep their order in both directions and nan sorts as
+whatever the strides; and `topk`, its first k positions without sorting the rest. Equal elements keep their order in both directions and nan sorts as
 the largest value, as in PyTorch (and NumPy's stable sort). float16 is widened to float32
 first (exactly, so the order is the same). Threads split the runs.
 
 Each run is copied into dense scratch as (value, position) pairs, insertion-sorted in
 blocks of 16 and then merged bottom-up (stable: a tie takes the left half's element first).
+
+`topk` keeps the k best pairs seen so far in a binary heap whose root is the worst of them
+(the one that sorts last): an element that sorts before the root replaces it. Order and ties
+are `_before`'s, a strict total order on (value, position), so the k positions are exactly
+argsort's first k, in the same order: O(n log k) instead of O(n log n), for top-k sampling
+over a 50,257-token vocabulary.
 """
 
 from cython.parallel cimport prange
@@ -212,4 +218,138 @@ def argsort(x, int axis, bint descending):
                               <int64_t*>out.data, descending)
     if status != 0:
         raise MemoryError(f"argsort: no memory for the scratch space of runs of {n} elements")
+    return buffer
+
+
+cdef inline void _sift_down(scalar* hv, int64_t* hp, Py_ssize_t size, Py_ssize_t at,
+                            bint descending) noexcept nogil:
+    """Restore the heap below `at`: every parent sorts after (is worse than) its children."""
+    cdef Py_ssize_t child
+    cdef scalar value = hv[at]
+    cdef int64_t position = hp[at]
+    while True:
+        child = 2 * at + 1
+        if child >= size:
+            break
+        if child + 1 < size and _before(hv[child], hp[child], hv[child + 1], hp[child + 1],
+                                        descending):
+            child += 1  # the worse child
+        if not _before(value, position, hv[child], hp[child], descending):
+            break
+        hv[at] = hv[child]
+        hp[at] = hp[child]
+        at = child
+    hv[at] = value
+    hp[at] = position
+
+
+cdef int _select_rows(const Loop* kept, Py_ssize_t n, Py_ssize_t k, Py_ssize_t x_stride,
+                      Py_ssize_t out_stride, const scalar* x, int64_t* out, bint descending,
+                      Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    """Runs start..stop-1: the positions of each run's k first elements, best first."""
+    cdef Py_ssize_t index[MAX_DIMS]
+    cdef Py_ssize_t offset[MAX_OPERANDS]
+    cdef Py_ssize_t o, i, size, m
+    cdef const scalar* run
+    cdef scalar value
+    cdef scalar* hv = <scalar*>malloc(k * sizeof(scalar))
+    cdef int64_t* hp = <int64_t*>malloc(k * sizeof(int64_t))
+    if hv == NULL or hp == NULL:
+        free(hv)
+        free(hp)
+        return -1
+    loop_seek(kept, kept.ndim, start, index, offset)
+    for o in range(start, stop):
+        run = x + offset[1]
+        for i in range(k):  # the first k, heapified bottom-up
+            hv[i] = run[i * x_stride]
+            hp[i] = i
+        i = k // 2
+        while i > 0:
+            i -= 1
+            _sift_down(hv, hp, k, i, descending)
+        for i in range(k, n):
+            value = run[i * x_stride]
+            if _before(value, i, hv[0], hp[0], descending):
+                hv[0] = value
+                hp[0] = i
+                _sift_down(hv, hp, k, 0, descending)
+        size = k
+        while size > 0:  # the worst first, written from the back
+            size -= 1
+            out[offset[0] + size * out_stride] = hp[0]
+            hv[0] = hv[size]
+            hp[0] = hp[size]
+            _sift_down(hv, hp, size, 0, descending)
+        loop_advance(kept, kept.ndim, index, offset)
+    free(hv)
+    free(hp)
+    return 0
+
+
+cdef int _topk(Loop* kept, Py_ssize_t n, Py_ssize_t k, Py_ssize_t x_stride,
+               Py_ssize_t out_stride, const scalar* x, int64_t* out,
+               bint descending) noexcept nogil:
+    cdef Py_ssize_t runs = loop_size(kept, kept.ndim)
+    cdef int threads = thread_count(runs * n), t
+    cdef int failed = 0
+    if threads == 1 or runs == 1:
+        return _select_rows(kept, n, k, x_stride, out_stride, x, out, descending, 0, runs)
+    for t in prange(threads, num_threads=threads, schedule="static", chunksize=1):
+        failed += _select_rows(kept, n, k, x_stride, out_stride, x, out, descending,
+                               runs * t // threads, runs * (t + 1) // threads) != 0
+    return -1 if failed else 0
+
+
+def topk(x, int axis, Py_ssize_t k, bint descending):
+    """Positions of the k first elements of view `x`'s stable order along `axis` (largest
+    first when `descending`): int64, x's shape with `axis` of length k, dense."""
+    cdef View view, wide, out, shaped
+    cdef Loop kept
+    cdef int d, j = 0, status = 0
+    cdef Py_ssize_t n, x_stride, out_stride
+    read_view(x, &view)
+    if not 0 <= axis < view.ndim:
+        raise ShapeError(f"topk: axis {axis} is out of range for {view.ndim} dims")
+    n = view.shape[axis]
+    if not 0 <= k <= n:
+        raise ShapeError(f"topk: k={k} is out of range for a dim of size {n}")
+    if view.dtype == FLOAT16:
+        staged = convert(&view, FLOAT32, &wide)  # exact: the same order
+        view = wide
+    shaped = view  # the output's shape: x's with `axis` of length k
+    shaped.shape[axis] = k
+    shaped.size = view.size // n * k if n > 0 else 0
+    buffer = new_dense(&shaped, INT64, &out)
+    if out.size == 0:
+        return buffer
+    kept.nops = 2
+    for d in range(view.ndim):
+        if d != axis:
+            kept.shape[j] = view.shape[d]
+            kept.strides[0][j] = out.strides[d]
+            kept.strides[1][j] = view.strides[d]
+            j += 1
+    kept.ndim = j
+    loop_simplify(&kept)
+    x_stride = view.strides[axis]
+    out_stride = out.strides[axis]
+    with nogil:
+        if view.dtype == FLOAT32:
+            status = _topk(&kept, n, k, x_stride, out_stride, <const float*>view.data,
+                           <int64_t*>out.data, descending)
+        elif view.dtype == FLOAT64:
+            status = _topk(&kept, n, k, x_stride, out_stride, <const double*>view.data,
+                           <int64_t*>out.data, descending)
+        elif view.dtype == INT64:
+            status = _topk(&kept, n, k, x_stride, out_stride, <const int64_t*>view.data,
+                           <int64_t*>out.data, descending)
+        elif view.dtype == INT32:
+            status = _topk(&kept, n, k, x_stride, out_stride, <const int32_t*>view.data,
+                           <int64_t*>out.data, descending)
+        else:
+            status = _topk(&kept, n, k, x_stride, out_stride, <const uint8_t*>view.data,
+                           <int64_t*>out.data, descending)
+    if status != 0:
+        raise MemoryError(f"topk: no memory for a heap of {k} elements")
     return buffer

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["KernelInfo", "KernelTable", "BACKWARD_OF"]
 
 #: fused op -> the protocol method of its backward pass (None: softmax's backward is composed
-#: by core; adamw has none)
+#: by core; adamw and topk have none)
 BACKWARD_OF: dict[str, str | None] = {
     "softmax": None,
     "layer_norm": "layer_norm_backward",
@@ -42,6 +42,7 @@ BACKWARD_OF: dict[str, str | None] = {
     "attention": "attention_backward",
     "gelu": "gelu_backward",
     "adamw": None,  # an optimizer update: nothing to differentiate
+    "topk": None,  # positions: core gathers the values, and that gather has the backward
 }
 assert set(BACKWARD_OF) == FUSED_OPS, "every fused op needs a BACKWARD_OF entry"
 

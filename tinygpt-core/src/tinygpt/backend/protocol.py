@@ -90,7 +90,9 @@ ARG_REDUCE_OPS = frozenset({"argmax", "argmin"})
 RANDOM_DISTRIBUTIONS = frozenset({"uniform", "normal", "bernoulli"})
 #: Optional kernels a backend may list in `Backend.fused_ops`; core falls back to a
 #: composition of the required ops for any it does not list.
-FUSED_OPS = frozenset({"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw"})
+FUSED_OPS = frozenset(
+    {"softmax", "layer_norm", "cross_entropy", "attention", "gelu", "adamw", "topk"}
+)
 #: the `approximate` values of the fused gelu: x * Phi(x) with erf, or GPT-2's tanh form
 GELU_APPROXIMATIONS = frozenset({"none", "tanh"})
 
@@ -416,6 +418,12 @@ class Backend(abc.ABC):
         `fused_ops`; there is no backward.
         """
         raise NotImplementedError(f"{self.name}: no fused adamw")
+
+    def topk(self, x: NDArray, axis: int, k: int, descending: bool) -> Buffer:
+        """(Fused, optional) the first `k` positions of `argsort(x, axis, descending)`, in
+        that order, without sorting the rest: int64, x's shape with `axis` of length k.
+        Core calls it only for 0 < k <= n // 8. No backward (core gathers the values)."""
+        raise NotImplementedError(f"{self.name}: no fused topk")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"

@@ -22,6 +22,7 @@ from ..dtypes import int64
 from ..errors import ShapeError
 from ..ndarray import as_int, normalize_axis
 from ..tensor import Tensor
+from .dispatch import use_fused
 from .promotion import detached
 from .scatter import gather
 
@@ -105,6 +106,12 @@ def topk(
     if input.ndim == 0:
         return TopKResult(input.clone(), detached(A.full(input._data, (), 0, int64)))
     axis = normalize_axis("topk", dim, input.ndim)
+    if 0 < k <= length // 8 and use_fused("topk", input):
+        # a selection, not a sort (the backend's kernel): top-k sampling over a vocabulary
+        positions = A.fused_call("topk", input._data, axis, k, largest)
+        shape = input.shape[:axis] + (k,) + input.shape[axis + 1 :]
+        indices = detached(A.wrap(input._data, positions, shape, int64))
+        return TopKResult(gather(input, axis, indices), indices)
     order = argsort(input, axis, descending=largest)
     window = [slice(None)] * input.ndim
     window[axis] = slice(0, k)

@@ -65,3 +65,44 @@ def test_argsort_edge_shapes(kit_backend, shape):
                 continue  # core never asks for an empty sort
             got = _argsort(kit_backend, view, axis, False)
             assert np.array_equal(got, expected_argsort(source, axis, False))
+
+
+# ------------------------------------------------------------------ fused topk
+def _topk(backend, view, axis, k, descending):
+    shape = view.shape[:axis] + (k,) + view.shape[axis + 1 :]
+    return read(wrap(backend, backend.topk(view, axis, k, descending), shape, int64))
+
+
+@pytest.mark.parametrize("dtype_name", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+def test_topk_is_the_first_k_of_argsort(kit_backend, dtype_name, kind, descending):
+    if "topk" not in kit_backend.fused_ops:
+        pytest.skip(f"{kit_backend.name} lists no fused topk")
+    require_dtypes(kit_backend, dtype_name)
+    data = random_array((3, 40, 5), dtype_name, -3, 3)  # many ties: their order is exact
+    for _, view, source in strided_views(kit_backend, data, (kind,)):
+        for axis in range(view.ndim):
+            n = view.shape[axis]
+            want = expected_argsort(source, axis, descending)
+            for k in sorted({1, 2, n // 2, n}):
+                got = _topk(kit_backend, view, axis, k, descending)
+                first = np.take(want, np.arange(k), axis=axis)
+                assert np.array_equal(got, first), (
+                    f"topk({dtype_name}, {kind} view {view.shape}, axis={axis}, k={k}, "
+                    f"descending={descending}): got\n{got}\nexpected\n{first}"
+                )
+
+
+def test_topk_with_nan_and_a_long_row(kit_backend):
+    if "topk" not in kit_backend.fused_ops:
+        pytest.skip(f"{kit_backend.name} lists no fused topk")
+    require_dtypes(kit_backend, "float32")
+    data = np.random.default_rng(3).standard_normal((2, 5000)).astype(np.float32)
+    data[0, [17, 4000]] = np.nan
+    data[1, 100:300] = 7.0  # a block of ties at the top
+    for _, view, source in strided_views(kit_backend, data, ("contiguous",)):
+        for descending in (True, False):
+            got = _topk(kit_backend, view, 1, 250, descending)
+            want = expected_argsort(source, 1, descending)[:, :250]
+            assert np.array_equal(got, want), descending
