@@ -22,7 +22,8 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import accelerator, amp, autograd, cuda, viz  # noqa: E402
+from . import accelerator, amp, autograd, cuda, linalg, tensor_misc_more, viz  # noqa: E402
+from . import numpy_keywords as _numpy_keywords  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
@@ -62,6 +63,8 @@ from .creation import (  # noqa: E402
     zeros,
     zeros_like,
 )
+from .creation_more import *  # noqa: E402, F403
+from .creation_more import __all__ as _creation_more_all  # noqa: E402
 from .device import Device, device  # noqa: E402
 from .dtypes import (  # noqa: E402
     DType,
@@ -92,8 +95,15 @@ from .functional_aliases import *  # noqa: E402, F403
 from .functional_aliases import __all__ as _functional_aliases_all  # noqa: E402
 from .functional_extras import *  # noqa: E402, F403
 from .functional_extras import __all__ as _functional_extras_all  # noqa: E402
+from .functional_inplace import *  # noqa: E402, F403
+from .functional_inplace import __all__ as _functional_inplace_all  # noqa: E402
+from .functional_math import *  # noqa: E402, F403 - its `unique` adds dim= to extras' one
+from .functional_math import __all__ as _functional_math_all  # noqa: E402
+from .functional_more import *  # noqa: E402, F403
+from .functional_more import __all__ as _functional_more_all  # noqa: E402
 from .functional_parity import *  # noqa: E402, F403
 from .functional_parity import __all__ as _functional_parity_all  # noqa: E402
+from .linalg import toplevel as _linalg_toplevel  # noqa: E402
 from .profiler import profile  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
@@ -111,6 +121,12 @@ from .settings import __all__ as _settings_all  # noqa: E402
 from .size import Size  # noqa: E402
 from .tensor import Tensor  # noqa: E402
 from .type_info import finfo, iinfo  # noqa: E402
+
+# PyTorch's top-level linear-algebra names (`tg.det`, `tg.mv`, `tg.svd`, ...): the list is
+# linalg's own contract (`TOPLEVEL_NAMES`), so the two packages cannot drift apart
+for _name in _linalg_toplevel.TOPLEVEL_NAMES:
+    globals()[_name] = getattr(_linalg_toplevel, _name)
+tensor_misc_more.bind_linalg(_linalg_toplevel)  # `x.det()`, `m.mv(v)`, ... (TENSOR_METHODS)
 
 __version__ = "0.1.0"
 
@@ -196,6 +212,10 @@ __all__ = [
     *_functional_parity_all,
     *_functional_aliases_all,
     *_functional_extras_all,
+    *_functional_more_all,
+    *_creation_more_all,
+    *_functional_inplace_all,
+    *_functional_math_all,
     *(name for name in _settings_all if name != "backends"),
     "Size",
     "amp",
@@ -219,7 +239,12 @@ __all__ = [
     "seed",
     "set_rng_state",
     "uint8",
+    "linalg",
+    *_linalg_toplevel.TOPLEVEL_NAMES,
 ]
+
+# NumPy's `axis=` / `keepdims=` wherever PyTorch takes them (numpy_keywords.py)
+_numpy_keywords.install(globals(), __all__, Tensor)
 
 # PyTorch's short dtype names (`tg.long`, `tg.half`, ...). Bound last, and left out of
 # __all__, because `float` and `int` would shadow the builtins in this module and in a

@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import cuda_amp as amp
+from . import random as _random
 from .backend.discovery import BackendInfo
 from .backend.registry import backends, get_backend
+from .dtypes import bfloat16
 from .errors import DeviceError
 
 __all__ = [
@@ -142,8 +144,6 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
     del including_emulation  # tinygpt has no emulated bfloat16 on GPUs
     if not is_available():
         return False
-    from .dtypes import bfloat16
-
     return bfloat16 in get_backend(f"cuda:{_index(None)}").dtypes
 
 
@@ -152,9 +152,7 @@ def manual_seed(seed: int) -> None:
     """Seed the generator GPU tensors draw from (tinygpt's one generator); without a GPU,
     nothing (PyTorch seeds a CUDA generator that CPU code never reads)."""
     if is_available():
-        from .random import manual_seed as seed_every_device
-
-        seed_every_device(seed)
+        _random.manual_seed(seed)
 
 
 manual_seed_all = manual_seed
@@ -163,9 +161,7 @@ manual_seed_all = manual_seed
 def seed() -> None:
     """Seed the GPU's generator from the OS's randomness (nothing without a GPU)."""
     if is_available():
-        from .random import seed as reseed
-
-        reseed()
+        _random.seed()
 
 
 seed_all = seed
@@ -174,9 +170,7 @@ seed_all = seed
 def initial_seed() -> int:
     """The seed the generator GPU tensors draw from started with."""
     _need_gpu("initial_seed")
-    from .random import initial_seed as first
-
-    return first()
+    return _random.initial_seed()
 
 
 # ------------------------------------------------------------------ memory

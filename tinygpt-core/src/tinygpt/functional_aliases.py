@@ -135,11 +135,13 @@ def logical_not(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def logical_and(input: Tensor, other: Any) -> Tensor:  # noqa: A002
-    return comparison.logical("logical_and", input, other)
+    """Elementwise `input and other` as bool; any dtype (nonzero is True), as PyTorch."""
+    return comparison.logical("logical_and", input != 0, other != 0)
 
 
 def logical_or(input: Tensor, other: Any) -> Tensor:  # noqa: A002
-    return comparison.logical("logical_or", input, other)
+    """Elementwise `input or other` as bool; any dtype (nonzero is True), as PyTorch."""
+    return comparison.logical("logical_or", input != 0, other != 0)
 
 
 def is_tensor(obj: object) -> builtins.bool:

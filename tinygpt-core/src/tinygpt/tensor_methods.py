@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import fast_paths, tensor_aliases, tensor_parity
+from . import fast_paths, tensor_aliases, tensor_more, tensor_parity
 from .autograd.function import records, untracked
 from .ndarray import WHOLE
 
@@ -37,11 +37,15 @@ def bind(package: ModuleType) -> None:
     ops = package
     tensor_parity.bind(package)
     tensor_aliases.bind(package)
+    tensor_more.bind(package)
 
 
-class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
-    """Mixin of Tensor: operators and ops as methods (more in `tensor_parity.py` and
-    `tensor_aliases.py`)."""
+class TensorMethods(
+    tensor_more.MoreMethods, tensor_parity.ParityMethods, tensor_aliases.AliasMethods
+):
+    """Mixin of Tensor: operators and ops as methods (more in `tensor_parity.py`,
+    `tensor_aliases.py` and `tensor_more.py`; the last comes first so its `unique`, which
+    adds `dim=`, is the one found)."""
 
     __slots__ = ()
 
@@ -91,14 +95,21 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
     def __abs__(self) -> Tensor:
         return ops.elementwise.abs(self)
 
+    # bool masks (the common case) take the logical ops directly; integers the bitwise ones
     def __invert__(self) -> Tensor:
-        return ops.comparison.logical_not(self)
+        if self._data.dtype.kind == "b":  # type: ignore[attr-defined]  # Tensor's field
+            return ops.comparison.logical_not(self)
+        return ops.bits_more.bitwise_not(self)
 
     def __and__(self, other: Any) -> Tensor:
-        return ops.comparison.logical("logical_and", self, other)
+        if self._data.dtype.kind == "b":  # type: ignore[attr-defined]
+            return ops.comparison.logical("logical_and", self, other)
+        return ops.bits_more.bitwise_and(self, other)
 
     def __or__(self, other: Any) -> Tensor:
-        return ops.comparison.logical("logical_or", self, other)
+        if self._data.dtype.kind == "b":  # type: ignore[attr-defined]
+            return ops.comparison.logical("logical_or", self, other)
+        return ops.bits_more.bitwise_or(self, other)
 
     # --------------------------------------------------------- comparisons
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -188,8 +199,12 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
         return ops.activation.log_softmax(self, dim)
 
     # ----------------------------------------------------------- reductions
-    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def sum(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
+    ) -> Tensor:
         data = self._data  # type: ignore[attr-defined]  # Tensor's field
+        if keepdims is not None:  # NumPy's name for keepdim; PyTorch takes it too
+            keepdim = keepdims
         if (
             dim is None
             and axis is None  # axis: NumPy's name for dim; PyTorch takes it too
@@ -201,7 +216,10 @@ class TensorMethods(tensor_parity.ParityMethods, tensor_aliases.AliasMethods):
             return ops.reductions.Sum.apply(self, axes=_ALL_AXES[len(data.shape)], keepdim=keepdim)
         return ops.reductions.sum(self, dim if axis is None else axis, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    def mean(
+        self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
+    ) -> Tensor:
+        keepdim = keepdim if keepdims is None else keepdims
         return ops.reductions.mean(self, dim if axis is None else axis, keepdim)
 
     def var(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
