@@ -24,6 +24,18 @@ and the public functions built on them:
     extras_linalg  diag, diagonal, trace, meshgrid, tensordot, kron, inner, addmm, cdist
     extras_stats   unique, bincount, median, diff, index_add, masked_select, tan, log2, ...
 
+PyTorch's wider surface, composed from the families above (`*_more.py`):
+
+    movement_more       hstack, vstack, tile, roll, rot90, movedim, tensor_split, unfold
+    structure_more      block_diag, diag_embed, cartesian_prod, combinations, tril_indices
+    elementwise_more    fmod, logaddexp, hypot, xlogy, copysign, fmax, sinc, nan_to_num
+    elementwise_inverse atan, asin, acos, atan2, asinh, acosh, atanh (exact derivatives)
+    log_exp             log1p, expm1;  special_math: lgamma, digamma, polygamma, erfinv
+    stats_more          quantile, kthvalue, mode, cov, corrcoef, histc, searchsorted, isin
+    scan_more           cummax, cummin, logcumsumexp;  scatter_more: scatter_reduce, index_put
+    misc_more           addcdiv, addcmul, argwhere, pdist, windows, random fills
+    bits_more           bitwise ops and shifts on integers;  activation_more: more activations
+
 `promotion.py` makes operands meet (one device, one dtype) and `dispatch.py` is the one
 place that chooses a backend's fused kernel over the composite. Importing this package binds
 the Tensor methods (`tensor_methods.bind`): ops import Tensor, so Tensor cannot import ops.
