@@ -104,6 +104,7 @@ from .functional_more import __all__ as _functional_more_all  # noqa: E402
 from .functional_parity import *  # noqa: E402, F403
 from .functional_parity import __all__ as _functional_parity_all  # noqa: E402
 from .linalg import toplevel as _linalg_toplevel  # noqa: E402
+from .printing import get_printoptions, set_printoptions  # noqa: E402
 from .profiler import profile  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
@@ -240,6 +241,8 @@ __all__ = [
     "set_rng_state",
     "uint8",
     "linalg",
+    "get_printoptions",
+    "set_printoptions",
     *_linalg_toplevel.TOPLEVEL_NAMES,
 ]
 

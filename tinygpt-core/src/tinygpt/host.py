@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .dtypes import DType, as_dtype, bool_, float32, get_default_dtype, int64
 from .errors import DTypeError, ShapeError
 from .ndarray import NDArray
+from .printing import numpy_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -103,9 +104,10 @@ def format_array(x: NDArray, prefix: str = "") -> str:
     import numpy as np
 
     array = to_numpy(x)
-    options: dict[str, Any] = {}
-    if array.dtype.kind == "f" and not _whole_numbers(array):
-        options = {"precision": 4, "floatmode": "fixed"}
+    floating = array.dtype.kind == "f"
+    whole = floating and _whole_numbers(array)
+    shown = array.reshape(-1)[:10000] if floating else ()  # (a summary shows fewer)
+    options = numpy_options(floating, whole, shown)  # tg.set_printoptions
     return np.array2string(array, separator=", ", prefix=prefix, **options)
 
 
