@@ -157,6 +157,10 @@ def kaiming_uniform_(
     mode="fan_in" (default) keeps the forward activations' variance steady, "fan_out" the
     backward gradients'.
     """
+    if tensor.numel() == 0:
+        # NOTE: as in PyTorch, nothing to fill (and fan may be 0), e.g. an adaptive-softmax
+        # tail whose hidden size rounds down to 0
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / fan)
@@ -167,6 +171,8 @@ def kaiming_normal_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan)."""
+    if tensor.numel() == 0:
+        return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(fan))

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import tinygpt as tg
 from tinygpt import DType, DTypeError, Tensor, as_dtype
 
+from .buffer import Buffer
 from .module_hooks import HookRegistration, call_with_hooks
 from .module_lookup import ModuleLookup
 from .parameter import Parameter
@@ -80,6 +81,10 @@ class Module(HookRegistration, ModuleLookup):
         return name in self._parameters or name in self._buffers or name in self._modules
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Buffer):
+            # `self.x = nn.Buffer(t)` is `self.register_buffer("x", t)` (PyTorch >= 2.5)
+            self.register_buffer(name, value, value.persistent)
+            return
         if isinstance(value, (Parameter, Module)):
             self._check_initialized(name)
             registry: dict[str, Any] = (

@@ -88,7 +88,7 @@ def load_state(module: Module, state_dict: Mapping[str, Tensor], strict: bool) -
     missing = [key for key in own if key not in state_dict]
     unexpected = [key for key in state_dict if key not in own]
     mismatched = [
-        (key, tuple(state_dict[key].shape), own[key].shape)
+        (key, tuple(state_dict[key].shape), tuple(own[key].shape))
         for key in own
         if key in state_dict and tuple(state_dict[key].shape) != own[key].shape
     ]
@@ -96,7 +96,8 @@ def load_state(module: Module, state_dict: Mapping[str, Tensor], strict: bool) -
         raise StateDictError(type(module).__name__, missing, unexpected, mismatched)
     with tg.no_grad():
         for key, tensor in own.items():
-            if key not in state_dict:
+            # NOTE: an empty tensor has nothing to copy (and core refuses to write into one)
+            if key not in state_dict or tensor.numel() == 0:
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):

@@ -2,24 +2,147 @@
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .activations_extra import ELU, Hardtanh, Mish, Softplus, Unflatten
+from .activations_more import (
+    CELU,
+    GLU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    LogSigmoid,
+    PReLU,
+    ReLU6,
+    RReLU,
+    Softmax2d,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
 from .adaptive_pool import AdaptiveAvgPool2d
+from .adaptive_softmax import AdaptiveLogSoftmaxWithLoss
+from .aliases_more import Container, NLLLoss2d, RNNBase, RNNCellBase
 from .attention import MultiheadAttention
 from .container import ModuleDict, ModuleList, Residual, Sequential
 from .containers_param import ParameterDict, ParameterList
 from .conv import Conv2d
 from .conv1d import Conv1d
+from .conv_transpose import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+)
 from .dropout import Dropout
+from .dropout_more import (
+    AlphaDropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from .embedding import Embedding
+from .embedding_bag import (
+    EmbeddingBag,
+)
 from .group_norm import GroupNorm
+from .lazy import LazyLinear, UninitializedBuffer, UninitializedParameter
+from .lazy_more import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+)
 from .linear import Flatten, Identity, Linear
+from .linear_ce import LinearCrossEntropyLoss
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .loss_extra import BCELoss, HuberLoss, KLDivLoss, SmoothL1Loss
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from .loss_more import (
+    CosineEmbeddingLoss,
+    CTCLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
+from .norm_distance import (
+    Bilinear,
+    CosineSimilarity,
+    CrossMapLRN2d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LocalResponseNorm,
+    PairwiseDistance,
+)
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, RMSNorm
+from .padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
+from .parallel_compat import DataParallel, LinearCrossEntropyOptions, SyncBatchNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .pooling_more import (
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+)
+from .resample import (
+    ChannelShuffle,
+    Fold,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .three_d import (
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool3d,
+    AvgPool3d,
+    Conv3d,
+    ConvTranspose3d,
+    LPPool3d,
+    MaxPool3d,
+)
 from .transformer import TransformerBlock
 from .transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer
 from .transformer_encoder import TransformerEncoder, TransformerEncoderLayer
+from .unpool import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -79,4 +202,117 @@ __all__ = [
     "SmoothL1Loss",
     "Softplus",
     "Unflatten",
+    # PyTorch parity: activations, dropout, pooling, padding, resampling, losses, ...
+    "ReLU6",
+    "Hardswish",
+    "Hardsigmoid",
+    "Hardshrink",
+    "Softshrink",
+    "Tanhshrink",
+    "Threshold",
+    "SELU",
+    "CELU",
+    "GLU",
+    "LogSigmoid",
+    "Softsign",
+    "Softmin",
+    "Softmax2d",
+    "PReLU",
+    "RReLU",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "MaxPool1d",
+    "AvgPool1d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ReflectionPad3d",
+    "ReplicationPad3d",
+    "Upsample",
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ChannelShuffle",
+    "Fold",
+    "Unfold",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Bilinear",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
+    "CosineSimilarity",
+    "PairwiseDistance",
+    "EmbeddingBag",
+    "PoissonNLLLoss",
+    "GaussianNLLLoss",
+    "MarginRankingLoss",
+    "HingeEmbeddingLoss",
+    "CosineEmbeddingLoss",
+    "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "MultiLabelMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    # 3-D layers, unpooling, lazy linear
+    "BatchNorm3d",
+    "Conv3d",
+    "ConvTranspose3d",
+    "MaxPool3d",
+    "AvgPool3d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d",
+    "LPPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "LazyLinear",
+    "UninitializedParameter",
+    "CTCLoss",
+    "MaxUnpool3d",
+    "NLLLoss2d",
+    "RNNBase",
+    "RNNCellBase",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "AdaptiveLogSoftmaxWithLoss",
+    "LinearCrossEntropyLoss",
+    "CrossMapLRN2d",
+    "UninitializedBuffer",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
+    "DataParallel",
+    "LinearCrossEntropyOptions",
+    "SyncBatchNorm",
+    "Container",
 ]

@@ -13,26 +13,36 @@ from __future__ import annotations
 from tinygpt import Tensor
 
 from .. import functional as F
+from ..functional.loss_more import legacy_reduction
 from ..module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCEWithLogitsLoss"]
 
 
 class CrossEntropyLoss(Module):
-    """cross_entropy(logits (N, C), targets (N,) int64), averaged over non-ignored targets."""
+    """cross_entropy(logits (N, C), targets (N,) int64 or class probabilities), averaged over
+    non-ignored targets; an optional per-class `weight` (a buffer, as in PyTorch)."""
 
     def __init__(
-        self, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
         self.label_smoothing = label_smoothing
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(
             logits,
             target,
+            self.weight,
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             label_smoothing=self.label_smoothing,
@@ -46,16 +56,29 @@ class CrossEntropyLoss(Module):
 
 
 class NLLLoss(Module):
-    """nll_loss(log_probs (N, C), targets (N,) int64): cross-entropy after a log_softmax."""
+    """nll_loss(log_probs (N, C), targets (N,) int64): cross-entropy after a log_softmax;
+    an optional per-class `weight` buffer."""
 
-    def __init__(self, ignore_index: int = -100, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__()
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
-        self.reduction = reduction
+        self.reduction = legacy_reduction(size_average, reduce, reduction)
 
     def forward(self, log_probs: Tensor, target: Tensor) -> Tensor:
         return F.nll_loss(
-            log_probs, target, ignore_index=self.ignore_index, reduction=self.reduction
+            log_probs,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
         )
 
     def extra_repr(self) -> str:

@@ -75,7 +75,10 @@ class _RNNBase(Module):
         for layer in range(num_layers):
             inputs = input_size if layer == 0 else hidden_size * self.directions
             for suffix in ("", "_reverse")[: self.directions]:
-                shapes = {"weight_ih": (rows, inputs), "weight_hh": (rows, hidden_size)}
+                shapes: dict[str, tuple[int, ...]] = {
+                    "weight_ih": (rows, inputs),
+                    "weight_hh": (rows, hidden_size),
+                }
                 if bias:
                     shapes.update(bias_ih=(rows,), bias_hh=(rows,))
                 for name, shape in shapes.items():

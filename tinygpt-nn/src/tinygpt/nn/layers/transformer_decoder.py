@@ -209,19 +209,30 @@ class Transformer(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
-        layer_args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps)
-        options = {"batch_first": batch_first, "norm_first": norm_first, "bias": bias}
+        factory: dict[str, Any] = {"device": device, "dtype": dtype}
+        # one keyword set for both layer kinds (their first six parameters share names)
+        layer_kwargs: dict[str, Any] = {
+            "d_model": d_model,
+            "nhead": nhead,
+            "dim_feedforward": dim_feedforward,
+            "dropout": dropout,
+            "activation": activation,
+            "layer_norm_eps": layer_norm_eps,
+            "batch_first": batch_first,
+            "norm_first": norm_first,
+            "bias": bias,
+            **factory,
+        }
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
-            enc_layer = TransformerEncoderLayer(*layer_args, **options, **factory)
+            enc_layer = TransformerEncoderLayer(**layer_kwargs)
             enc_norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
             self.encoder = TransformerEncoder(enc_layer, num_encoder_layers, enc_norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
-            dec_layer = TransformerDecoderLayer(*layer_args, **options, **factory)
+            dec_layer = TransformerDecoderLayer(**layer_kwargs)
             dec_norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
             self.decoder = TransformerDecoder(dec_layer, num_decoder_layers, dec_norm)
         self.d_model = d_model
