@@ -16,8 +16,8 @@ from typing import Any
 
 from .. import array_ops as A
 from ..autograd.function import Function
-from ..creation import arange, full
-from ..dtypes import bool_, check_fits, result_type
+from ..creation import arange, full, tensor
+from ..dtypes import bool_, check_fits, get_default_dtype, int64, result_type
 from ..errors import DTypeError, ShapeError
 from ..ndarray import NDArray, broadcast_shapes
 from ..tensor import Tensor
@@ -96,7 +96,14 @@ def where(cond: Tensor, a: Tensor | Scalar | None = None, b: Tensor | Scalar | N
     if a is None or b is None:
         raise TypeError("where: pass both a and b, or neither (where(cond) is nonzero(cond))")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise DTypeError("where: at least one of a, b must be a tensor")
+        # two numbers: PyTorch's dtype for them (bool, int64, or the default float)
+        if isinstance(a, bool) and isinstance(b, bool):
+            kind = bool_
+        elif isinstance(a, float) or isinstance(b, float):
+            kind = get_default_dtype()
+        else:
+            kind = int64
+        a = tensor(a, dtype=kind, device=cond.device)
     like = a if isinstance(a, Tensor) else b
     assert isinstance(like, Tensor)
     if cond.dtype != bool_:

@@ -94,7 +94,7 @@ def _last_position(shape: tuple, strides: tuple, offset: int) -> int:
 def check_writable(op: str, x: Tensor) -> None:
     """Refuse in-place writes that would corrupt a result or a gradient."""
     x._check_inference_write(op)  # an inference tensor outside inference_mode (tensor.py)
-    if any(st == 0 and d > 1 for d, st in zip(x.shape, x._data.strides)):
+    if 0 not in x.shape and any(st == 0 and d > 1 for d, st in zip(x.shape, x._data.strides)):
         raise RuntimeError(
             f"{op}: tensor of shape {x.shape} is a broadcast view (stride 0): one element of "
             "memory stands for several, so an in-place write is ambiguous; write into a "
