@@ -30,6 +30,7 @@ from .. import init
 from ..functional import rnn as R
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, pad_packed_sequence
 
 __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -95,37 +96,70 @@ class _RNNBase(Module):
     def _step(self, xp: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
         raise NotImplementedError
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:  # noqa: A002
         """input (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I) ->
-        (output (T, B, D*H) / (B, T, D*H) / (T, D*H), final state (L*D, B, H) / (L*D, H))."""
+        (output (T, B, D*H) / (B, T, D*H) / (T, D*H), final state (L*D, B, H) / (L*D, H)).
+
+        A PackedSequence (`nn.utils.rnn`) in gives one out, packed the same way; the final
+        state is then each sequence's state at its own last element."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         self._check_input(input)
         batched = input.ndim == 3
         x = input if batched else input.unsqueeze(1)  # (T, B, I)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
-        states = self._initial_states(hx, x.shape[1], x, batched)
+        x, final = self._layers(x, self._initial_states(hx, x.shape[1], x, batched))
+        if not batched:
+            x = x.squeeze(1)
+            final = [f.squeeze(1) for f in final]
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        return x, final[0] if self.state_size == 1 else tuple(final)
+
+    def _layers(
+        self, x: Tensor, states: list[State], masks: list[Tensor] | None = None
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Every layer and direction over x (T, B, I) -> (output (T, B, D*H), final states)."""
         finals: list[State] = []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(self.directions):
                 index = layer * self.directions + direction
-                state, hs = self._run(x, layer, direction, states[index])
+                state, hs = self._run(x, layer, direction, states[index], masks)
                 finals.append(state)
                 outputs.append(hs)
             x = outputs[0] if self.directions == 1 else tg.cat(outputs, -1)  # (T, B, D*H)
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)  # between layers only, as in PyTorch
-        if not batched:
-            x = x.squeeze(1)
-        elif self.batch_first:
-            x = x.transpose(0, 1)
-        final = [tg.stack([s[k] for s in finals]) for k in range(self.state_size)]
-        if not batched:
-            final = [f.squeeze(1) for f in final]
-        return x, final[0] if self.state_size == 1 else tuple(final)
+        return x, [tg.stack([s[k] for s in finals]) for k in range(self.state_size)]
 
-    def _run(self, x: Tensor, layer: int, direction: int, state: State) -> tuple[State, Tensor]:
-        """One layer in one direction: x (T, B, I) -> (final state, hs (T, B, H))."""
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """Run on the padded batch, each sequence's state frozen after its last element (so
+        the reverse direction starts at it), and pack the output the same way."""
+        padded, lengths = pad_packed_sequence(packed)  # (T, B, I), the batch's own order
+        self._check_input(padded)
+        running = lengths.to(padded.device)
+        masks = [(running > t).unsqueeze(1) for t in range(padded.shape[0])]  # (B, 1) each
+        states = self._initial_states(hx, padded.shape[1], padded, True)
+        out, final = self._layers(padded, states, masks)
+        if packed.sorted_indices is not None:
+            out = out.index_select(1, packed.sorted_indices)
+        sizes = [int(n) for n in packed.batch_sizes.tolist()]
+        data = tg.cat([out[t, :count] for t, count in enumerate(sizes)])
+        result = packed._replace(data=data)
+        return result, final[0] if self.state_size == 1 else tuple(final)
+
+    def _run(
+        self,
+        x: Tensor,
+        layer: int,
+        direction: int,
+        state: State,
+        masks: list[Tensor] | None = None,
+    ) -> tuple[State, Tensor]:
+        """One layer in one direction: x (T, B, I) -> (final state, hs (T, B, H)). With
+        `masks` ((B, 1) bool per step), a sequence's state only changes where it is True."""
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         w_hh = getattr(self, "weight_hh" + suffix)
         b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
@@ -135,11 +169,15 @@ class _RNNBase(Module):
         # every timestep's input projection at once: (T, B, I) -> (T, B, G*H), one matmul
         xp = F.linear(x, getattr(self, "weight_ih" + suffix), b_ih)
         steps = list(xp.unbind(0))  # views; backward writes all their gradients into one
+        order = list(range(len(steps)))
         if direction:
-            steps.reverse()
+            order.reverse()
         hs = []
-        for xp_t in steps:
-            state = self._step(xp_t, state, w_hh, b_hh)
+        for t in order:
+            new = self._step(steps[t], state, w_hh, b_hh)
+            if masks is not None:
+                new = tuple(tg.where(masks[t], n, old) for n, old in zip(new, state, strict=True))
+            state = new
             hs.append(state[0])
         if direction:
             hs.reverse()
