@@ -17,14 +17,21 @@ import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
 from ..module import Module
-from . import rnn
+from . import parametrizations, parametrize, rnn
+from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm",
     "clip_grad_norm_",
     "clip_grads_with_norm_",
     "get_total_norm",
+    "parametrizations",
+    "parametrize",
+    "remove_spectral_norm",
+    "remove_weight_norm",
     "rnn",
+    "spectral_norm",
+    "weight_norm",
     "clip_grad_value_",
     "parameters_to_vector",
     "vector_to_parameters",
