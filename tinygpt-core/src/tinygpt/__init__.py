@@ -28,6 +28,7 @@ from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
     inference_mode,
+    is_anomaly_enabled,
     is_grad_enabled,
     is_inference_mode_enabled,
     no_grad,
@@ -243,6 +244,7 @@ __all__ = [
     "linalg",
     "get_printoptions",
     "set_printoptions",
+    "is_anomaly_enabled",
     *_linalg_toplevel.TOPLEVEL_NAMES,
 ]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import array_ops as A
 from ..errors import ShapeError
-from . import differentiable, function, hooks
+from . import anomaly_mode, differentiable, function, hooks
 from .function import Dropped, Function, check_versions, set_grad_enabled
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ def _run(
             parent_grads = _call_backward(node, g, create_graph)
             if not isinstance(parent_grads, tuple):
                 parent_grads = (parent_grads,)
+            if anomaly_mode.state.enabled:  # debugging only: reads every gradient back
+                anomaly_mode.check_gradients(node, parent_grads)
             for parent, fn, pg, needed in zip(
                 node.parents, node.parent_fns, parent_grads, node.needs_grad, strict=False
             ):

@@ -19,6 +19,8 @@ the backward is itself recorded (see `differentiable.py`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Function",
+    "once_differentiable",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -82,6 +85,15 @@ class Function:
     #: True for a primitive whose backward can use its output if it is still around
     #: unchanged (`watch_output` is then called with the output tensor once it is made)
     watches_output = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # PyTorch-style custom functions (a staticmethod `forward(ctx, ...)` on tensors) get
+        # their own `apply` (custom_function.py); core's primitives are left as they are
+        if custom_setup is not None and isinstance(
+            inspect.getattr_static(cls, "forward"), staticmethod
+        ):
+            custom_setup(cls)
 
     def __init__(self, parents: tuple[Tensor, ...]) -> None:
         self.parents = parents
@@ -215,6 +227,23 @@ class Function:
     def name(self) -> str:
         """PyTorch's node name, as `y.grad_fn.name()`: "MulBackward0" (0: the formula's version)."""
         return f"{type(self).__name__}Backward0"
+
+
+#: custom_function.setup, bound when that module is imported (by tinygpt.autograd)
+custom_setup: Callable[[type], None] | None = None
+
+
+def once_differentiable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """PyTorch's marker for a custom function's backward that cannot be differentiated
+    again: it runs as it is, and create_graph=True through it raises."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with no_grad():
+            return fn(*args, **kwargs)
+
+    wrapper.once_differentiable = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 #: `Tensor` and its internal constructor, bound by tensor.py (which imports this module)

@@ -6,12 +6,16 @@
         ...
 
 Reading order: `dataset.py` -> `sampler.py` -> `dataloader.py` -> `fetch.py` -> `workers.py`
--> `download.py` -> `mnist.py` -> `cifar.py`.
+-> `datasets_more.py` -> `samplers_more.py` -> `convert.py` -> `download.py` -> `mnist.py`
+-> `cifar.py`.
 """
 
+from . import dataloader, dataset, distributed, sampler
 from .cifar import CIFAR10, read_cifar_batch
+from .convert import default_convert
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, IterableDataset, Subset, TensorDataset, random_split
+from .datasets_more import ChainDataset, ConcatDataset, StackDataset
 from .download import DownloadError, download_url, sha256_of
 from .mnist import MNIST, read_idx
 from .sampler import (
@@ -21,11 +25,22 @@ from .sampler import (
     SequentialSampler,
     SubsetRandomSampler,
 )
+from .samplers_more import DistributedSampler, WeightedRandomSampler
 from .workers import WorkerInfo, get_worker_info
 
 __all__ = [
     "BatchSampler",
     "CIFAR10",
+    "ChainDataset",
+    "ConcatDataset",
+    "DistributedSampler",
+    "StackDataset",
+    "WeightedRandomSampler",
+    "dataloader",
+    "dataset",
+    "distributed",
+    "default_convert",
+    "sampler",
     "MNIST",
     "DataLoader",
     "Dataset",

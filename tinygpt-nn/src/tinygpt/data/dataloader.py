@@ -18,12 +18,14 @@ import numpy as np
 import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
+from .convert import default_convert
 from .dataset import Dataset, IterableDataset
 from .fetch import Exhausted, IterableFetcher, MapFetcher
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, pick_seed
-from .workers import WorkerPool
+from .workers import WorkerPool, get_worker_info
 
-__all__ = ["DataLoader", "default_collate"]
+# default_convert and get_worker_info: importable from here too, as from PyTorch's dataloader
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 def default_collate(samples: Sequence[Any]) -> Any:
@@ -132,7 +134,7 @@ class DataLoader:
             seed = pick_seed("DataLoader", seed, generator)
         self.seed = seed
         self.sampler = _default_sampler(dataset, self.shuffle, self.seed, sampler)
-        if batch_sampler is None and batch_size is not None and not self.iterable:
+        if batch_sampler is None and batch_size is not None and self.sampler is not None:
             batch_sampler = BatchSampler(self.sampler, batch_size, drop_last)
         self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn
@@ -163,11 +165,15 @@ class DataLoader:
         n = len(self.dataset)  # type: ignore[arg-type]
         if not self.shuffle:
             return np.arange(n, dtype=np.int64)
+        assert self.seed is not None  # __init__ draws one whenever shuffling
         return np.random.default_rng([self.seed, self.epoch]).permutation(n)
 
     def __iter__(self) -> Iterator[Any]:
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(self.epoch)
+        # NOTE: a sampler with `follows_loader_epoch = False` (DistributedSampler) keeps the
+        # epoch its user set, as in PyTorch, where the loader never calls set_epoch
+        set_epoch = getattr(self.sampler, "set_epoch", None)
+        if set_epoch is not None and getattr(self.sampler, "follows_loader_epoch", True):
+            set_epoch(self.epoch)
         epoch = self.epoch
         self.epoch += 1
         fetcher = self._fetcher()
@@ -192,10 +198,15 @@ class DataLoader:
 
     def _fetcher(self) -> MapFetcher | IterableFetcher:
         collate = default_collate if self.collate_fn is None else self.collate_fn
+        # batch_size=None: each sample goes through default_convert (NumPy -> tensors), as in
+        # PyTorch; NOTE: a custom collate_fn is not applied to unbatched samples
+        convert = default_convert if self.collate_fn is None else None
         if self.iterable:
-            return IterableFetcher(self.dataset, self.batch_size, self.drop_last, collate)
+            return IterableFetcher(
+                self.dataset, self.batch_size, self.drop_last, collate, convert=convert
+            )
         batched = self.batch_sampler is not None
-        return MapFetcher(self.dataset, collate, batched, fast=self.collate_fn is None)
+        return MapFetcher(self.dataset, collate, batched, self.collate_fn is None, convert)
 
     def _base_seed(self, epoch: int) -> int:
         """Worker k of this epoch seeds with base + k: from (seed, epoch) when there is a seed."""

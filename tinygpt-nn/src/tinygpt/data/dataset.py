@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -26,17 +26,27 @@ __all__ = [
 ]
 
 
-class Dataset:
+#: the type of a dataset's samples: `class Pairs(Dataset[tuple[Tensor, int]])`, as in PyTorch
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
     """Base class of map-style datasets: `dataset[i]` is sample i, `len(dataset)` the count."""
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: int) -> T_co:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
+    def __add__(self, other: Any) -> Any:
+        """`a + b`: the samples of a, then of b (a `ConcatDataset`), as in PyTorch."""
+        from .datasets_more import ConcatDataset  # NOTE: late, it subclasses Dataset
 
-class IterableDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Generic[T_co]):
     """Base class of stream datasets: `iter(dataset)` yields the samples (a file read line by
     line, a generator). A DataLoader batches consecutive samples; it cannot shuffle them.
 
@@ -44,8 +54,14 @@ class IterableDataset:
     its stream with `tinygpt.data.get_worker_info()` yields each sample N times (as PyTorch).
     """
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other: Any) -> Any:
+        """`a + b`: the stream of a, then of b (a `ChainDataset`), as in PyTorch."""
+        from .datasets_more import ChainDataset  # NOTE: late, it subclasses IterableDataset
+
+        return ChainDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -105,16 +121,25 @@ def seed_from_tinygpt() -> int:
 
 
 def random_split(
-    dataset: Dataset, lengths: Sequence[int | float], seed: int | None = None
+    dataset: Dataset,
+    lengths: Sequence[int | float],
+    generator: tg.Generator | None = None,
+    *,
+    seed: int | None = None,
 ) -> list[Subset]:
     """Split `dataset` at random into subsets of the given sizes (ints summing to `len`, or
     fractions summing to 1, whose leftover samples go one each to the first subsets).
+
+    The order comes from `seed`, else from a seed drawn from `generator` (PyTorch's argument,
+    `tg.Generator().manual_seed(42)`), else from `tg.manual_seed`'s stream.
 
     >>> import tinygpt as tg
     >>> train, val = random_split(TensorDataset(tg.arange(10)), [0.8, 0.2], seed=0)
     >>> len(train), len(val)
     (8, 2)
     """
+    if seed is None and generator is not None:
+        seed = int(tg.next_seed(generator))
     if seed is not None and seed < 0:
         raise ValueError(f"random_split: seed must be >= 0, got {seed}")
     n = len(dataset)
@@ -145,3 +170,10 @@ def _split_sizes(n: int, lengths: Sequence[int | float]) -> list[int]:
     for i in range(n - sum(sizes)):
         sizes[i % len(sizes)] += 1  # like PyTorch: the remainder goes round-robin
     return sizes
+
+
+# PyTorch's `torch.utils.data.dataset` also holds the combinators of datasets_more.py,
+# imported last because they subclass the classes above
+from .datasets_more import ChainDataset, ConcatDataset, StackDataset  # noqa: E402
+
+__all__ += ["ChainDataset", "ConcatDataset", "StackDataset"]

@@ -28,16 +28,23 @@ class MapFetcher:
     -> `dataset[index]` as it is (a DataLoader with batch_size=None)."""
 
     def __init__(
-        self, dataset: Any, collate_fn: Callable[[list[Any]], Any], batched: bool, fast: bool
+        self,
+        dataset: Any,
+        collate_fn: Callable[[list[Any]], Any],
+        batched: bool,
+        fast: bool,
+        convert: Callable[[Any], Any] | None = None,
     ) -> None:
         self.dataset = dataset
         self.collate_fn = collate_fn
         self.batched = batched
         self.fast = fast  # the TensorDataset gather gives the same batch as collate
+        self.convert = convert  # applied to each unbatched sample (PyTorch's default_convert)
 
     def __call__(self, indices: Any) -> Any:
         if not self.batched:
-            return self.dataset[indices]
+            sample = self.dataset[indices]
+            return sample if self.convert is None else self.convert(sample)
         if self.fast and isinstance(self.dataset, TensorDataset):
             if _uses_default_getitem(self.dataset):
                 return _gather(self.dataset.tensors, [int(i) for i in indices])
@@ -54,11 +61,13 @@ class IterableFetcher:
         batch_size: int | None,
         drop_last: bool,
         collate_fn: Callable[[list[Any]], Any],
+        convert: Callable[[Any], Any] | None = None,
     ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.collate_fn = collate_fn
+        self.convert = convert  # applied to each unbatched sample (PyTorch's default_convert)
         self.stream: Iterator[Any] | None = None
         self.done = False
 
@@ -68,7 +77,10 @@ class IterableFetcher:
         if self.stream is None:
             self.stream = iter(self.dataset)  # NOTE: lazily, so it starts inside the worker
         if self.batch_size is None:
-            return self._one()
+            sample = self._one()
+            if self.convert is None or isinstance(sample, Exhausted):
+                return sample
+            return self.convert(sample)
         samples = []
         for sample in self.stream:
             samples.append(sample)

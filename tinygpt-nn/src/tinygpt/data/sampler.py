@@ -16,7 +16,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -34,10 +34,19 @@ __all__ = [
 ]
 
 
-class Sampler:
+#: what a sampler yields: `class MySampler(Sampler[int])` (or lists of ints), as in PyTorch
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
     """Base class: `iter(sampler)` yields dataset indices; `len(sampler)` counts them."""
 
-    def __iter__(self) -> Iterator[Any]:
+    def __init__(self, data_source: Any = None) -> None:
+        # NOTE: the argument older PyTorch took (2.13 dropped it), accepted because custom samplers
+        # written for it call `super().__init__(data_source)`; nothing is stored
+        del data_source
+
+    def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
     def __len__(self) -> int:
@@ -173,3 +182,10 @@ class BatchSampler(Sampler):
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)  # ceil
+
+
+# PyTorch's `torch.utils.data.sampler` also holds WeightedRandomSampler; it lives in
+# samplers_more.py, imported last because it subclasses the samplers above
+from .samplers_more import WeightedRandomSampler  # noqa: E402
+
+__all__ += ["WeightedRandomSampler"]

@@ -35,6 +35,12 @@ __all__ = [
     "LinearLR",
     "MultiStepLR",
     "SequentialLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "MultiplicativeLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ChainedScheduler",
 ]
 
 
@@ -83,9 +89,16 @@ class LRScheduler:
     def get_lr(self) -> list[float]:
         raise NotImplementedError(f"{type(self).__name__} must implement get_lr")
 
-    def step(self) -> None:
-        """Advance one step and write the new lr into every param group."""
-        self.last_epoch += 1
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one step and write the new lr into every param group.
+
+        `epoch` (deprecated in PyTorch, accepted for its code) jumps to that step instead;
+        every schedule here is a closed form of the step, so the jump is exact.
+        """
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            self.last_epoch = int(epoch)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -353,16 +366,29 @@ def _phase(end: float, lr_from: str, lr_to: str, m_from: str, m_to: str) -> dict
     }
 
 
-def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
+def _per_group(
+    name: str, optimizer: Optimizer, value: float | Sequence[float], where: str = "OneCycleLR"
+) -> list[float]:
     """One value per param group: a number for all, or a list with one per group."""
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"OneCycleLR: {name} has {len(value)} values for {n} param groups")
+            raise ValueError(f"{where}: {name} has {len(value)} values for {n} param groups")
         return [float(v) for v in value]
     return [float(value)] * n  # type: ignore[arg-type]
 
 
 # the schedules of schedules_more.py (split off to keep this file small), reachable here as
 # in PyTorch's `torch.optim.lr_scheduler`; imported last because they subclass LRScheduler
+# the schedules of schedules_extra.py, likewise; `_LRScheduler` is PyTorch's old name of the base
+from .schedules_extra import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)
 from .schedules_more import ExponentialLR, LinearLR, MultiStepLR, SequentialLR  # noqa: E402
+
+_LRScheduler = LRScheduler

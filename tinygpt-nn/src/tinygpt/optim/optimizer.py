@@ -15,13 +15,28 @@ of tensors that `tg.save` writes to a safetensors file, and `unflatten_state_dic
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import tinygpt as tg
 from tinygpt import Tensor
+from tinygpt.autograd import RemovableHandle
 
-__all__ = ["Optimizer", "ParamsT", "flatten_state_dict", "unflatten_state_dict"]
+from .step_hooks import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+    wrap_step,
+)
+
+__all__ = [
+    "Optimizer",
+    "ParamsT",
+    "flatten_state_dict",
+    "register_optimizer_step_post_hook",  # PyTorch's torch.optim.optimizer names (step_hooks.py)
+    "register_optimizer_step_pre_hook",
+    "unflatten_state_dict",
+]
 
 #: what an optimizer takes: tensors, or dicts {"params": tensors, **per-group options}
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -40,9 +55,13 @@ class Optimizer:
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
+        self._step_pre_hooks: dict[int, Any] = {}
+        self._step_post_hooks: dict[int, Any] = {}
+        wrap_step(type(self))  # step() runs the hooks registered below (step_hooks.py)
         self.param_groups: list[dict[str, Any]] = []
-        # NOTE: keyed by the parameter object (Tensor hashes by identity), like PyTorch.
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # NOTE: keyed by the parameter object (Tensor hashes by identity), like PyTorch; a
+        # defaultdict, as there, so a custom step's `state = self.state[p]` starts empty
+        self.state: dict[Tensor, dict[str, Any]] = defaultdict(dict)
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{self._name}: params must be an iterable of tensors or of dicts, got a single "
@@ -89,6 +108,20 @@ class Optimizer:
         """Raise ValueError for bad options (e.g. a negative lr). Subclasses extend it."""
         if "lr" in group and group["lr"] < 0:
             raise ValueError(f"{where}: lr must be >= 0, got {group['lr']}")
+
+    # ------------------------------------------------------------- hooks
+    def register_step_pre_hook(self, hook: Any) -> RemovableHandle:
+        """Call `hook(optimizer, args, kwargs)` before each step; it may return
+        `(args, kwargs)` to replace them."""
+        handle = RemovableHandle(self._step_pre_hooks)
+        self._step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Any) -> RemovableHandle:
+        """Call `hook(optimizer, args, kwargs)` after each step."""
+        handle = RemovableHandle(self._step_post_hooks)
+        self._step_post_hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------- steps
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -177,11 +210,15 @@ class Optimizer:
             if int(key) not in params:
                 raise ValueError(f"{where}: state for parameter {key}, which no group lists")
             p = params[int(key)]
-            new_state[p] = {name: _restore(where, key, name, v, p) for name, v in values.items()}
+            free = getattr(self, "factored_state", ())  # e.g. Adafactor's row/column means
+            new_state[p] = {
+                name: _restore(where, key, name, v, p, name not in free)
+                for name, v in values.items()
+            }
         # NOTE: validate everything before changing anything, so a bad load leaves us intact
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
-        self.state = new_state
+        self.state = defaultdict(dict, new_state)
 
     def _param_index(self) -> dict[int, int]:
         """id(param) -> its position counting through the groups in order."""
@@ -215,11 +252,13 @@ def _snapshot(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _restore(where: str, key: Any, name: str, value: Any, p: Tensor) -> Any:
+def _restore(
+    where: str, key: Any, name: str, value: Any, p: Tensor, shaped_like_p: bool = True
+) -> Any:
     """A fresh copy of a saved state value, on p's device (floats in p's dtype)."""
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
-    if value.shape != p.shape and value.ndim > 0:
+    if shaped_like_p and value.shape != p.shape and value.ndim > 0:
         raise tg.ShapeError(
             f"{where}: state {name!r} of parameter {key} has shape {value.shape}, but the "
             f"parameter has shape {p.shape}"
