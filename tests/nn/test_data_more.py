@@ -296,3 +296,11 @@ def test_random_split_takes_a_generator(device):
     assert a[0].indices == b[0].indices and a[1].indices == b[1].indices
     assert a[0].indices != c[0].indices
     assert sorted(a[0].indices + a[1].indices) == list(range(10))
+
+
+def test_unbatched_loader_applies_a_custom_collate_fn_to_each_sample():
+    loader = DataLoader(_NumpySamples(), batch_size=None, collate_fn=lambda s: ("seen", s["label"]))
+    assert [tag for tag, _ in loader] == ["seen"] * len(_NumpySamples())
+    assert [label for _, label in loader] == [
+        _NumpySamples()[i]["label"] for i in range(len(_NumpySamples()))
+    ]

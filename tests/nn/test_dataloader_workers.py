@@ -32,7 +32,6 @@ from tinygpt.data import (
     SequentialSampler,
     SubsetRandomSampler,
     TensorDataset,
-    default_collate,
     get_worker_info,
 )
 
@@ -417,8 +416,9 @@ def test_loader_takes_a_sampler_a_batch_sampler_or_no_batching():
     assert [x.tolist() for (x,) in DataLoader(ds, batch_sampler=pairs)] == pairs
     singles = list(DataLoader(ds, batch_size=None))
     assert len(singles) == 6 and singles[2][0].tolist() == 2  # samples, not batches
-    collated = list(DataLoader(Squares(2), batch_size=None, collate_fn=default_collate))
-    assert collated[1]["i"] == 1
+    # without batching, collate_fn takes each sample on its own, as in PyTorch
+    picked = list(DataLoader(Squares(2), batch_size=None, collate_fn=lambda s: s["i"] * 10))
+    assert picked == [0, 10]
 
 
 # fmt: off
@@ -440,9 +440,14 @@ def test_conflicting_options_are_value_errors(name, build):
         build(TensorDataset(tg.arange(4)))
 
 
-def test_persistent_workers_say_they_are_unsupported():
-    with pytest.raises(NotImplementedError, match="persistent_workers"):
-        DataLoader(TensorDataset(tg.arange(4)), num_workers=1, persistent_workers=True)
+def test_persistent_workers_give_the_same_batches_every_epoch():
+    loader = DataLoader(
+        TensorDataset(tg.arange(6)), batch_size=2, num_workers=1, persistent_workers=True
+    )
+    epochs = [[x.tolist() for (x,) in loader] for _ in range(2)]
+    assert epochs == [[[0, 1], [2, 3], [4, 5]]] * 2
+    with pytest.raises(ValueError, match="num_workers > 0"):
+        DataLoader(TensorDataset(tg.arange(4)), persistent_workers=True)
 
 
 def test_no_worker_info_in_the_main_process():

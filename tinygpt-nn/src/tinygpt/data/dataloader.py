@@ -91,8 +91,11 @@ class DataLoader:
     `IterableDataset` is batched in stream order.
 
     `num_workers > 0` loads batches in that many worker processes (see `workers.py`): the
-    same batches in the same order; the dataset must pickle. `pin_memory` is accepted and
-    does nothing (there is no pinned host memory here).
+    same batches in the same order; the dataset must pickle. `pin_memory` (and
+    `pin_memory_device`) is accepted and does nothing (there is no pinned host memory here).
+    `persistent_workers=True` is accepted: the batches are the same, but the workers start
+    afresh each epoch (so `worker_init_fn` runs each epoch, and state a worker builds up does
+    not carry over). `in_order=False` is accepted; batches still come in order.
 
     >>> import tinygpt as tg
     >>> from tinygpt.data import TensorDataset
@@ -119,6 +122,8 @@ class DataLoader:
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         seed: int | None = None,
     ) -> None:
         _check_options(dataset, batch_size, bool(shuffle), sampler, batch_sampler, drop_last)
@@ -144,6 +149,9 @@ class DataLoader:
         self.prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
         self.multiprocessing_context = multiprocessing_context
         self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
+        self.persistent_workers = persistent_workers
         self.epoch = 0  # the next __iter__ shuffles with (seed, epoch)
 
     def __len__(self) -> int:
@@ -198,9 +206,9 @@ class DataLoader:
 
     def _fetcher(self) -> MapFetcher | IterableFetcher:
         collate = default_collate if self.collate_fn is None else self.collate_fn
-        # batch_size=None: each sample goes through default_convert (NumPy -> tensors), as in
-        # PyTorch; NOTE: a custom collate_fn is not applied to unbatched samples
-        convert = default_convert if self.collate_fn is None else None
+        # batch_size=None: each sample goes through collate_fn, default_convert (NumPy ->
+        # tensors) when there is none, as in PyTorch
+        convert = default_convert if self.collate_fn is None else self.collate_fn
         if self.iterable:
             return IterableFetcher(
                 self.dataset, self.batch_size, self.drop_last, collate, convert=convert
@@ -287,7 +295,5 @@ def _check_workers(
         )
     if timeout < 0:
         raise ValueError(f"DataLoader: timeout must be >= 0, got {timeout}")
-    if persistent:
-        raise NotImplementedError(
-            "DataLoader: persistent_workers=True is not supported; workers start once per epoch"
-        )
+    if persistent and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers=True needs num_workers > 0")

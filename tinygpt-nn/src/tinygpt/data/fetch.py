@@ -39,7 +39,7 @@ class MapFetcher:
         self.collate_fn = collate_fn
         self.batched = batched
         self.fast = fast  # the TensorDataset gather gives the same batch as collate
-        self.convert = convert  # applied to each unbatched sample (PyTorch's default_convert)
+        self.convert = convert  # applied to each unbatched sample (collate_fn or default_convert)
 
     def __call__(self, indices: Any) -> Any:
         if not self.batched:
@@ -67,7 +67,7 @@ class IterableFetcher:
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.collate_fn = collate_fn
-        self.convert = convert  # applied to each unbatched sample (PyTorch's default_convert)
+        self.convert = convert  # applied to each unbatched sample (collate_fn or default_convert)
         self.stream: Iterator[Any] | None = None
         self.done = False
 
