@@ -87,7 +87,8 @@ class DataLoader:
     None). A `TensorDataset` with the default collate takes a fast path: one integer-index
     gather per tensor, giving the same batches as stacking. The order comes from `sampler`
     (default: in order, or a seeded `RandomSampler` with `shuffle`), or whole index lists
-    from `batch_sampler`; `batch_size=None` yields single samples, uncollated. An
+    from `batch_sampler`; `batch_size=None` yields single samples, each through `collate_fn`
+    (`default_convert` when None: NumPy arrays become tensors), as in PyTorch. An
     `IterableDataset` is batched in stream order.
 
     `num_workers > 0` loads batches in that many worker processes (see `workers.py`): the
