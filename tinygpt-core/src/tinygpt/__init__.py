@@ -22,7 +22,7 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import accelerator, amp, autograd, cuda, linalg, tensor_misc_more, viz  # noqa: E402
+from . import accelerator, amp, autograd, cuda, func, linalg, tensor_misc_more, viz  # noqa: E402
 from . import numpy_keywords as _numpy_keywords  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
@@ -227,6 +227,7 @@ __all__ = [
     "is_autocast_enabled",
     "accelerator",
     "cuda",
+    "func",
     "finfo",
     "iinfo",
     "linspace",

@@ -17,7 +17,7 @@ import tinygpt as tg
 from tinygpt import ShapeError, Tensor
 
 from ..module import Module
-from . import parametrizations, parametrize, rnn
+from . import parametrizations, parametrize, rnn, stateless
 from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "remove_weight_norm",
     "rnn",
     "spectral_norm",
+    "stateless",
     "weight_norm",
     "clip_grad_value_",
     "parameters_to_vector",
