@@ -145,7 +145,35 @@ def __getattr__(name: str) -> object:
     """
     if name in _LAZY_SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _NN_FUNCTIONAL:
+        # `torch.conv1d(...)`: PyTorch's top-level spellings of nn.functional ops (same
+        # arguments), found in tinygpt-nn when it is installed
+        return getattr(importlib.import_module(f"{__name__}.nn.functional"), name)
     raise AttributeError(f"module 'tinygpt' has no attribute {name!r}")
+
+
+#: torch.* names that are nn.functional's ops with the same arguments
+_NN_FUNCTIONAL = frozenset(
+    {
+        "adaptive_avg_pool1d",
+        "adaptive_max_pool1d",
+        "alpha_dropout",
+        "avg_pool1d",
+        "bilinear",
+        "channel_shuffle",
+        "conv1d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "feature_alpha_dropout",
+        "max_pool1d",
+        "max_pool1d_with_indices",
+        "max_pool3d",
+        "pixel_shuffle",
+        "pixel_unshuffle",
+    }
+)
 
 
 def synchronize(device: "Device | str | None" = None) -> None:

@@ -204,22 +204,55 @@ class AliasMethods(tensor_extras.ExtraMethods):
         return ops.movement.to(self, device="cpu")
 
     # ------------------------------------- new tensors with this dtype/device
-    def new_tensor(self, data: Any, *, dtype: Any = None, requires_grad: builtins.bool = False):
-        return ops.aliases.new_tensor(self, "tensor", (data,), dtype, requires_grad)
+    def new_tensor(
+        self,
+        data: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ):
+        return ops.aliases.new_tensor(self, "tensor", (data,), dtype, requires_grad, device)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        return ops.aliases.new_tensor(self, "zeros", size, dtype, requires_grad)
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ):
+        return ops.aliases.new_tensor(self, "zeros", size, dtype, requires_grad, device)
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        return ops.aliases.new_tensor(self, "ones", size, dtype, requires_grad)
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ):
+        return ops.aliases.new_tensor(self, "ones", size, dtype, requires_grad, device)
 
-    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: builtins.bool = False):
-        return ops.aliases.new_tensor(self, "empty", size, dtype, requires_grad)
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ):
+        return ops.aliases.new_tensor(self, "empty", size, dtype, requires_grad, device)
 
     def new_full(
-        self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: builtins.bool = False
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
     ) -> Tensor:
-        return ops.aliases.new_tensor(self, "full", (size, fill_value), dtype, requires_grad)
+        return ops.aliases.new_tensor(
+            self, "full", (size, fill_value), dtype, requires_grad, device
+        )
 
     # ----------------------------------------- PyTorch's legacy constructor
     def __new__(cls, *data: Any, device: Any = None) -> Tensor:

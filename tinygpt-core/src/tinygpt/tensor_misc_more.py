@@ -154,6 +154,41 @@ class MiscMoreMethods:
         """Itself: tinygpt tensors are not shared between processes this way."""
         return self  # type: ignore[return-value]
 
+    # ------------------------------------------------------ legacy constructors and resize
+    def new(self: Any, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """PyTorch's legacy `x.new(...)`: `x.new(2, 3)` or `x.new(size)` (a torch-style Size)
+        is an uninitialized (here: zero) tensor of that shape, `x.new([1, 2])` / `x.new((1, 2))`
+        one holding that data; x's dtype and device unless given."""
+        options = {"dtype": dtype or self.dtype, "device": device or self.device}
+        if not args:
+            return self.new_zeros((0,), **options)
+        if len(args) == 1 and not isinstance(args[0], int):
+            (data,) = args
+            if type(data).__name__ == "Size":  # tg.Size (or torch's): a shape, not data
+                return self.new_zeros(tuple(data), **options)
+            return self.new_tensor(data, **options)
+        return self.new_zeros(args, **options)
+
+    def resize_(self: Any, *sizes: Any) -> Tensor:
+        """Give x the shape `sizes` in place: the same elements (row-major) as far as both
+        shapes reach, zeros after (PyTorch leaves them uninitialized)."""
+        shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+        if self.requires_grad:
+            raise RuntimeError(
+                "resize_: cannot resize a tensor that requires grad; resize x.detach() instead"
+            )
+        fresh = self.new_zeros(shape)
+        count = builtins.min(fresh.numel(), self.numel())
+        if count:
+            fresh.view(-1)[:count] = self.reshape(-1)[:count]
+        self.data = fresh  # Tensor.data's setter: x now shows fresh's memory
+        self._bump_version()
+        return self
+
+    def resize_as_(self: Any, other: Tensor) -> Tensor:
+        """`x.resize_(*other.shape)`."""
+        return self.resize_(*other.shape)
+
     def split_with_sizes(self: Any, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
         return tuple(self.split(list(split_sizes), dim))
 

@@ -162,9 +162,11 @@ def bernoulli(p: Tensor, generator: Generator | None = None) -> Tensor:
 
 
 # ------------------------------------------------------------- new tensors
-def new_tensor(like: Tensor, maker: str, args: tuple[Any, ...], dtype: Any, grad: bool) -> Tensor:
-    """`like.new_<maker>(*args)`: a new tensor on like's device, with like's dtype unless
-    `dtype` is given (PyTorch's `new_tensor/new_zeros/new_ones/new_empty/new_full`)."""
+def new_tensor(
+    like: Tensor, maker: str, args: tuple[Any, ...], dtype: Any, grad: bool, device: Any = None
+) -> Tensor:
+    """`like.new_<maker>(*args)`: a new tensor with like's dtype and device unless `dtype` /
+    `device` are given (PyTorch's `new_tensor/new_zeros/new_ones/new_empty/new_full`)."""
     makers: dict[str, Any] = {
         "tensor": tensor,
         "zeros": zeros,
@@ -172,7 +174,10 @@ def new_tensor(like: Tensor, maker: str, args: tuple[Any, ...], dtype: Any, grad
         "empty": empty,
         "full": full,
     }
-    kwargs = {"dtype": like.dtype if dtype is None else dtype, "device": like.device}
+    kwargs = {
+        "dtype": like.dtype if dtype is None else dtype,
+        "device": like.device if device is None else device,
+    }
     out = makers[maker](*args, **kwargs)
     return out.requires_grad_(True) if grad else out
 
