@@ -22,7 +22,7 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import accelerator, amp, autograd, cuda, func, linalg, tensor_misc_more, viz  # noqa: E402
+from . import accelerator, amp, autograd, cuda, func, jit, linalg, special, tensor_misc_more, viz  # noqa: E402  # noqa: E402
 from . import numpy_keywords as _numpy_keywords  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
@@ -143,7 +143,8 @@ def __getattr__(name: str) -> object:
     A subpackage whose distribution is not installed raises the ImportError that names it
     (from `_missing.py`: "pip install ./tinygpt-nn").
     """
-    if name in _LAZY_SUBPACKAGES:
+    if name in _LAZY_SUBPACKAGES or name in ("testing", "multiprocessing"):
+        # (testing: the conformance kit and assert_close; both import more than core needs)
         return importlib.import_module(f"{__name__}.{name}")
     if name in _NN_FUNCTIONAL:
         # `torch.conv1d(...)`: PyTorch's top-level spellings of nn.functional ops (same
@@ -256,6 +257,8 @@ __all__ = [
     "accelerator",
     "cuda",
     "func",
+    "jit",
+    "special",
     "finfo",
     "iinfo",
     "linspace",

@@ -20,6 +20,7 @@ import numpy as np
 from ..dtypes import DType, as_dtype
 from ..host import numpy_dtype
 from ..ndarray import NDArray
+from .close import assert_close_torch_style
 
 if TYPE_CHECKING:
     from ..backend.protocol import Backend
@@ -188,13 +189,20 @@ def tolerance(dtype: DType | str) -> tuple[float, float]:
 
 
 def assert_close(
-    got: np.ndarray,
-    expected: np.ndarray,
-    what: str,
+    got: Any,
+    expected: Any,
+    what: str | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    **torch_options: Any,
 ) -> None:
-    """Shape, dtype and values (NaNs equal) of `got` match `expected`; `what` names the case."""
+    """Shape, dtype and values (NaNs equal) of `got` match `expected`; `what` names the case.
+
+    Without `what` it is PyTorch's `torch.testing.assert_close` (`close.py`): tensors or
+    numbers, PyTorch's tolerances, NaNs unequal unless equal_nan=True."""
+    if what is None:
+        assert_close_torch_style(got, expected, rtol=rtol, atol=atol, **torch_options)
+        return
     expected = np.asarray(expected)
     if got.shape != expected.shape:
         raise AssertionError(f"{what}: shape {got.shape}, expected {expected.shape}")
