@@ -22,7 +22,19 @@ from . import _missing  # noqa: E402
 
 _missing.install()
 
-from . import accelerator, amp, autograd, cuda, func, jit, linalg, special, tensor_misc_more, viz  # noqa: E402  # noqa: E402
+from . import (  # noqa: E402
+    accelerator,
+    amp,
+    autograd,
+    cuda,
+    distributions,
+    func,
+    jit,
+    linalg,
+    special,
+    tensor_misc_more,
+    viz,
+)
 from . import numpy_keywords as _numpy_keywords  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .autograd import (  # noqa: E402
@@ -256,6 +268,7 @@ __all__ = [
     "is_autocast_enabled",
     "accelerator",
     "cuda",
+    "distributions",
     "func",
     "jit",
     "special",
