@@ -58,10 +58,14 @@ def _failing_child(rank):
 
 
 def test_multiprocessing_spawn(tmp_path):
-    tg.multiprocessing.spawn(_child, args=(str(tmp_path),), nprocs=2)
+    # NOTE: "fork" here: a spawned child imports the target's module by name, and this test
+    # module is not importable by name under every pytest import mode
+    tg.multiprocessing.spawn(_child, args=(str(tmp_path),), nprocs=2, start_method="fork")
     assert sorted(p.read_text() for p in tmp_path.iterdir()) == ["0", "1"]
     with pytest.raises(tg.multiprocessing.ProcessRaisedException, match="exited with code 3"):
-        tg.multiprocessing.spawn(_failing_child, nprocs=1)
+        tg.multiprocessing.spawn(_failing_child, nprocs=1, start_method="fork")
+    # PyTorch's default start method, with a target any fresh interpreter can import
+    assert tg.multiprocessing.spawn(print, args=("spawned",), nprocs=2) is None
 
 
 def test_assert_close_like_pytorch(device):
