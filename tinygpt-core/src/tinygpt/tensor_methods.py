@@ -203,8 +203,7 @@ class TensorMethods(
         self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
     ) -> Tensor:
         data = self._data  # type: ignore[attr-defined]  # Tensor's field
-        if keepdims is not None:  # NumPy's name for keepdim; PyTorch takes it too
-            keepdim = keepdims
+        keepdim = keepdim if keepdims is None else keepdims  # NumPy's name, as PyTorch takes it
         if (
             dim is None
             and axis is None  # axis: NumPy's name for dim; PyTorch takes it too
@@ -219,8 +218,8 @@ class TensorMethods(
     def mean(
         self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: Any = None
     ) -> Tensor:
-        keepdim = keepdim if keepdims is None else keepdims
-        return ops.reductions.mean(self, dim if axis is None else axis, keepdim)
+        keep = keepdim if keepdims is None else keepdims  # NumPy's name, as PyTorch takes it
+        return ops.reductions.mean(self, dim if axis is None else axis, keep)
 
     def var(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Tensor:
         return ops.reductions.var(self, dim, keepdim, **kw)
